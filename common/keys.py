@@ -1,0 +1,95 @@
+"""Every Redis key and channel name used by the project, in one place.
+
+All names live under one prefix (``sp`` by default) so several deployments can share a Redis.
+Live call state expires; the index is swapped atomically on each sync (see screenpop.index).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CALL_STATE_TTL_SECONDS = 6 * 3600
+ENDED_CALL_TTL_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "sp"
+
+    # --- telephony → screenpop call bus -------------------------------------------------------
+    @property
+    def calls_channel(self) -> str:
+        """Pub/sub channel carrying every call envelope (common.envelope.CallUpdate JSON)."""
+        return f"{self.prefix}:bus:calls"
+
+    def call(self, call_id: str) -> str:
+        """String: the latest CallUpdate JSON of one call (expires)."""
+        return f"{self.prefix}:call:{call_id}"
+
+    def endpoint_calls(self, endpoint: str) -> str:
+        """Set of call ids currently alerting or connected at an agent endpoint (expires)."""
+        return f"{self.prefix}:endpoint:{endpoint}:calls"
+
+    def telephony_heartbeat(self, node: str) -> str:
+        """String with the listener's AMI state, refreshed while the listener runs (expires)."""
+        return f"{self.prefix}:telephony:{node}:heartbeat"
+
+    # --- preinstallation index (owned by screenpop.index) ---------------------------------------
+    @property
+    def index_phones(self) -> str:
+        """Hash: E.164 number → JSON list of preinstallation ids."""
+        return f"{self.prefix}:index:phones"
+
+    @property
+    def index_records(self) -> str:
+        """Hash: preinstallation id → JSON record."""
+        return f"{self.prefix}:index:records"
+
+    @property
+    def index_meta(self) -> str:
+        """Hash: last sync time, count, source, last error."""
+        return f"{self.prefix}:index:meta"
+
+    def index_staging(self, name: str, token: str) -> str:
+        """Temporary keys a sync fills before renaming them over the live ones."""
+        return f"{self.prefix}:index:staging:{token}:{name}"
+
+    @property
+    def index_sync_lock(self) -> str:
+        return f"{self.prefix}:index:sync-lock"
+
+    @property
+    def number_links(self) -> str:
+        """Hash: E.164 number → preinstallation id the agent chose for it (remembered)."""
+        return f"{self.prefix}:links:numbers"
+
+    def call_link(self, call_id: str) -> str:
+        """String: preinstallation id the agent linked to this call."""
+        return f"{self.prefix}:call:{call_id}:link"
+
+    # --- accounts and sessions (owned by screenpop.web) --------------------------------------------
+    def user(self, username: str) -> str:
+        """Hash: password_hash, role, endpoints (JSON list), display_name."""
+        return f"{self.prefix}:user:{username}"
+
+    @property
+    def users(self) -> str:
+        """Set of usernames."""
+        return f"{self.prefix}:users"
+
+    def endpoint_agents(self, endpoint: str) -> str:
+        """Set of usernames mapped to an endpoint."""
+        return f"{self.prefix}:endpoint:{endpoint}:agents"
+
+    def session(self, session_id: str) -> str:
+        """Hash: username, csrf token; expires with the session."""
+        return f"{self.prefix}:session:{session_id}"
+
+    def login_failures(self, username: str) -> str:
+        """Counter of recent failed sign-ins (expires), for throttling."""
+        return f"{self.prefix}:login-failures:{username}"
+
+    # --- push to browsers ---------------------------------------------------------------------
+    def agent_channel(self, username: str) -> str:
+        """Pub/sub channel with the messages for one agent, forwarded by whichever node holds
+        that agent's sockets."""
+        return f"{self.prefix}:bus:agent:{username}"

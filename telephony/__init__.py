@@ -1,0 +1,1 @@
+"""Asterisk side: AMI listener, call tracker, publisher of call envelopes, PBX simulator."""
