@@ -1,0 +1,54 @@
+"""The telephony service's configuration, read once from the environment."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from common.settings import ConfigError, env_float, env_int, env_list, env_str
+
+
+@dataclass(frozen=True)
+class TelephonyConfig:
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "screenpop"
+    ami_secret: str = "screenpop-demo"
+    agent_endpoint_patterns: tuple[str, ...] = ("PJSIP/*", "SIP/*")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "sp"
+    node_name: str = "telephony-1"
+    status_host: str = "127.0.0.1"
+    status_port: int = 8081  # /status and /metrics
+    ping_interval: float = 5.0
+    ping_timeout: float = 3.0
+    login_timeout: float = 10.0
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    tz_name: str = "America/Mexico_City"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "TelephonyConfig":
+        config = cls(
+            ami_host=env_str(env, "AMI_HOST", cls.ami_host),
+            ami_port=env_int(env, "AMI_PORT", cls.ami_port, minimum=1),
+            ami_username=env_str(env, "AMI_USERNAME", cls.ami_username),
+            ami_secret=env_str(env, "AMI_SECRET", cls.ami_secret),
+            agent_endpoint_patterns=env_list(env, "AGENT_ENDPOINT_PATTERNS", "PJSIP/*,SIP/*"),
+            redis_url=env_str(env, "REDIS_URL", cls.redis_url),
+            redis_prefix=env_str(env, "REDIS_PREFIX", cls.redis_prefix),
+            node_name=env_str(env, "TELEPHONY_NODE", cls.node_name),
+            status_host=env_str(env, "TELEPHONY_STATUS_HOST", cls.status_host),
+            status_port=env_int(env, "TELEPHONY_STATUS_PORT", cls.status_port),
+            ping_interval=env_float(env, "AMI_PING_INTERVAL", cls.ping_interval, minimum=0.05),
+            ping_timeout=env_float(env, "AMI_PING_TIMEOUT", cls.ping_timeout, minimum=0.05),
+            login_timeout=env_float(env, "AMI_LOGIN_TIMEOUT", cls.login_timeout, minimum=0.1),
+            agi_host=env_str(env, "AGI_HOST", cls.agi_host),
+            agi_port=env_int(env, "AGI_PORT", cls.agi_port),
+            tz_name=env_str(env, "TZ_NAME", cls.tz_name),
+        )
+        if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {config.redis_url!r}")
+        for pattern in config.agent_endpoint_patterns:
+            if "/" not in pattern:
+                raise ConfigError(f"AGENT_ENDPOINT_PATTERNS entry {pattern!r} must look like TECH/NAME, e.g. PJSIP/*")
+        return config
