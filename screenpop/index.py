@@ -1,0 +1,215 @@
+"""The Redis index of pending preinstallations: caller number → records, in one round trip.
+
+Layout (names in common.keys): `index_records` id → record JSON, `index_phones` E.164 → JSON
+list of ids, `index_meta` sync bookkeeping, `number_links` E.164 → id the agent chose (kept
+across syncs). A full sync fills staging keys and renames them over the live ones inside one
+MULTI, so readers see either the old index or the new one, never a mix.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from common.keys import Keys
+from screenpop.fields import fold
+from screenpop.wisphub.models import Preinstallation
+
+STAGING_TTL_SECONDS = 900
+_CHUNK = 500
+_DIGITS = re.compile(r"\D")
+
+# KEYS: number_links, index_phones, index_records. ARGV: number.
+# Returns {"link", record} for a remembered choice whose record is still pending, else
+# {"index", record…} (possibly empty).
+_MATCH_LUA = """
+local linked = redis.call('HGET', KEYS[1], ARGV[1])
+if linked then
+  local record = redis.call('HGET', KEYS[3], linked)
+  if record then return {'link', record} end
+end
+local out = {'index'}
+local ids = redis.call('HGET', KEYS[2], ARGV[1])
+if ids then
+  for _, id in ipairs(cjson.decode(ids)) do
+    local record = redis.call('HGET', KEYS[3], id)
+    if record then table.insert(out, record) end
+  end
+end
+return out
+"""
+
+# KEYS: index_records, index_phones, index_meta. ARGV: id, record JSON or '' to remove.
+_UPSERT_LUA = """
+local id = ARGV[1]
+local old = redis.call('HGET', KEYS[1], id)
+if old then
+  for _, phone in ipairs(cjson.decode(old)['phones']) do
+    local raw = redis.call('HGET', KEYS[2], phone)
+    if raw then
+      local kept = {}
+      for _, other in ipairs(cjson.decode(raw)) do
+        if other ~= id then table.insert(kept, other) end
+      end
+      if #kept == 0 then redis.call('HDEL', KEYS[2], phone)
+      else redis.call('HSET', KEYS[2], phone, cjson.encode(kept)) end
+    end
+  end
+  redis.call('HDEL', KEYS[1], id)
+end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], id, ARGV[2])
+  for _, phone in ipairs(cjson.decode(ARGV[2])['phones']) do
+    local raw = redis.call('HGET', KEYS[2], phone)
+    local ids = {}
+    if raw then ids = cjson.decode(raw) end
+    local present = false
+    for _, other in ipairs(ids) do if other == id then present = true end end
+    if not present then table.insert(ids, id) end
+    redis.call('HSET', KEYS[2], phone, cjson.encode(ids))
+  end
+end
+redis.call('HSET', KEYS[3], 'count', redis.call('HLEN', KEYS[1]))
+return old and 1 or 0
+"""
+
+
+@dataclass(frozen=True)
+class Match:
+    status: Literal["one", "many", "none"]
+    preinstallations: tuple[Preinstallation, ...]
+
+    @classmethod
+    def of(cls, records: Sequence[Preinstallation]) -> "Match":
+        status = "none" if not records else "one" if len(records) == 1 else "many"
+        return cls(status, tuple(records))
+
+
+def phone_map(records: Sequence[Preinstallation]) -> dict[str, list[str]]:
+    """E.164 number → ids of the records carrying it, in record order."""
+    phones: dict[str, list[str]] = {}
+    for record in records:
+        for number in record.phones:
+            ids = phones.setdefault(number, [])
+            if record.id not in ids:
+                ids.append(record.id)
+    return phones
+
+
+def matches_text(record: Preinstallation, words: Sequence[str], digits: str) -> bool:
+    """True when every word is in the name/e-mail/username, or the digits are in a phone."""
+    if digits and len(digits) >= 4:
+        if any(digits in _DIGITS.sub("", phone) for phone in (*record.phones, record.phone_raw)):
+            return True
+    haystack = fold(" ".join(filter(None, (record.name, record.email, record.username))))
+    return bool(words) and all(word in haystack for word in words)
+
+
+class PreinstallationIndex:
+    def __init__(self, redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._match = redis.register_script(_MATCH_LUA)
+        self._upsert = redis.register_script(_UPSERT_LUA)
+
+    async def match(self, number_e164: str | None) -> Match:
+        if not number_e164:
+            return Match("none", ())
+        keys = self._keys
+        reply = await self._match(keys=[keys.number_links, keys.index_phones, keys.index_records],
+                                  args=[number_e164])
+        return Match.of([Preinstallation.from_json(raw) for raw in reply[1:]])
+
+    async def get(self, preinstallation_id: str) -> Preinstallation | None:
+        raw = await self._redis.hget(self._keys.index_records, str(preinstallation_id))
+        return Preinstallation.from_json(raw) if raw else None
+
+    async def all(self) -> list[Preinstallation]:
+        values = await self._redis.hvals(self._keys.index_records)
+        return sorted((Preinstallation.from_json(raw) for raw in values), key=_sort_key)
+
+    async def search(self, text: str, limit: int = 10) -> list[Preinstallation]:
+        words = fold(text).split()
+        digits = _DIGITS.sub("", text)
+        if not words:
+            return []
+        found = [r for r in await self.all() if matches_text(r, words, digits)]
+        return found[:max(0, limit)]
+
+    async def link_number(self, number_e164: str, preinstallation_id: str) -> Preinstallation:
+        record = await self.get(preinstallation_id)
+        if record is None:
+            raise KeyError(preinstallation_id)
+        await self._redis.hset(self._keys.number_links, number_e164, record.id)
+        return record
+
+    async def replace_all(self, records: Sequence[Preinstallation], source: str) -> None:
+        keys = self._keys
+        token = uuid.uuid4().hex
+        staged_records = keys.index_staging("records", token)
+        staged_phones = keys.index_staging("phones", token)
+        phones = phone_map(records)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for start in range(0, len(records), _CHUNK):
+                    chunk = records[start:start + _CHUNK]
+                    pipe.hset(staged_records, mapping={r.id: r.to_json() for r in chunk})
+                    pipe.expire(staged_records, STAGING_TTL_SECONDS)
+                items = list(phones.items())
+                for start in range(0, len(items), _CHUNK):
+                    pipe.hset(staged_phones, mapping={n: json.dumps(ids)
+                                                      for n, ids in items[start:start + _CHUNK]})
+                    pipe.expire(staged_phones, STAGING_TTL_SECONDS)
+                await pipe.execute()
+            async with self._redis.pipeline(transaction=True) as swap:
+                for staged, live, filled in ((staged_records, keys.index_records, records),
+                                             (staged_phones, keys.index_phones, phones)):
+                    if filled:
+                        swap.rename(staged, live)
+                        swap.persist(live)
+                    else:
+                        swap.delete(live)
+                swap.hset(keys.index_meta, mapping={
+                    "count": len(records), "last_sync": time.time(), "source": source,
+                    "last_error": "", "last_error_at": ""})
+                await swap.execute()
+        finally:
+            await self._redis.delete(staged_records, staged_phones)
+
+    async def upsert(self, record: Preinstallation) -> None:
+        keys = self._keys
+        await self._upsert(keys=[keys.index_records, keys.index_phones, keys.index_meta],
+                           args=[record.id, record.to_json()])
+
+    async def remove(self, preinstallation_id: str) -> None:
+        keys = self._keys
+        await self._upsert(keys=[keys.index_records, keys.index_phones, keys.index_meta],
+                           args=[str(preinstallation_id), ""])
+
+    async def record_failure(self, error: str) -> None:
+        """Note a failed sync; the index itself is left as it was."""
+        await self._redis.hset(self._keys.index_meta,
+                               mapping={"last_error": error, "last_error_at": time.time()})
+
+    async def status(self) -> dict:
+        meta = {_text(k): _text(v)
+                for k, v in (await self._redis.hgetall(self._keys.index_meta)).items()}
+        return {
+            "count": int(meta.get("count") or 0),
+            "last_sync": float(meta["last_sync"]) if meta.get("last_sync") else None,
+            "last_error": meta.get("last_error") or None,
+            "last_error_at": float(meta["last_error_at"]) if meta.get("last_error_at") else None,
+            "source": meta.get("source") or None,
+        }
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _sort_key(record: Preinstallation) -> tuple:
+    return (fold(record.name), record.id)
