@@ -1,0 +1,70 @@
+"""Fault injection: what the next requests to the sandbox answer instead of the real thing."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["html_521", "stall", "403", "500", "429", "cloudflare", "html_200", "layout"]
+FAULT_KINDS = ("html_521", "stall", "403", "500", "429", "cloudflare", "html_200", "layout")
+Scope = Literal["api", "panel", "any"]
+
+
+@dataclass
+class Fault:
+    kind: str
+    scope: str = "any"
+    count: int | None = None      # None = until cleared
+    seconds: float | None = None  # stall: None = until released
+    path: str | None = None       # only requests whose path starts with this
+
+    def applies(self, area: str, path: str) -> bool:
+        if self.scope not in ("any", area):
+            return False
+        return self.path is None or path.startswith(self.path)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._active: list[Fault] = []
+        self._release = asyncio.Event()
+
+    def add(self, kind: str, *, scope: str = "any", count: int | None = None,
+            seconds: float | None = None, path: str | None = None) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if scope not in ("api", "panel", "any"):
+            raise ValueError(f"unknown scope {scope!r}")
+        if count is not None and count < 1:
+            raise ValueError("count must be at least 1")
+        self._active.append(Fault(kind, scope, count, seconds, path))
+
+    def clear(self) -> None:
+        self._active.clear()
+        self.release_stalls()
+
+    def release_stalls(self) -> None:
+        """Let every stalled request go on (they then answer normally)."""
+        self._release.set()
+        self._release = asyncio.Event()
+
+    def take(self, area: str, path: str, *, kinds: tuple[str, ...] = FAULT_KINDS) -> Fault | None:
+        """The fault that hits this request, using up one of its count."""
+        for fault in self._active:
+            if fault.kind in kinds and fault.applies(area, path):
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self._active.remove(fault)
+                return fault
+        return None
+
+    async def stall(self, fault: Fault) -> None:
+        release = self._release
+        if fault.seconds is None:
+            await release.wait()
+            return
+        try:
+            await asyncio.wait_for(release.wait(), fault.seconds)
+        except TimeoutError:
+            pass
