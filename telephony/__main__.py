@@ -1,0 +1,48 @@
+"""`python -m telephony` / `telephony`: run the AMI listener service until SIGINT or SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import redis.asyncio as aioredis
+
+from common.settings import ConfigError
+from telephony.config import TelephonyConfig
+from telephony.service import create_service
+
+REDIS_SOCKET_TIMEOUT = 2.0
+
+
+async def serve(config: TelephonyConfig) -> None:
+    redis = aioredis.from_url(config.redis_url, decode_responses=True,
+                              socket_timeout=REDIS_SOCKET_TIMEOUT,
+                              socket_connect_timeout=REDIS_SOCKET_TIMEOUT)
+    service = create_service(config, redis=redis)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await service.start()
+        await stop.wait()
+    finally:
+        await service.stop()
+        await redis.aclose()
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = TelephonyConfig.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"telephony: configuración inválida: {exc}", file=sys.stderr)
+        sys.exit(2)
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

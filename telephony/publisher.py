@@ -1,0 +1,187 @@
+"""Call updates → Redis: the latest state of each call, the calls at each agent endpoint, and the
+call bus. Runs as its own task so Redis never slows the AMI read loop.
+
+While Redis answers, every update is written in the order it was submitted. While it does not,
+only the latest update of each call is kept (bounded) and written once Redis is back, retried with
+capped backoff: the envelope carries the whole picture, so the latest one is enough.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from common.backoff import backoff_delay
+from common.envelope import CallUpdate
+from common.keys import CALL_STATE_TTL_SECONDS, ENDED_CALL_TTL_SECONDS, Keys
+
+log = logging.getLogger(__name__)
+
+LIVE_LEG_STATES = frozenset({"ringing", "answered"})
+REDIS_TIMEOUT = 2.0
+
+
+class CallPublisher:
+    def __init__(self, redis: Redis, keys: Keys, *, max_pending: int = 50_000,
+                 retry_base: float = 0.2, retry_cap: float = 10.0,
+                 on_published: Callable[[CallUpdate, float], None] | None = None,
+                 rand: random.Random | None = None) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._max_pending = max_pending
+        self._retry_base = retry_base
+        self._retry_cap = retry_cap
+        self._on_published = on_published
+        self._rand = rand or random.Random()
+        self._pending: deque[tuple[CallUpdate, float]] = deque()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task | None = None
+        self.published = 0
+        self.discarded = 0  # calls forgotten to keep the backlog bounded while Redis was away
+        self.redis_ok = True
+        self.last_error: str | None = None
+
+    @property
+    def backlog(self) -> int:
+        return len(self._pending)
+
+    def submit(self, update: CallUpdate) -> None:
+        """Never blocks and never raises."""
+        self._pending.append((update, time.monotonic()))
+        if len(self._pending) > self._max_pending:
+            self._compact()
+        self._idle.clear()
+        self._wakeup.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="call-publisher")
+
+    async def flush(self, timeout: float) -> bool:
+        """Wait until everything submitted is written; False if that took longer than timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            if not self._pending:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            update, submitted = self._pending.popleft()
+            try:
+                await asyncio.wait_for(self._write(update), REDIS_TIMEOUT)
+            except Exception as exc:  # any Redis/network failure: keep the update, retry later
+                self._pending.appendleft((update, submitted))
+                failures += 1
+                self._mark_down(exc)
+                await asyncio.sleep(backoff_delay(failures - 1, base=self._retry_base,
+                                                  cap=self._retry_cap, rand=self._rand))
+                self._compact()
+                continue
+            if failures:
+                log.info("Redis back; publishing backlog=%d", len(self._pending))
+            failures = 0
+            self.redis_ok = True
+            self.published += 1
+            if self._on_published is not None:
+                self._on_published(update, time.monotonic() - submitted)
+
+    async def _write(self, update: CallUpdate) -> None:
+        keys = self._keys
+        ttl = ENDED_CALL_TTL_SECONDS if update.state == "ended" else CALL_STATE_TTL_SECONDS
+        payload = update.to_json()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.call(update.call_id), payload, ex=ttl)
+            for endpoint, leg in update.agents.items():
+                members = keys.endpoint_calls(endpoint)
+                if leg in LIVE_LEG_STATES:
+                    pipe.sadd(members, update.call_id)
+                else:
+                    pipe.srem(members, update.call_id)
+                pipe.expire(members, CALL_STATE_TTL_SECONDS)
+            pipe.publish(keys.calls_channel, payload)
+            await pipe.execute()
+
+    def _mark_down(self, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:200]
+        if self.redis_ok:
+            log.warning("Redis unavailable for call updates (%s); keeping latest per call", reason)
+        self.redis_ok = False
+        self.last_error = reason
+
+    def _compact(self) -> None:
+        """Keep only the latest update of each call; past the bound, forget ended calls before
+        live ones, oldest first."""
+        latest: OrderedDict[str, tuple[CallUpdate, float]] = OrderedDict()
+        for item in self._pending:
+            latest[item[0].call_id] = item
+            latest.move_to_end(item[0].call_id)
+        overflow = len(latest) - self._max_pending
+        if overflow > 0:
+            self.discarded += overflow
+            ended = [cid for cid, (update, _) in latest.items() if update.state == "ended"]
+            for call_id in ended[:overflow]:
+                del latest[call_id]
+            overflow -= min(overflow, len(ended))
+            for _ in range(overflow):
+                latest.popitem(last=False)
+        self._pending = deque(latest.values())
+
+
+class Heartbeat:
+    """Refreshes ``keys.telephony_heartbeat(node)`` so others can tell the listener is alive."""
+
+    def __init__(self, redis: Redis, keys: Keys, node: str,
+                 status: Callable[[], tuple[str, int]], *, interval: float = 5.0) -> None:
+        self._redis = redis
+        self._key = keys.telephony_heartbeat(node)
+        self._status = status  # () -> (AMI state, events received)
+        self._interval = interval
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="telephony-heartbeat")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def beat(self) -> None:
+        state, events = self._status()
+        body = json.dumps({"ami": state, "at": time.time(), "events": events})
+        await asyncio.wait_for(
+            self._redis.set(self._key, body, px=int(self._interval * 3000)), REDIS_TIMEOUT)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except Exception as exc:  # Redis away: the key expires, which is the signal
+                log.debug("heartbeat not written: %r", exc)
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,218 @@
+"""The telephony process: AMI listener → call tracker → publisher, with /status and /metrics.
+
+    service = create_service(config, redis=redis)
+    await service.start(); ...; await service.stop()
+
+Shutdown order: stop reading AMI (log off), feed what was already read to the tracker, flush the
+publisher, stop the heartbeat, close the HTTP endpoint. The Redis client belongs to the caller.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from redis.asyncio import Redis
+
+from common.keys import Keys
+from telephony.ami.listener import AmiListener, Resync
+from telephony.channels import EndpointMatcher
+from telephony.config import TelephonyConfig
+from telephony.publisher import CallPublisher, Heartbeat
+from telephony.tracker import CallTracker
+
+log = logging.getLogger(__name__)
+
+EVENT_QUEUE_SIZE = 100_000
+DRAIN_BATCH = 256  # events handled before yielding to the read loop
+FLUSH_TIMEOUT = 3.0
+REDIS_CHECK_TIMEOUT = 1.0
+
+_BUCKETS = {
+    **dict.fromkeys(("Newchannel", "Newstate", "Hangup", "HangupRequest", "SoftHangupRequest",
+                     "NewCallerid", "NewConnectedLine", "Rename", "Hold", "Unhold",
+                     "SwapUniqueid"), "channel"),
+    **dict.fromkeys(("BlindTransfer", "AttendedTransfer"), "transfer"),
+    **dict.fromkeys(("VarSet", "Newexten", "DeviceStateChange", "RTCPSent", "RTCPReceived",
+                     "ChannelTalkingStart", "ChannelTalkingStop", "DTMFBegin", "DTMFEnd",
+                     "ExtensionStatus", "PeerStatus", "ContactStatus", "Registry"), "noise"),
+    **dict.fromkeys(("FullyBooted", "Shutdown", "Reload", "SuccessfulAuth"), "system"),
+}
+_PREFIX_BUCKETS = (("Dial", "dial"), ("Bridge", "bridge"), ("Queue", "queue"),
+                   ("Agent", "queue"), ("Local", "channel"))
+
+
+def event_bucket(name: str) -> str:
+    """A few stable label values for the events-by-type metric (event names are open-ended)."""
+    bucket = _BUCKETS.get(name)
+    if bucket is not None:
+        return bucket
+    for prefix, label in _PREFIX_BUCKETS:
+        if name.startswith(prefix):
+            return label
+    return "other"
+
+
+class TelephonyService:
+    def __init__(self, config: TelephonyConfig, *, redis: Redis, listener: AmiListener,
+                 events: asyncio.Queue, tracker: CallTracker, publisher: CallPublisher,
+                 heartbeat: Heartbeat, registry: CollectorRegistry) -> None:
+        self.config = config
+        self.redis = redis
+        self.listener = listener
+        self.tracker = tracker
+        self.publisher = publisher
+        self.registry = registry
+        self._events = events
+        self._heartbeat = heartbeat
+        self.event_counts: Counter[str] = Counter()
+        self.tracker_errors = 0
+        self._drain_task: asyncio.Task | None = None
+        self._runner: web.AppRunner | None = None
+        self.status_port: int | None = None
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._status_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.status_host, self.config.status_port)
+        await site.start()
+        self.status_port = self._runner.addresses[0][1]
+        self.publisher.start()
+        self._heartbeat.start()
+        self._drain_task = asyncio.create_task(self._drain(), name="telephony-drain")
+        self.listener.start()
+        log.info("telephony started node=%s ami=%s:%s status=http://%s:%s/status",
+                 self.config.node_name, self.config.ami_host, self.config.ami_port,
+                 self.config.status_host, self.status_port)
+
+    async def stop(self) -> None:
+        await self.listener.stop()
+        if self._drain_task is not None:
+            self._drain_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drain_task
+            self._drain_task = None
+        while not self._events.empty():
+            self._handle(self._events.get_nowait())
+        if not await self.publisher.flush(FLUSH_TIMEOUT):
+            log.warning("telephony stopping with unpublished call updates backlog=%d",
+                        self.publisher.backlog)
+        await self.publisher.stop()
+        await self._heartbeat.stop()
+        with contextlib.suppress(Exception):
+            await self._heartbeat.beat()  # last word: the AMI state is now "disconnected"
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        log.info("telephony stopped node=%s", self.config.node_name)
+
+    # --- AMI events → tracker → publisher ---------------------------------------------------
+    async def _drain(self) -> None:
+        events = self._events
+        while True:
+            self._handle(await events.get())
+            for _ in range(DRAIN_BATCH):
+                if events.empty():
+                    break
+                self._handle(events.get_nowait())
+            await asyncio.sleep(0)
+
+    def _handle(self, item: dict[str, str] | Resync) -> None:
+        try:
+            if isinstance(item, Resync):
+                updates = self.tracker.resync(item.channels)
+                log.info("resync channels=%d updates=%d", len(item.channels), len(updates))
+            else:
+                self.event_counts[event_bucket(item.get("Event", ""))] += 1
+                updates = self.tracker.feed(item)
+        except Exception:
+            self.tracker_errors += 1
+            log.exception("call tracker failed on %.200r", item)
+            return
+        for update in updates:
+            self.publisher.submit(update)
+
+    # --- HTTP: /status and /metrics ---------------------------------------------------------
+    def _status_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/status", self._status)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def _status(self, request: web.Request) -> web.Response:
+        redis_error = None
+        try:
+            await asyncio.wait_for(self.redis.ping(), REDIS_CHECK_TIMEOUT)
+        except Exception as exc:
+            redis_error = f"{type(exc).__name__}: {exc}"[:200]
+        ami_ok = self.listener.connected
+        body = {
+            "ok": ami_ok and redis_error is None,
+            "node": self.config.node_name,
+            "ami": {"ok": ami_ok, "state": self.listener.state,
+                    "host": f"{self.config.ami_host}:{self.config.ami_port}",
+                    "last_error": self.listener.last_error},
+            "redis": {"ok": redis_error is None, "error": redis_error},
+            "publisher": {"backlog": self.publisher.backlog, "redis_ok": self.publisher.redis_ok,
+                          "last_error": self.publisher.last_error},
+        }
+        return web.json_response(body, status=200 if body["ok"] else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(self.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def collect(self) -> Iterator[Metric]:
+        """Read at scrape time from the parts' own counters (nothing to keep in step)."""
+        stats = self.listener.stats
+        events = CounterMetricFamily("telephony_ami_events", "AMI events received, by type",
+                                     labels=["type"])
+        for bucket, count in sorted(self.event_counts.items()):
+            events.add_metric([bucket], count)
+        yield events
+        for name, doc, value in (
+            ("telephony_call_updates_published", "Call updates written to Redis", self.publisher.published),
+            ("telephony_call_updates_discarded", "Call updates forgotten while Redis was away", self.publisher.discarded),
+            ("telephony_ami_reconnects", "AMI reconnection attempts", stats.reconnects),
+            ("telephony_ami_ping_timeouts", "AMI pings unanswered in time", stats.ping_timeouts),
+            ("telephony_ami_auth_failures", "AMI logins refused or unanswered", stats.auth_failures),
+            ("telephony_ami_dropped_events", "AMI events the event queue refused", stats.dropped_events),
+            ("telephony_ami_bad_frames", "AMI frames skipped as oversized or malformed",
+             stats.oversized_frames + stats.malformed_frames),
+            ("telephony_tracker_errors", "Events the call tracker failed on", self.tracker_errors),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        for name, doc, value in (
+            ("telephony_ami_connected", "1 while logged in to AMI", int(self.listener.connected)),
+            ("telephony_event_queue_depth", "AMI events waiting for the tracker", self._events.qsize()),
+            ("telephony_publish_backlog", "Call updates waiting for Redis", self.publisher.backlog),
+            ("telephony_live_calls", "Calls the tracker holds", len(self.tracker.live_calls())),
+        ):
+            yield GaugeMetricFamily(name, doc, value=value)
+
+
+def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float = 0.5,
+                   retry_cap: float = 30.0, heartbeat_interval: float = 5.0) -> TelephonyService:
+    keys = Keys(prefix=config.redis_prefix)
+    events: asyncio.Queue = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)
+    registry = CollectorRegistry()
+    latency = Histogram("telephony_publish_latency_seconds",
+                        "From a call update leaving the tracker to Redis confirming it",
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+                        registry=registry)
+    listener = AmiListener(config, events, retry_base=retry_base, retry_cap=retry_cap)
+    tracker = CallTracker(EndpointMatcher(config.agent_endpoint_patterns))
+    publisher = CallPublisher(redis, keys, on_published=lambda _update, secs: latency.observe(secs))
+    heartbeat = Heartbeat(redis, keys, config.node_name,
+                          lambda: (listener.state, listener.stats.events),
+                          interval=heartbeat_interval)
+    service = TelephonyService(config, redis=redis, listener=listener, events=events,
+                               tracker=tracker, publisher=publisher, heartbeat=heartbeat,
+                               registry=registry)
+    registry.register(service)
+    return service
