@@ -1,0 +1,188 @@
+"""PbxSimulator: an AMI TCP server that plays recorded Asterisk 20 call scenarios."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+
+from telephony.ami.frames import encode, parse_block
+from telephony.simulator.call import IdSource, SimCall, bind_values
+from telephony.simulator.catalogue import Catalogue, endpoint_ext
+from telephony.simulator.channels import ChannelTable
+from telephony.simulator.session import AmiSession
+from telephony.simulator.template import CompiledEvent
+
+log = logging.getLogger(__name__)
+
+MAX_WRITE_BUFFER = 16 * 1024 * 1024
+STOP_TIMEOUT = 5.0
+
+
+class PbxSimulator:
+    def __init__(self, username: str = "screenpop", secret: str = "screenpop-demo",
+                 host: str = "127.0.0.1", port: int = 0, login_failure_delay: float = 1.0,
+                 *, catalogue: Catalogue | None = None, default_speed: float = 1.0,
+                 max_write_buffer: int = MAX_WRITE_BUFFER) -> None:
+        self.username = username
+        self.secret = secret
+        self.host = host
+        self.login_failure_delay = login_failure_delay
+        self.default_speed = default_speed
+        self.max_write_buffer = max_write_buffer
+        self.answer_pings = True
+        self.logins = 0
+        self.catalogue = catalogue or Catalogue()
+        self.table = ChannelTable()
+        self.started_at = time.monotonic()
+        self._requested_port = port
+        self._server: asyncio.Server | None = None
+        self._sessions: set[AmiSession] = set()
+        self._session_tasks: set[asyncio.Task[None]] = set()
+        self._calls: dict[str, SimCall] = {}
+        self._call_tasks: dict[str, asyncio.Task[None]] = {}
+        self._ids = IdSource.fresh()
+        self._action_ids = itertools.count(1)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.host, self._requested_port)
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("simulator not started")
+        return self._server.sockets[0].getsockname()[1]
+
+    @property
+    def sessions_count(self) -> int:
+        """Client connections open now."""
+        return len(self._sessions)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        tasks = [*self._call_tasks.values()]
+        for task in tasks:
+            task.cancel()
+        await self.drop_connections()
+        tasks += self._session_tasks
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT)
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = AmiSession(self, reader, writer)
+        self._sessions.add(session)
+        task = asyncio.current_task()
+        if task is not None:
+            self._session_tasks.add(task)
+        try:
+            await session.run()
+        finally:
+            self._sessions.discard(session)
+            if task is not None:
+                self._session_tasks.discard(task)
+
+    # -- calls ------------------------------------------------------------------------------
+    async def start_call(self, scenario: str, *, customer: str | None = None,
+                         name: str | None = None, agents: Sequence[str] = ("PJSIP/6001",),
+                         queue: str | None = None, strategy: str | None = None,
+                         answered_by: str | None = None, ring_no_answer: Sequence[str] = (),
+                         did: str | None = None, hold_at: str | None = None,
+                         hold_for: float | None = None, speed: float | None = None,
+                         channel_id: str | None = None, action_id: str | None = None) -> SimCall:
+        """Start playing a scenario; returns at once with the call (see catalogue.SCENARIO_NAMES)."""
+        choice = self.catalogue.choose(scenario, list(agents), strategy=strategy,
+                                       answered_by=answered_by, ring_no_answer=ring_no_answer)
+        template = self.catalogue.template(choice.key)
+        params: dict[str, str] = {}
+        for i, endpoint in enumerate(choice.agents):
+            params[f"agent{i}_endpoint"] = endpoint
+            params[f"agent{i}_ext"] = endpoint_ext(endpoint)
+        for key, value in (("customer", customer), ("name", name), ("queue", queue),
+                           ("strategy", strategy), ("did", did), ("action_id", action_id)):
+            if value is not None:
+                params[key] = value
+        if "action_id" not in params:
+            params["action_id"] = f"simulator-{next(self._action_ids)}"
+        values = bind_values(template, params, self._ids, first_uniqueid=channel_id)
+        call = SimCall(scenario=scenario, template=template, values=values,
+                       speed=self.default_speed if speed is None else speed, hold_at=hold_at,
+                       hold_for=hold_for, emit=self._emit,
+                       info={"variant": choice.key, "customer": customer,
+                             "agents": list(choice.agents)})
+        self._calls[call.call_id] = call
+        task = asyncio.create_task(call.play(), name=f"sim-call-{call.call_id}")
+        self._call_tasks[call.call_id] = task
+        task.add_done_callback(lambda _t, cid=call.call_id: self._forget(cid))
+        return call
+
+    def _forget(self, call_id: str) -> None:
+        self._call_tasks.pop(call_id, None)
+        call = self._calls.pop(call_id, None)
+        if call is not None:
+            for channel in self.table.owned_by(call_id):
+                self.table.remove(channel.snapshot["Uniqueid"])
+
+    def live_calls(self) -> list[SimCall]:
+        return list(self._calls.values())
+
+    def call(self, call_id: str) -> SimCall | None:
+        return self._calls.get(call_id)
+
+    async def hangup(self, call_id: str) -> bool:
+        """End a call now: its playback stops and each of its live channels hangs up."""
+        call = self._calls.get(call_id)
+        task = self._call_tasks.get(call_id)
+        if call is None or task is None:
+            return False
+        channels = self.table.owned_by(call_id)
+        call.mark_hungup()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        stamp = "%.6f" % time.time()
+        events = []
+        for channel in channels:
+            self.table.remove(channel.snapshot["Uniqueid"])
+            events.append(encode([("Event", "Hangup"), ("Privilege", "call,all"),
+                                  ("Timestamp", stamp), *channel.snapshot.items(),
+                                  ("Cause", "16"), ("Cause-txt", "Normal Clearing")]))
+        self._broadcast(b"".join(events), frozenset({"call"}))
+        return True
+
+    def _emit(self, call: SimCall, batch: list[tuple[CompiledEvent, bytes]]) -> None:
+        now = time.monotonic()
+        for event, data in batch:
+            if event.table:
+                headers, _ = parse_block(data[:-4])
+                self.table.apply(headers, now=now, owner=call.call_id)
+        for session in self._sessions:
+            if not session.authenticated:
+                continue
+            chunk = b"".join(data for event, data in batch if session.wants(event.classes))
+            if chunk:
+                session.send(chunk)
+
+    def _broadcast(self, data: bytes, classes: frozenset[str]) -> None:
+        for session in list(self._sessions):
+            if data and session.wants(classes):
+                session.send(data)
+
+    # -- faults ------------------------------------------------------------------------------
+    async def drop_connections(self) -> None:
+        """Abort every client socket (the peer sees a reset, not a clean close)."""
+        for session in list(self._sessions):
+            session.abort()
+
+    async def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are to every logged-in session (bad-input tests)."""
+        for session in list(self._sessions):
+            if session.authenticated:
+                session.send(data)
