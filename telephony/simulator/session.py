@@ -96,7 +96,7 @@ class AmiSession:
         except ConnectionError:
             pass
         finally:
-            self._writer.transport.close()
+            self._writer.close()
 
     def _reply(self, headers: dict[str, str], pairs: Pairs) -> None:
         out = [pairs[0]]
