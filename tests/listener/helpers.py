@@ -57,6 +57,7 @@ class TcpForwarder:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.connections = 0
 
     async def start(self, port: int) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -70,6 +71,7 @@ class TcpForwarder:
         await self._server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         up_reader, up_writer = await asyncio.open_connection(*self._target)
         self._writers |= {writer, up_writer}
         try:
