@@ -93,3 +93,10 @@ class Keys:
         """Pub/sub channel with the messages for one agent, forwarded by whichever node holds
         that agent's sockets."""
         return f"{self.prefix}:bus:agent:{username}"
+
+    # --- appended by screenpop.web ------------------------------------------------------------
+    @property
+    def accounts_channel(self) -> str:
+        """Pub/sub channel announcing account changes (payload: username), so web nodes drop
+        their cached endpoint → agents mapping."""
+        return f"{self.prefix}:bus:accounts"

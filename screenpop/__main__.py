@@ -1,0 +1,134 @@
+"""`python -m screenpop [serve]` runs the web service; `python -m screenpop users …` manages
+accounts (needs only REDIS_URL and REDIS_PREFIX)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from common.keys import Keys
+from common.settings import ConfigError, env_str, environ
+from screenpop.config import ScreenpopConfig
+from screenpop.index import PreinstallationIndex
+from screenpop.sync import IndexSync
+from screenpop.users import ROLES, AccountError, UserStore
+from screenpop.web.app import create_app
+from screenpop.wisphub.gateway import create_gateway
+
+log = logging.getLogger("screenpop")
+
+REDIS_CONNECT_TIMEOUT = 5.0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="screenpop", description="Screen-pop web service")
+    commands = top.add_subparsers(dest="command")
+    commands.add_parser("serve", help="start the web service (default)")
+    users = commands.add_parser("users", help="manage agent accounts").add_subparsers(
+        dest="action", required=True)
+    add = users.add_parser("add", help="create or replace an account")
+    add.add_argument("username")
+    add.add_argument("--password", help="omit to type it without echo")
+    add.add_argument("--role", choices=ROLES, default="agent")
+    add.add_argument("--endpoint", action="append", default=[], metavar="TECH/RESOURCE",
+                     help="phone endpoint that rings for this user, e.g. PJSIP/6001 (repeatable)")
+    add.add_argument("--name", default="", help="name shown on screen")
+    users.add_parser("list", help="list accounts")
+    remove = users.add_parser("remove", help="delete an account")
+    remove.add_argument("username")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    env = environ()
+    try:
+        if args.command == "users":
+            return asyncio.run(users_command(args, env))
+        config = ScreenpopConfig.from_env(env)
+    except ConfigError as exc:
+        print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
+        return 2
+    except AccountError as exc:
+        print(f"screenpop: {exc}", file=sys.stderr)
+        return 2
+    except (RedisError, OSError, TimeoutError) as exc:
+        print(f"screenpop: no se pudo usar Redis: {exc}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(serve(config))
+    except (RedisError, OSError, TimeoutError) as exc:
+        print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def users_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    url = env_str(env, "REDIS_URL", ScreenpopConfig.redis_url)
+    keys = Keys(env_str(env, "REDIS_PREFIX", ScreenpopConfig.redis_prefix))
+    password = None
+    if args.action == "add":
+        password = args.password if args.password is not None else getpass.getpass("Contraseña: ")
+    redis = aioredis.from_url(url, decode_responses=True,
+                              socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                              socket_timeout=REDIS_CONNECT_TIMEOUT)
+    try:
+        store = UserStore(redis, keys)
+        if args.action == "add":
+            user = await store.add(args.username, password or "", args.role, args.endpoint,
+                                   args.name)
+            print(f"cuenta guardada: {user.username} ({user.role}) "
+                  f"{', '.join(user.endpoints) or 'sin extensión'}")
+        elif args.action == "list":
+            for user in await store.list():
+                print(f"{user.username}\t{user.role}\t{','.join(user.endpoints) or '-'}\t"
+                      f"{user.display_name}")
+        elif not await store.remove(args.username):
+            print(f"screenpop: no existe la cuenta {args.username!r}", file=sys.stderr)
+            return 1
+        else:
+            print(f"cuenta eliminada: {args.username}")
+        return 0
+    finally:
+        await redis.aclose()
+
+
+async def serve(config: ScreenpopConfig) -> None:
+    redis = aioredis.from_url(config.redis_url, decode_responses=True,
+                              socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                              health_check_interval=30)
+    gateway = create_gateway(config)
+    try:
+        await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)
+        index = PreinstallationIndex(redis, Keys(config.redis_prefix))
+        sync = IndexSync(gateway, index, config.sync_interval)
+        app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync)
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
+        await runner.setup()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await web.TCPSite(runner, config.host, config.port).start()
+            log.info("screenpop listening on http://%s:%d", config.host, config.port)
+            await stop.wait()
+            log.info("screenpop stopping")
+        finally:
+            await runner.cleanup()
+    finally:
+        await gateway.aclose()
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The web app factory: every dependency comes in, nothing is created at import time."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from common.keys import Keys
+from screenpop.config import ScreenpopConfig
+from screenpop.index import PreinstallationIndex
+from screenpop.users import UserStore
+from screenpop.web import api, auth, status, ws
+from screenpop.web.bus import CallBus
+from screenpop.web.hub import CLOSE_GOING_AWAY, Hub
+from screenpop.web.metrics import Metrics
+from screenpop.web.router import PopRouter
+from screenpop.web.security import add_security_headers
+from screenpop.web.sessions import SessionStore
+from screenpop.web.state import (BUS, CONFIG, GATEWAY, HUB, INDEX, KEYS, METRICS, REDIS, ROUTER,
+                                 SESSIONS, TEMPLATES, USERS)
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent.parent
+SYNC_STOP_TIMEOUT = 10.0
+
+
+def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
+               sync=None) -> web.Application:
+    keys = Keys(config.redis_prefix)
+    app = web.Application(client_max_size=64 * 1024)
+    metrics, users = Metrics(), UserStore(redis, keys)
+    hub = Hub(metrics)
+    router = PopRouter(redis, keys, index, users, hub)
+    app[CONFIG], app[KEYS], app[REDIS], app[INDEX] = config, keys, redis, index
+    if gateway is not None:
+        app[GATEWAY] = gateway
+    app[USERS], app[SESSIONS] = users, SessionStore(redis, keys, config.session_ttl)
+    app[METRICS], app[HUB], app[ROUTER] = metrics, hub, router
+    app[BUS] = CallBus(redis, keys, router, hub, metrics)
+    templates = jinja2.Environment(loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
+                                   autoescape=True)
+    templates.globals["static"] = lambda name: str(app.router["static"].url_for(filename=name))
+    app[TEMPLATES] = templates
+
+    app.router.add_get("/", agent_page)
+    app.router.add_get("/login", auth.login_form)
+    app.router.add_post("/login", auth.login_submit)
+    app.router.add_post("/logout", auth.logout)
+    app.router.add_get("/ws", ws.websocket)
+    app.router.add_get("/api/preinstallations/search", api.search)
+    app.router.add_post("/api/calls/{call_id}/link", api.link_call)
+    app.router.add_get("/status", status.status)
+    app.router.add_get("/metrics", status.metrics)
+    app.router.add_static("/static", PACKAGE / "static", name="static", append_version=True)
+    app.on_response_prepare.append(add_security_headers)
+    app.cleanup_ctx.append(_run_bus)
+    if sync is not None:
+        app.cleanup_ctx.append(_sync_runner(sync))
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+async def agent_page(request: web.Request) -> web.Response:
+    session, user = await auth.require_page(request)
+    return auth.render(request, "agent.html", user=user, csrf_token=session.csrf)
+
+
+async def _run_bus(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[BUS].run(), name="call-bus")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+def _sync_runner(sync):
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(sync.run(stop), name="index-sync")
+        yield
+        stop.set()
+        try:
+            await asyncio.wait_for(task, SYNC_STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning("index sync did not stop in time; cancelled")
+        except Exception:  # noqa: BLE001 - the sync's own failure must not block shutdown
+            log.exception("index sync failed")
+    return run
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[HUB].close_all(CLOSE_GOING_AWAY, "servidor detenido")

@@ -1,0 +1,138 @@
+"""The node's one Redis pub/sub connection: the call bus, account changes, and the agent channels
+of the agents with a socket here. Reconnects with capped backoff; after a reconnect the live
+pops are sent again, since updates may have been missed meanwhile."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+from common.backoff import backoff_delay
+from common.envelope import CallUpdate, EnvelopeError
+from common.keys import Keys
+from screenpop.web.hub import Hub
+from screenpop.web.metrics import Metrics
+from screenpop.web.router import PopRouter
+
+log = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT = 5.0
+PING_INTERVAL = 10.0
+
+
+class CallBus:
+    def __init__(self, redis, keys: Keys, router: PopRouter, hub: Hub, metrics: Metrics) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._router = router
+        self._hub = hub
+        self._metrics = metrics
+        self._agent_prefix = keys.agent_channel("")
+        self._pubsub = None
+        self._following: set[str] = set()
+        self._lock = asyncio.Lock()
+        self.ready = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self.ready.is_set()
+
+    async def run(self) -> None:
+        attempt = 0
+        was_connected = False
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                async with self._lock:
+                    users = self._hub.usernames()
+                    channels = [self._keys.calls_channel, self._keys.accounts_channel,
+                                *(self._keys.agent_channel(u) for u in users)]
+                    await asyncio.wait_for(pubsub.subscribe(*channels), COMMAND_TIMEOUT)
+                    self._pubsub, self._following = pubsub, set(users)
+                self.ready.set()
+                attempt = 0
+                log.info("call bus subscribed agents=%d", len(users))
+                if was_connected:
+                    self._router.forget_accounts()
+                    for username in users:
+                        await self._router.resend_live(username)
+                was_connected = True
+                await self._read(pubsub)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._metrics.errors.labels("bus").inc()
+                log.warning("call bus lost, reconnecting: %s", exc)
+            finally:
+                self.ready.clear()
+                self._pubsub = None
+                try:
+                    await asyncio.wait_for(pubsub.aclose(), COMMAND_TIMEOUT)
+                except (RedisError, OSError, TimeoutError):
+                    pass
+            await asyncio.sleep(backoff_delay(attempt))
+            attempt += 1
+
+    async def _read(self, pubsub) -> None:
+        last_heard = last_ping = time.monotonic()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            now = time.monotonic()
+            if message is None:
+                if now - last_heard > 3 * PING_INTERVAL:
+                    raise TimeoutError("no answer from Redis on the pub/sub connection")
+                if now - last_ping > PING_INTERVAL:
+                    last_ping = now
+                    await asyncio.wait_for(pubsub.ping(), COMMAND_TIMEOUT)
+                continue
+            last_heard = now
+            if message["type"] == "message":
+                await self._handle(_text(message["channel"]), message["data"])
+
+    async def _handle(self, channel: str, data: str | bytes) -> None:
+        kind = ("calls" if channel == self._keys.calls_channel else
+                "accounts" if channel == self._keys.accounts_channel else "agent")
+        self._metrics.bus_messages.labels(kind).inc()
+        try:
+            if kind == "calls":
+                await self._router.on_update(CallUpdate.from_json(data))
+            elif kind == "accounts":
+                self._router.forget_accounts()
+            else:
+                text = _text(data)
+                message = json.loads(text)
+                username = channel[len(self._agent_prefix):]
+                if message.get("type") == "session_ended":
+                    self._hub.end_session(username, str(message.get("session")))
+                else:
+                    self._hub.deliver(username, message, text)
+        except (EnvelopeError, ValueError) as exc:
+            self._metrics.errors.labels("envelope").inc()
+            log.warning("ignoring bad %s message: %s", kind, exc)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._metrics.errors.labels("bus").inc()
+            log.warning("could not route %s message: %s", kind, exc)
+
+    async def follow(self, username: str) -> None:
+        """Make the agent-channel subscription match whether this node holds sockets of the
+        agent (call after adding or removing a socket)."""
+        async with self._lock:
+            pubsub = self._pubsub
+            if pubsub is None:
+                return  # the next (re)connect subscribes for every agent held then
+            want, have = self._hub.has(username), username in self._following
+            channel = self._keys.agent_channel(username)
+            try:
+                if want and not have:
+                    await asyncio.wait_for(pubsub.subscribe(channel), COMMAND_TIMEOUT)
+                    self._following.add(username)
+                elif have and not want:
+                    await asyncio.wait_for(pubsub.unsubscribe(channel), COMMAND_TIMEOUT)
+                    self._following.discard(username)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("agent channel (un)subscribe failed agent=%s: %s", username, exc)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

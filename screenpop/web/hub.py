@@ -1,0 +1,172 @@
+"""The browser sockets held by this node, each with a bounded queue and its own writer task.
+
+Delivering a message only queues it; a socket whose queue is full is closed (SLOW_CONSUMER)
+instead of being waited on, so one stuck browser never delays the others.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import suppress
+from typing import Any
+
+from aiohttp import web
+
+from screenpop.web.metrics import Metrics
+from screenpop.web.sessions import fingerprint
+
+log = logging.getLogger(__name__)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_SLOW_CONSUMER = 4001
+CLOSE_SESSION_ENDED = 4003
+
+QUEUE_SIZE = 100
+PING_INTERVAL = 20.0
+SEND_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 2.0
+_SEQS_KEPT = 256
+
+
+class AgentSocket:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, username: str,
+                 session_id: str, metrics: Metrics, *, queue_size: int = QUEUE_SIZE,
+                 ping_interval: float = PING_INTERVAL) -> None:
+        self.ws = ws
+        self.username = username
+        self.session_id = session_id
+        self._request = request
+        self._metrics = metrics
+        self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue(queue_size)
+        self._ping_interval = ping_interval
+        self._seqs: dict[str, int] = {}
+        self._writer: asyncio.Task | None = None
+        self._closer: asyncio.Task | None = None
+        self.closing = False
+
+    def offer(self, message: dict[str, Any], text: str | None = None) -> bool:
+        """Queue a message; False when the socket is closing or was just dropped as slow."""
+        if self.closing:
+            return False
+        if message.get("type") == "pop" and not self._newest(message):
+            return True
+        try:
+            self._queue.put_nowait((text or json.dumps(message), message.get("type") == "pop"))
+        except asyncio.QueueFull:
+            log.warning("dropping slow browser socket agent=%s", self.username)
+            self._metrics.slow_dropped.inc()
+            self.close_soon(CLOSE_SLOW_CONSUMER, "cola llena")
+            return False
+        return True
+
+    def _newest(self, pop: dict[str, Any]) -> bool:
+        """False for a pop older than one already sent for the same call (replay vs live race)."""
+        call_id, seq = str(pop.get("call_id")), int(pop.get("seq") or 0)
+        if seq < self._seqs.get(call_id, seq):
+            return False
+        self._seqs.pop(call_id, None)
+        self._seqs[call_id] = seq
+        if len(self._seqs) > _SEQS_KEPT:
+            del self._seqs[next(iter(self._seqs))]
+        return True
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.username}")
+
+    async def _write_loop(self) -> None:
+        ping = json.dumps({"type": "ping", "version": 1})
+        while True:
+            try:
+                text, is_pop = await asyncio.wait_for(self._queue.get(), self._ping_interval)
+            except TimeoutError:
+                text, is_pop = ping, False
+            try:
+                await asyncio.wait_for(self.ws.send_str(text), SEND_TIMEOUT)
+            except TimeoutError:
+                log.warning("browser socket stalled, dropping agent=%s", self.username)
+                self._metrics.slow_dropped.inc()
+                self.close_soon(CLOSE_SLOW_CONSUMER, "envío bloqueado")
+                return
+            except ConnectionError:
+                return
+            if is_pop:
+                self._metrics.pops_sent.inc()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self._closer is None:
+            self.closing = True
+            self._closer = asyncio.create_task(self.close(code, reason))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closing = True
+        await self._stop_writer()
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), CLOSE_TIMEOUT)
+        except (TimeoutError, ConnectionError):
+            transport = self._request.transport
+            if transport is not None:
+                transport.abort()
+
+    async def _stop_writer(self) -> None:
+        writer = self._writer
+        if writer is not None and writer is not asyncio.current_task():
+            writer.cancel()
+            with suppress(asyncio.CancelledError):
+                await writer
+
+    async def finish(self) -> None:
+        """Stop everything this socket runs; called once by its handler on the way out."""
+        self.closing = True
+        await self._stop_writer()
+        if self._closer is not None and self._closer is not asyncio.current_task():
+            with suppress(asyncio.CancelledError):
+                await self._closer
+
+
+class Hub:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._by_user: dict[str, set[AgentSocket]] = {}
+
+    def add(self, sock: AgentSocket) -> None:
+        self._by_user.setdefault(sock.username, set()).add(sock)
+        self._metrics.sockets.inc()
+
+    def remove(self, sock: AgentSocket) -> None:
+        socks = self._by_user.get(sock.username)
+        if socks and sock in socks:
+            socks.discard(sock)
+            self._metrics.sockets.dec()
+            if not socks:
+                del self._by_user[sock.username]
+
+    def has(self, username: str) -> bool:
+        return username in self._by_user
+
+    def usernames(self) -> list[str]:
+        return list(self._by_user)
+
+    def sockets(self, username: str | None = None) -> Iterator[AgentSocket]:
+        if username is not None:
+            yield from list(self._by_user.get(username, ()))
+            return
+        for socks in list(self._by_user.values()):
+            yield from list(socks)
+
+    def deliver(self, username: str, message: dict[str, Any], text: str | None = None) -> int:
+        socks = self._by_user.get(username)
+        if not socks:
+            return 0
+        text = text or json.dumps(message)
+        return sum(sock.offer(message, text) for sock in list(socks))
+
+    def end_session(self, username: str, session_fingerprint: str) -> None:
+        for sock in self.sockets(username):
+            if fingerprint(sock.session_id) == session_fingerprint:
+                sock.close_soon(CLOSE_SESSION_ENDED, "sesión cerrada")
+
+    async def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "servidor detenido") -> None:
+        await asyncio.gather(*(sock.close(code, reason) for sock in self.sockets()),
+                             return_exceptions=True)

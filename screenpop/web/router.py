@@ -1,0 +1,172 @@
+"""From call envelopes to the pops of the agents connected to this node.
+
+The endpoint → agents mapping is cached briefly (and dropped on account changes); the match of a
+call is looked up once per call and kept for the call's life, unless an agent links the call to
+a record (`keys.call_link`), which overrides it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from common.envelope import CallUpdate, EnvelopeError
+from common.keys import CALL_STATE_TTL_SECONDS, Keys
+from common.phones import to_e164
+from screenpop.index import PreinstallationIndex
+from screenpop.pops import agent_leg, build_pop, build_synced, linked_payload, match_payload
+from screenpop.users import User, UserStore
+from screenpop.web.hub import Hub
+
+log = logging.getLogger(__name__)
+
+AGENTS_CACHE_SECONDS = 30.0
+MATCHES_KEPT = 5000
+
+
+class LinkError(Exception):
+    def __init__(self, code: str, status: int) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
+class PopRouter:
+    def __init__(self, redis, keys: Keys, index: PreinstallationIndex, users: UserStore,
+                 hub: Hub) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._index = index
+        self._users = users
+        self._hub = hub
+        self._agents: dict[str, tuple[float, frozenset[str]]] = {}
+        self._matches: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+
+    def forget_accounts(self) -> None:
+        self._agents.clear()
+
+    async def on_update(self, update: CallUpdate) -> None:
+        in_call: dict[str, list[str]] = {}
+        for endpoint in update.agents:
+            for username in await self._agents_of(endpoint):
+                if self._hub.has(username):
+                    in_call.setdefault(username, []).append(endpoint)
+        if in_call:
+            match = await self._match_for(update)
+            for username, endpoints in in_call.items():
+                leg = agent_leg(update, endpoints)
+                if leg is not None:
+                    self._hub.deliver(username, build_pop(update, *leg, match))
+        if update.state == "ended":
+            self._matches.pop(update.call_id, None)
+
+    async def live_pops(self, user: User) -> list[dict[str, Any]]:
+        """The pops of the calls still alerting or connected at the user's endpoints."""
+        keys = self._keys
+        if not user.endpoints:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for endpoint in user.endpoints:
+                pipe.smembers(keys.endpoint_calls(endpoint))
+            call_ids = sorted({_text(c) for members in await pipe.execute() for c in members})
+        if not call_ids:
+            return []
+        pops = []
+        for raw in await self._redis.mget([keys.call(c) for c in call_ids]):
+            update = _envelope(raw)
+            leg = agent_leg(update, user.endpoints) if update else None
+            if update is None or leg is None or update.state == "ended":
+                continue
+            pop = build_pop(update, *leg, await self._match_for(update))
+            if pop["state"] != "ended":
+                pops.append(pop)
+        pops.sort(key=lambda pop: pop["started_at"])
+        return pops
+
+    async def resend_live(self, username: str) -> None:
+        """Send an agent's live pops again to all their sockets here (after a bus outage)."""
+        user = await self._users.get(username)
+        if user is None:
+            return
+        pops = await self.live_pops(user)
+        for pop in pops:
+            self._hub.deliver(username, pop)
+        self._hub.deliver(username, build_synced(p["call_id"] for p in pops))
+
+    async def link(self, user: User, call_id: str, preinstallation_id: str) -> dict[str, Any]:
+        """Link a call live at one of the user's endpoints to a record, remember the number, and
+        tell all the user's tabs (through their agent channel). Returns the new pop."""
+        keys = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for endpoint in user.endpoints:
+                pipe.sismember(keys.endpoint_calls(endpoint), call_id)
+            pipe.get(keys.call(call_id))
+            *members, raw = await pipe.execute()
+        update = _envelope(raw)
+        leg = agent_leg(update, user.endpoints) if update else None
+        if not any(members) or update is None or leg is None:
+            raise LinkError("call_not_live", 409)
+        number = to_e164(update.customer_number)
+        try:
+            if number:
+                record = await self._index.link_number(number, preinstallation_id)
+            else:
+                record = await self._index.get(preinstallation_id)
+                if record is None:
+                    raise KeyError(preinstallation_id)
+        except KeyError:
+            raise LinkError("unknown_preinstallation", 404) from None
+        await self._redis.set(keys.call_link(call_id), record.id, ex=CALL_STATE_TTL_SECONDS)
+        match = linked_payload(record)
+        self._remember(call_id, record.id, match)
+        pop = build_pop(update, *leg, match)
+        await self._redis.publish(keys.agent_channel(user.username), json.dumps(pop))
+        log.info("call linked to preinstallation %s agent=%s call=%s", record.id,
+                 user.username, call_id)
+        return pop
+
+    async def _agents_of(self, endpoint: str) -> frozenset[str]:
+        now = time.monotonic()
+        cached = self._agents.get(endpoint)
+        if cached and cached[0] > now:
+            return cached[1]
+        agents = await self._users.agents_of(endpoint)
+        self._agents[endpoint] = (now + AGENTS_CACHE_SECONDS, agents)
+        return agents
+
+    async def _match_for(self, update: CallUpdate) -> dict[str, Any]:
+        link = await self._redis.get(self._keys.call_link(update.call_id))
+        link = _text(link) if link else None
+        cached = self._matches.get(update.call_id)
+        if cached is not None and cached[0] == link:
+            self._matches.move_to_end(update.call_id)
+            return cached[1]
+        record = await self._index.get(link) if link else None
+        if record is not None:
+            match = linked_payload(record)
+        else:
+            match = match_payload(await self._index.match(to_e164(update.customer_number)))
+        self._remember(update.call_id, link, match)
+        return match
+
+    def _remember(self, call_id: str, link: str | None, match: dict[str, Any]) -> None:
+        self._matches[call_id] = (link, match)
+        self._matches.move_to_end(call_id)
+        while len(self._matches) > MATCHES_KEPT:
+            self._matches.popitem(last=False)
+
+
+def _envelope(raw: str | bytes | None) -> CallUpdate | None:
+    if raw is None:
+        return None
+    try:
+        return CallUpdate.from_json(raw)
+    except EnvelopeError:
+        log.warning("unreadable call state in Redis: %.80r", raw)
+        return None
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,74 @@
+"""Server-side sessions: a random id in an HttpOnly cookie, the data in Redis with a TTL."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from common.keys import Keys
+from screenpop.web.csrf import new_token
+
+COOKIE = "sp_session"
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    username: str
+    csrf: str
+
+
+class SessionStore:
+    def __init__(self, redis, keys: Keys, ttl: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self.ttl = ttl
+
+    async def create(self, username: str) -> Session:
+        session = Session(secrets.token_urlsafe(32), username, new_token())
+        key = self._keys.session(session.id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"username": username, "csrf": session.csrf,
+                                    "created_at": time.time()})
+            pipe.expire(key, self.ttl)
+            await pipe.execute()
+        return session
+
+    async def get(self, session_id: str | None) -> Session | None:
+        """The live session, its expiry pushed back (sliding), or None."""
+        if not session_id or not _SESSION_ID.match(session_id):
+            return None
+        key = self._keys.session(session_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(key, "username", "csrf")
+            pipe.expire(key, self.ttl)
+            (username, csrf), _ = await pipe.execute()
+        if not username or not csrf:
+            return None
+        return Session(session_id, _text(username), _text(csrf))
+
+    async def delete(self, session_id: str) -> None:
+        await self._redis.delete(self._keys.session(session_id))
+
+
+def set_cookie(response: web.StreamResponse, session: Session, *, ttl: int, secure: bool) -> None:
+    response.set_cookie(COOKIE, session.id, max_age=ttl, path="/", httponly=True,
+                        samesite="Lax", secure=secure)
+
+
+def clear_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(COOKIE, path="/")
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def fingerprint(session_id: str) -> str:
+    """Names a session on the bus without revealing its id."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:24]

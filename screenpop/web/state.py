@@ -1,0 +1,28 @@
+"""Typed keys of everything the web app holds (no module-level state)."""
+from __future__ import annotations
+
+import jinja2
+from aiohttp import web
+
+from common.keys import Keys
+from screenpop.config import ScreenpopConfig
+from screenpop.index import PreinstallationIndex
+from screenpop.users import UserStore
+from screenpop.web.bus import CallBus
+from screenpop.web.hub import Hub
+from screenpop.web.metrics import Metrics
+from screenpop.web.router import PopRouter
+from screenpop.web.sessions import SessionStore
+
+CONFIG = web.AppKey("config", ScreenpopConfig)
+KEYS = web.AppKey("keys", Keys)
+REDIS = web.AppKey("redis", object)
+INDEX = web.AppKey("index", PreinstallationIndex)
+GATEWAY = web.AppKey("gateway", object)
+USERS = web.AppKey("users", UserStore)
+SESSIONS = web.AppKey("sessions", SessionStore)
+HUB = web.AppKey("hub", Hub)
+ROUTER = web.AppKey("router", PopRouter)
+BUS = web.AppKey("bus", CallBus)
+METRICS = web.AppKey("metrics", Metrics)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
