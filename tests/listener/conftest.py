@@ -38,3 +38,31 @@ async def next_item(queue: asyncio.Queue, timeout: float = 10.0):
         return await asyncio.wait_for(queue.get(), timeout)
     except asyncio.TimeoutError:
         raise AssertionError("nothing arrived on the listener's queue before the deadline") from None
+
+
+@pytest.fixture
+async def bus(redis, keys):
+    """A subscriber on the call bus, subscribed before anything is published."""
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.calls_channel)
+    yield pubsub
+    await pubsub.aclose()
+
+
+@pytest.fixture
+async def services(redis):
+    """Factory of started TelephonyServices (fast retries); all stopped at teardown."""
+    from telephony.service import create_service
+
+    started = []
+
+    async def make(config: TelephonyConfig, client=None):
+        service = create_service(config, redis=client or redis, retry_base=0.05, retry_cap=0.2,
+                                 heartbeat_interval=0.2)
+        await service.start()
+        started.append(service)
+        return service
+
+    yield make
+    for service in reversed(started):
+        await service.stop()

@@ -19,14 +19,6 @@ def update(call_id: str, state: str, agents: dict[str, str], seq: int) -> CallUp
 
 
 @pytest.fixture
-async def bus(redis, keys):
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(keys.calls_channel)
-    yield pubsub
-    await pubsub.aclose()
-
-
-@pytest.fixture
 async def publisher(redis, keys):
     pub = CallPublisher(redis, keys)
     pub.start()
