@@ -1,0 +1,216 @@
+"""Web nodes on real ports over the test's Redis, signed-in HTTP clients, call envelopes."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+
+import aiohttp
+import pytest
+from aiohttp import web
+from argon2 import PasswordHasher
+
+from common.envelope import CallUpdate
+from common.keys import Keys
+from screenpop.config import ScreenpopConfig
+from screenpop.index import PreinstallationIndex
+from screenpop.users import UserStore
+from screenpop.web.app import create_app
+from screenpop.web.state import BUS
+from screenpop.wisphub.models import Preinstallation
+
+TIMEOUT = 10.0
+PASSWORD = "secreto-123"
+# Cheap hashes keep sign-in fast in tests; verification reads the cost from the hash itself.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def record(rid: str, name: str, phones: Iterable[str], **extra) -> Preinstallation:
+    phones = tuple(phones)
+    return Preinstallation(
+        id=rid, username=f"cliente{rid}@isp-demo", name=name, phones=phones,
+        phone_raw=", ".join(phones), email=extra.get("email"), address=extra.get("address"),
+        zone=extra.get("zone"), created_at=extra.get("created_at",
+                                                     datetime.now(timezone.utc) - timedelta(days=3)),
+        missing=tuple(extra.get("missing", ("dni_front", "proof_of_address"))),
+        activation_path=f"/preinstalacion/activar/cliente{rid}@isp-demo/{rid}/")
+
+
+def call(call_id: str, agents: dict[str, str], *, number: str | None = "5512345678",
+         state: str | None = None, seq: int = 1, direction: str = "inbound",
+         queue: str | None = "ventas") -> CallUpdate:
+    if state is None:
+        legs = set(agents.values())
+        state = "answered" if "answered" in legs else "ringing" if "ringing" in legs else "ended"
+    return CallUpdate(call_id=call_id, direction=direction, state=state, customer_number=number,
+                      agents=agents, queue=queue, started_at=1_700_000_000.0,
+                      event_at=1_700_000_001.0, seq=seq)
+
+
+class Telephony:
+    """Does to Redis what the telephony service does for each call update."""
+
+    def __init__(self, redis, keys: Keys) -> None:
+        self.redis, self.keys = redis, keys
+
+    async def publish(self, update: CallUpdate) -> None:
+        keys = self.keys
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.call(update.call_id), update.to_json(), ex=3600)
+            for endpoint, leg in update.agents.items():
+                if update.state != "ended" and leg in ("ringing", "answered"):
+                    pipe.sadd(keys.endpoint_calls(endpoint), update.call_id)
+                else:
+                    pipe.srem(keys.endpoint_calls(endpoint), update.call_id)
+            pipe.publish(keys.calls_channel, update.to_json())
+            await pipe.execute()
+
+
+class Node:
+    """One screenpop web app listening on a real port."""
+
+    def __init__(self, config: ScreenpopConfig, redis, index, port: int = 0) -> None:
+        self.config, self.redis, self.index, self.port = config, redis, index, port
+        self.app: web.Application | None = None
+        self.runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> "Node":
+        self.app = create_app(self.config, redis=self.redis, index=self.index)
+        self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+        self.port = self.runner.addresses[0][1]
+        await asyncio.wait_for(self.app[BUS].ready.wait(), TIMEOUT)
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+class Agent:
+    """A signed-in browser: cookie jar, CSRF token, sockets."""
+
+    def __init__(self, node: Node, username: str) -> None:
+        self.node, self.username = node, username
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.csrf = ""
+
+    async def sign_in(self, password: str = PASSWORD) -> aiohttp.ClientResponse:
+        token = await login_token(self.http, self.node.url)
+        response = await self.http.post(f"{self.node.url}/login", allow_redirects=False, data={
+            "username": self.username, "password": password, "csrf_token": token})
+        if response.status == 302:
+            page = await self.http.get(f"{self.node.url}/")
+            self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', await page.text()).group(1)
+        return response
+
+    async def socket(self, node: Node | None = None) -> "Socket":
+        node = node or self.node
+        ws = await self.http.ws_connect(f"{node.url}/ws", origin=node.url, timeout=aiohttp.ClientWSTimeout(ws_close=2.0))
+        sock = Socket(ws)
+        sock.hello = await sock.expect("hello")
+        while True:
+            message = await sock.next()
+            if message["type"] == "synced":
+                sock.synced = message
+                return sock
+            sock.replayed.append(message)
+
+    async def link(self, call_id: str, preinstallation_id: str) -> aiohttp.ClientResponse:
+        return await self.http.post(f"{self.node.url}/api/calls/{call_id}/link",
+                                    json={"preinstallation_id": preinstallation_id},
+                                    headers={"X-CSRF-Token": self.csrf})
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+class Socket:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.hello: dict = {}
+        self.synced: dict = {}
+        self.replayed: list[dict] = []
+
+    async def next(self) -> dict:
+        """The next message that is not an app-level ping."""
+        while True:
+            message = await asyncio.wait_for(self.ws.receive(), TIMEOUT)
+            assert message.type == aiohttp.WSMsgType.TEXT, message
+            data = json.loads(message.data)
+            if data["type"] != "ping":
+                return data
+
+    async def expect(self, kind: str) -> dict:
+        message = await self.next()
+        assert message["type"] == kind, message
+        return message
+
+    async def pop(self, call_id: str | None = None) -> dict:
+        message = await self.expect("pop")
+        if call_id is not None:
+            assert message["call_id"] == call_id, message
+        return message
+
+
+async def login_token(http: aiohttp.ClientSession, base: str) -> str:
+    page = await http.get(f"{base}/login")
+    return re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+
+
+@pytest.fixture
+def config(redis_url: str, keys: Keys) -> ScreenpopConfig:
+    return ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix,
+                           secret_key="test-secret-key-0123456789", port=0)
+
+
+@pytest.fixture
+def index(redis, keys: Keys) -> PreinstallationIndex:
+    return PreinstallationIndex(redis, keys)
+
+
+@pytest.fixture
+def users(redis, keys: Keys) -> UserStore:
+    return UserStore(redis, keys, FAST_HASHER)
+
+
+@pytest.fixture
+def telephony(redis, keys: Keys) -> Telephony:
+    return Telephony(redis, keys)
+
+
+@pytest.fixture
+async def nodes(config, redis, index):
+    started: list[Node] = []
+
+    async def start(port: int = 0) -> Node:
+        node = await Node(config, redis, index, port).start()
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        await node.stop()
+
+
+@pytest.fixture
+async def agents():
+    made: list[Agent] = []
+
+    def make(node: Node, username: str) -> Agent:
+        agent = Agent(node, username)
+        made.append(agent)
+        return agent
+
+    yield make
+    for agent in made:
+        await agent.close()
