@@ -79,8 +79,11 @@ SPECS: dict[str, ScenarioSpec] = {
         "synthetic/queue-linear-noanswer-then-next.txt", (SIP_6002, SIP_6001), (JUAN,),
         ("Juan Perez",), ("ventas",), ("linear",), ("5550001000",)),
     "inbound_queue.rrmemory": ScenarioSpec(
-        "synthetic/queue-rrmemory.txt", (SIP_6001, SIP_6002), (JUAN,), ("Juan Perez",),
-        ("ventas",), ("rrmemory",), ("5550001000",)),
+        "synthetic/queue-rrmemory.txt", (SIP_6001, SIP_6002), (JUAN,), ("Juan Perez",), ("ventas",),
+        ("rrmemory",), ("5550001000",), part=0),
+    "inbound_queue.rrmemory_next": ScenarioSpec(
+        "synthetic/queue-rrmemory.txt", (SIP_6002, SIP_6001), (JUAN,), ("Juan Perez",), ("ventas",),
+        ("rrmemory",), ("5550001000",), part=1),
     "inbound_direct": ScenarioSpec(
         "sip-inbound-direct.txt", (SIP_6001,), ("+525598765432",), did=("5550006001",)),
     "inbound_ivr": ScenarioSpec(
@@ -103,20 +106,23 @@ SPECS: dict[str, ScenarioSpec] = {
         answers=False),
     "blind_transfer": ScenarioSpec(
         "synthetic/blind-transfer.txt", (SIP_6001, SIP_6002), (JUAN,), ("Juan Perez",),
-        did=("5550001000",)),
+        ("ventas",), did=("5550001000",)),
     "attended_transfer": ScenarioSpec(
         "synthetic/attended-transfer.txt", (SIP_6001, SIP_6002), (JUAN,), ("Juan Perez",),
-        did=("5550001000",)),
+        ("ventas",), did=("5550001000",)),
     "inbound_direct.pjsip": ScenarioSpec(
         "synthetic/pjsip-inbound-direct.txt", (AgentSlot("6001", "PJSIP/6001"),),
         ("+525598765432",), did=("5550006001",)),
-    "inbound_anonymous": ScenarioSpec(
-        "synthetic/inbound-anonymous.txt", (SIP_6001,), ("anonymous",), did=("5550001000",)),
+    # The recorded withheld caller IDs, in the order of synthetic/inbound-anonymous.txt; the
+    # number is not a parameter there ("<unknown>" also fills unrelated fields).
+    **{f"inbound_direct.withheld{i}": ScenarioSpec(
+        "synthetic/inbound-anonymous.txt", (SIP_6001,), (), did=("5550006001",), part=i)
+       for i in range(len(WITHHELD_NUMBERS))},
 }
 
 SCENARIO_NAMES = ("inbound_queue", "inbound_direct", "inbound_ivr", "agent_outbound",
                   "dialer_agent_first", "dialer_customer_first", "dialer_noanswer", "dialer_busy",
-                  "blind_transfer", "attended_transfer", "inbound_anonymous")
+                  "blind_transfer", "attended_transfer")
 
 
 def endpoint_ext(endpoint: str) -> str:
@@ -156,7 +162,8 @@ class Catalogue:
         return self._templates[key]
 
     def choose(self, scenario: str, agents: Sequence[str], *, strategy: str | None = None,
-               answered_by: str | None = None, ring_no_answer: Sequence[str] = ()) -> Choice:
+               answered_by: str | None = None, ring_no_answer: Sequence[str] = (),
+               customer: str | None = None) -> Choice:
         if scenario not in SCENARIO_NAMES:
             raise ScenarioError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIO_NAMES)}")
         answered_by = answered_by or (agents[0] if agents else None)
@@ -165,9 +172,8 @@ class Catalogue:
         key = scenario
         if scenario == "inbound_queue":
             key = self._queue_variant(agents, strategy or "ringall", answered_by, ring_no_answer)
-        elif scenario == "inbound_direct" and agents and agents[0].startswith("PJSIP/") \
-                and self.available("inbound_direct.pjsip"):
-            key = "inbound_direct.pjsip"
+        elif scenario == "inbound_direct":
+            key = self._direct_variant(agents, customer)
         ordered = self._order(agents, answered_by, ring_no_answer)
         need = len(SPECS[key].agents)
         if len(ordered) < need:
@@ -184,13 +190,24 @@ class Catalogue:
                 return "inbound_queue.ringall_other"
             return "inbound_queue.ringall"
         if strategy == "rrmemory" and self.available("inbound_queue.rrmemory"):
-            return "inbound_queue.rrmemory"
+            # the recording's second call is the rotation to the next member
+            return ("inbound_queue.rrmemory" if not agents or answered_by == agents[0]
+                    else "inbound_queue.rrmemory_next")
         if ring_no_answer:
             if not self.available("inbound_queue.linear_noanswer"):
                 raise ScenarioError("a member that rings without answering needs "
                                     "synthetic/queue-linear-noanswer-then-next.txt")
             return "inbound_queue.linear_noanswer"
         return "inbound_queue.single"
+
+    def _direct_variant(self, agents: Sequence[str], customer: str | None) -> str:
+        if customer in WITHHELD_NUMBERS:
+            key = f"inbound_direct.withheld{WITHHELD_NUMBERS.index(customer)}"
+            if self.available(key):
+                return key
+        if agents and agents[0].startswith("PJSIP/") and self.available("inbound_direct.pjsip"):
+            return "inbound_direct.pjsip"
+        return "inbound_direct"
 
     @staticmethod
     def _order(agents: Sequence[str], answered_by: str | None,

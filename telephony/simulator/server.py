@@ -98,8 +98,12 @@ class PbxSimulator:
                          hold_for: float | None = None, speed: float | None = None,
                          channel_id: str | None = None, action_id: str | None = None) -> SimCall:
         """Start playing a scenario; returns at once with the call (see catalogue.SCENARIO_NAMES)."""
+        for value in (customer, name, queue, did, channel_id, action_id, *agents):
+            if value is not None and ("\r" in value or "\n" in value):
+                raise ValueError("call parameters cannot hold line breaks")
         choice = self.catalogue.choose(scenario, list(agents), strategy=strategy,
-                                       answered_by=answered_by, ring_no_answer=ring_no_answer)
+                                       answered_by=answered_by, ring_no_answer=ring_no_answer,
+                                       customer=customer)
         template = self.catalogue.template(choice.key)
         params: dict[str, str] = {}
         for i, endpoint in enumerate(choice.agents):

@@ -75,15 +75,16 @@ def call_events(events: Iterable[RawEvent], *, keep_originate_response: bool) ->
 def split_calls(events: Sequence[RawEvent]) -> list[list[RawEvent]]:
     """Cut a trace holding consecutive calls at each call's first channel (a Newchannel whose
     Uniqueid is its own Linkedid, after the previous call's channels have all hung up)."""
-    parts: list[list[RawEvent]] = []
+    parts: list[list[RawEvent]] = [[]]
     live: set[str] = set()
+    started = False
     for ev in events:
         h = ev.headers
         name = h.get("Event")
         if name == "Newchannel" and h.get("Uniqueid") == h.get("Linkedid") and not live:
-            parts.append([])
-        if not parts:
-            parts.append([])
+            if started:
+                parts.append([])
+            started = True
         parts[-1].append(ev)
         if name == "Newchannel":
             live.add(h["Uniqueid"])
