@@ -43,6 +43,11 @@ end
 return out
 """
 
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 # KEYS: index_records, index_phones, index_meta. ARGV: id, record JSON or '' to remove.
 _UPSERT_LUA = """
 local id = ARGV[1]
@@ -115,6 +120,7 @@ class PreinstallationIndex:
         self._keys = keys
         self._match = redis.register_script(_MATCH_LUA)
         self._upsert = redis.register_script(_UPSERT_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
 
     async def match(self, number_e164: str | None) -> Match:
         if not number_e164:
@@ -194,6 +200,14 @@ class PreinstallationIndex:
         """Note a failed sync; the index itself is left as it was."""
         await self._redis.hset(self._keys.index_meta,
                                mapping={"last_error": error, "last_error_at": time.time()})
+
+    async def claim_sync(self, owner: str, seconds: float) -> bool:
+        """Take the turn to sync for `seconds` (several screenpop nodes share one index)."""
+        return bool(await self._redis.set(self._keys.index_sync_lock, owner, nx=True,
+                                          px=max(1, int(seconds * 1000))))
+
+    async def release_sync(self, owner: str) -> None:
+        await self._release(keys=[self._keys.index_sync_lock], args=[owner])
 
     async def status(self) -> dict:
         meta = {_text(k): _text(v)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
 from common.backoff import backoff_delay
@@ -21,6 +22,7 @@ class SyncReport:
     count: int
     duration: float
     errors: tuple[str, ...] = ()
+    skipped: bool = False  # another node had synced within the interval
 
     @property
     def ok(self) -> bool:
@@ -36,6 +38,7 @@ class IndexSync:
         self._source = source
         self._retry_base = retry_base
         self.last_report: SyncReport | None = None
+        self._owner = uuid.uuid4().hex
 
     async def full_sync(self) -> SyncReport:
         started = time.monotonic()
@@ -61,11 +64,22 @@ class IndexSync:
             await self._index.upsert(record)
         return record
 
+    async def scheduled_sync(self) -> SyncReport:
+        """A full sync unless another node sharing this index synced within the interval: a
+        successful sync keeps the turn for most of the interval, a failed one gives it back."""
+        if not await self._index.claim_sync(self._owner, self._interval * 0.9):
+            self.last_report = SyncReport(0, 0.0, skipped=True)
+            return self.last_report
+        report = await self.full_sync()
+        if not report.ok:
+            await self._index.release_sync(self._owner)
+        return report
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Full sync now, then every `interval`; after failures, sooner, with capped backoff."""
+        """Sync now, then every `interval`; after failures, sooner, with capped backoff."""
         failures = 0
         while not stop.is_set():
-            report = await self.full_sync()
+            report = await self.scheduled_sync()
             failures = 0 if report.ok else failures + 1
             delay = (self._interval if report.ok else
                      backoff_delay(failures - 1, base=self._retry_base, cap=self._interval))

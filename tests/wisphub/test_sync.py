@@ -7,6 +7,8 @@ import pytest
 
 from common.phones import to_e164
 from screenpop.sandbox.seed import DEMO_NUMBERS, DEMO_UNKNOWN_NUMBER
+from screenpop.sync import IndexSync
+from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.rest import RestClient
 from tests.wisphub.conftest import FAST
 
@@ -126,3 +128,28 @@ async def test_run_retries_soon_after_a_failure(sync, index, sandbox):
         stop.set()
         await asyncio.wait_for(task, 5)
     assert (await index.status())["last_error"] is None
+
+
+async def test_nodes_sharing_an_index_take_turns(sync, index, config, sandbox):
+    assert (await sync.scheduled_sync()).ok
+    other_gateway = create_gateway(config, policy=FAST)
+    other = IndexSync(other_gateway, index, interval=60.0, retry_base=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(other.run(stop))
+    try:
+        async with asyncio.timeout(10):
+            while other.last_report is None:
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        await other_gateway.aclose()
+    assert other.last_report.skipped
+    assert sandbox.stats.logins == 1 and sandbox.stats.requests["GET /preinstalaciones/"] == 1
+
+
+async def test_a_failed_scheduled_sync_gives_the_turn_back(sync, index, sandbox):
+    sandbox.faults.add("html_521", scope="panel", path="/preinstalaciones/", count=3)
+    assert not (await sync.scheduled_sync()).ok
+    assert (await sync.scheduled_sync()).ok
+    assert (await sync.scheduled_sync()).skipped
