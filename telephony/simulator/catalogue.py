@@ -69,7 +69,7 @@ SPECS: dict[str, ScenarioSpec] = {
     "inbound_queue.ringall": ScenarioSpec(
         "sip-trunk-inbound-queue.txt", (SIP_6001, SIP_6002), (JUAN,), ("Juan Perez",),
         ("ventas",), ("ringall",), ("5550001000",)),
-    "inbound_queue.single": ScenarioSpec(
+    "inbound_queue.local": ScenarioSpec(
         "local-inbound-queue.txt", (LOCAL_6001,), (JUAN,), ("Juan Perez",), ("ventas",),
         ("linear",)),
     "inbound_queue.ringall_other": ScenarioSpec(
@@ -198,7 +198,11 @@ class Catalogue:
                 raise ScenarioError("a member that rings without answering needs "
                                     "synthetic/queue-linear-noanswer-then-next.txt")
             return "inbound_queue.linear_noanswer"
-        return "inbound_queue.single"
+        if agents and agents[0].startswith("Local/"):
+            return "inbound_queue.local"
+        # one member rings and answers: the first call of the rrmemory recording, restamped
+        return ("inbound_queue.rrmemory" if self.available("inbound_queue.rrmemory")
+                else "inbound_queue.local")
 
     def _direct_variant(self, agents: Sequence[str], customer: str | None) -> str:
         if customer in WITHHELD_NUMBERS:

@@ -1,0 +1,121 @@
+"""`python -m telephony.simulator serve|call` (console script `pbx-simulator`)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import aiohttp
+from aiohttp import web
+
+from telephony.simulator.catalogue import SCENARIO_NAMES
+from telephony.simulator.control import create_control_app
+from telephony.simulator.demo import run_demo
+from telephony.simulator.server import PbxSimulator
+
+HTTP_TIMEOUT = 10.0
+
+
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pbx-simulator",
+                                     description="AMI server replaying recorded Asterisk calls")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the AMI server and its control endpoint")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5038)
+    serve.add_argument("--control-host", default="127.0.0.1")
+    serve.add_argument("--control-port", type=int, default=5039)
+    serve.add_argument("--username", default="screenpop")
+    serve.add_argument("--secret", default="screenpop-demo")
+    serve.add_argument("--login-failure-delay", type=float, default=1.0)
+    serve.add_argument("--speed", type=float, default=1.0,
+                       help="gap factor for Originate/control calls (0 = as fast as possible)")
+    serve.add_argument("--demo", action="store_true", help="keep placing calls")
+    serve.add_argument("--demo-agents", type=_csv, default=["PJSIP/6001", "PJSIP/6002"])
+    serve.add_argument("--demo-numbers", type=_csv,
+                       default=["+525512345678", "5215587654321", "5533334444", "anonymous"])
+    serve.add_argument("--demo-interval", type=float, default=10.0)
+    call = sub.add_parser("call", help="ask a running simulator to place a call")
+    call.add_argument("scenario", choices=SCENARIO_NAMES)
+    call.add_argument("--customer")
+    call.add_argument("--name")
+    call.add_argument("--agents", type=_csv)
+    call.add_argument("--queue")
+    call.add_argument("--strategy", choices=("linear", "ringall", "rrmemory"))
+    call.add_argument("--answered-by")
+    call.add_argument("--hold-for", type=float)
+    call.add_argument("--speed", type=float)
+    call.add_argument("--control-url", default="http://127.0.0.1:5039")
+    return parser
+
+
+async def serve(args: argparse.Namespace) -> None:
+    sim = PbxSimulator(username=args.username, secret=args.secret, host=args.host,
+                       port=args.port, login_failure_delay=args.login_failure_delay,
+                       default_speed=args.speed)
+    await sim.start()
+    runner = web.AppRunner(create_control_app(sim, default_agents=args.demo_agents))
+    await runner.setup()
+    await web.TCPSite(runner, args.control_host, args.control_port).start()
+    print(f"pbx-simulator: AMI on {args.host}:{sim.port}, control on "
+          f"http://{args.control_host}:{args.control_port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    demo = None
+    if args.demo:
+        demo = asyncio.create_task(run_demo(sim, args.demo_agents, args.demo_numbers,
+                                            args.demo_interval))
+    try:
+        await stop.wait()
+    finally:
+        if demo is not None:
+            demo.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await demo
+        await runner.cleanup()
+        await sim.stop()
+
+
+async def place_call(args: argparse.Namespace) -> int:
+    body: dict[str, object] = {"scenario": args.scenario}
+    for key in ("customer", "name", "agents", "queue", "strategy", "answered_by", "hold_for",
+                "speed"):
+        value = getattr(args, key)
+        if value is not None:
+            body[key] = value
+    if body.get("hold_for") is not None:
+        body["hold_at"] = "answered"
+    timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        async with http.post(args.control_url.rstrip("/") + "/calls", json=body) as response:
+            payload = await response.json()
+            print(json.dumps(payload, ensure_ascii=False))
+            return 0 if response.status == 202 else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        asyncio.run(serve(args))
+        return 0
+    try:
+        return asyncio.run(place_call(args))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        print(f"pbx-simulator: cannot reach {args.control_url}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
