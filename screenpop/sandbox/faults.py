@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Literal
 
-FaultKind = Literal["html_521", "stall", "403", "500", "429", "cloudflare", "html_200", "layout"]
 FAULT_KINDS = ("html_521", "stall", "403", "500", "429", "cloudflare", "html_200", "layout")
-Scope = Literal["api", "panel", "any"]
 
 
 @dataclass
