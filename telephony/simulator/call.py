@@ -131,7 +131,3 @@ class SimCall:
 
     async def wait_done(self, timeout: float | None = 60.0) -> None:
         await asyncio.wait_for(self._done.wait(), timeout)
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
 
 from telephony.ami.frames import TERMINATOR, FrameReader, parse_block
@@ -115,12 +115,6 @@ class Template:
     literal_params: list[str]     # which parameter each literal belongs to
     hold_index: int | None        # index of the event after which the agent has answered
     first_channel_uniqueid: str
-    originate_leg_uniqueid: str | None = None
-    param_defaults: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def slot_count(self) -> int:
-        return 1 + len(self.uniqueids) + len(self.suffixes) + len(self.bridges) + len(self.literals)
 
 
 def _literal_pattern(uniqueids: Sequence[str], suffixes: Sequence[str], bridges: Sequence[str],
