@@ -17,6 +17,7 @@ _LEGACY_MX = (
     (re.compile(r"^01(\d{10})$"), r"+52\1"),
 )
 _SEPARATORS = re.compile(r"[,;/|]|\s{2,}|\by\b|\bo\b")
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extensi[oó]n|x)\s*\d{1,5}\b", re.IGNORECASE)
 
 
 def is_withheld(raw: str | None) -> bool:
@@ -52,7 +53,8 @@ def split_numbers(raw: str | None) -> list[str]:
     """The separate numbers in a field that may hold several (`"55 1234 5678, 5587654321"`)."""
     if not raw:
         return []
-    return [part.strip() for part in _SEPARATORS.split(raw) if part and part.strip()]
+    without_extensions = _EXTENSION.sub("", raw)
+    return [part.strip() for part in _SEPARATORS.split(without_extensions) if part and part.strip()]
 
 
 def all_e164(raw: str | None, region: str = "MX") -> list[str]:

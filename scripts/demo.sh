@@ -49,7 +49,7 @@ say "creating the demo accounts"
 "$PY" -m screenpop users add agente2 --password agente2 --role agent --endpoint PJSIP/6002 --name "Luis Ramírez" >/dev/null
 "$PY" -m screenpop users add supervisor --password supervisor --role supervisor --name "Supervisora" >/dev/null
 
-DEMO_NUMBERS="$("$PY" -m screenpop.sandbox demo-numbers)"
+DEMO_NUMBERS="$("$PY" -c 'from screenpop.sandbox.seed import DEMO_NUMBERS, DEMO_UNKNOWN_NUMBER; print(",".join([*DEMO_NUMBERS, DEMO_UNKNOWN_NUMBER]))')"
 say "starting the PBX simulator (AMI on $AMI_PORT, control on $CONTROL_PORT)"
 start simulator "$LOGS/simulator.log" "$PY" -m telephony.simulator serve --port "$AMI_PORT" \
   --control-port "$CONTROL_PORT" --username "$AMI_USERNAME" --secret "$AMI_SECRET" \

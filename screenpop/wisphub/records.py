@@ -10,7 +10,6 @@ from screenpop.fields import missing_fields
 from screenpop.wisphub.models import Preinstallation
 
 ACTIVATION_LINK = re.compile(r"/preinstalacion/activar/(?P<username>[^/?#]+)/(?P<id>\d+)/?")
-_EXTENSION = re.compile(r"\s*(?:ext\.?|extensi[oó]n)\s*\d{1,5}\b", re.IGNORECASE)
 _DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S",
                  "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
@@ -62,8 +61,7 @@ def _clean(text: str | None) -> str | None:
 
 
 def build_preinstallation(row: PanelRow, tz: tzinfo) -> Preinstallation:
-    # "55 1234 5678 ext 3" is a real WispHub value; the extension is not part of the number
-    phones = tuple(all_e164(_EXTENSION.sub("", row.phone or "")))
+    phones = tuple(all_e164(row.phone))
     place = ", ".join(p for p in (_clean(row.locality), _clean(row.city)) if p)
     return Preinstallation(
         id=row.id,

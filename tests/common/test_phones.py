@@ -40,3 +40,8 @@ def test_fields_holding_several_numbers_yield_each_once():
 
 def test_display_groups_digits_for_reading():
     assert display(MX) == "+52 55 1234 5678"
+
+
+def test_extensions_are_not_part_of_the_number():
+    assert all_e164("55 1234 5678 ext 3") == [MX]
+    assert all_e164("55 1234 5678 extensión 12, 5587654321") == [MX, "+525587654321"]
