@@ -67,6 +67,18 @@ async def test_a_consumer_that_raises_does_not_drop_the_connection(listening, si
     assert is_sentinel(await next_item(queue))
     assert listener.stats.dropped_events == 1
     assert listener.stats.reconnects == 0 and sim.logins == 1
+    # the tracker missed an event: the next watchdog round asks for a fresh picture
+    assert isinstance(await next_item(queue), Resync)
+    assert listener.stats.reconnects == 0 and sim.logins == 1
+
+
+async def test_shutdown_event_is_a_disconnect_followed_by_a_new_login(listening, sim):
+    listener, queue = listening
+    await sim.send_raw(b"Event: Shutdown\r\nPrivilege: system,all\r\nShutdown: Cleanly\r\n"
+                       b"Restart: True\r\n\r\n")
+    assert (await next_item(queue))["Event"] == "Shutdown"
+    assert isinstance(await until_resync(queue), Resync)
+    assert sim.logins == 2 and listener.stats.reconnects == 1
 
 
 @pytest.mark.parametrize("frame", [
