@@ -155,6 +155,8 @@ class AmiListener:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
+        if self._stopping.is_set():  # our own Logoff
+            return "stopped"
         self._fail(f"AMI connection lost: {attempt.lost_reason}")
         return "served"
 
