@@ -22,16 +22,21 @@ def endpoint_name(channel: str) -> str:
 
 
 class EndpointMatcher:
-    """Which channels are agents' phones, by endpoint globs like `PJSIP/*`, `Local/*@agents`."""
+    """Which channels are agents' phones, by endpoint globs like `PJSIP/*`, `Local/*@agents`.
+    A pattern starting with `!` excludes what it matches (trunks: `!PJSIP/trunk*`), whatever
+    the order of the patterns."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        self.patterns = tuple(p.strip() for p in patterns if p and p.strip())
+        cleaned = [p.strip() for p in patterns if p and p.strip()]
+        self.patterns = tuple(p for p in cleaned if not p.startswith("!"))
+        self.exclusions = tuple(p[1:] for p in cleaned if p.startswith("!"))
         self._known: dict[str, bool] = {}
 
     def is_agent_endpoint(self, endpoint: str) -> bool:
         known = self._known.get(endpoint)
         if known is None:
-            known = "/" in endpoint and any(fnmatchcase(endpoint, p) for p in self.patterns)
+            known = ("/" in endpoint and any(fnmatchcase(endpoint, p) for p in self.patterns)
+                     and not any(fnmatchcase(endpoint, p) for p in self.exclusions))
             if len(self._known) >= _CACHE_LIMIT:
                 self._known.clear()
             self._known[endpoint] = known

@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from common.settings import ConfigError, env_float, env_int, env_list, env_str
 
 
+# Agents' phones; trunks are PJSIP/SIP endpoints too, so the usual trunk names are excluded.
+DEFAULT_AGENT_PATTERNS = ("PJSIP/*", "SIP/*", "!*/trunk*", "!*/pstn*")
+
+
 @dataclass(frozen=True)
 class TelephonyConfig:
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "screenpop"
     ami_secret: str = "screenpop-demo"
-    agent_endpoint_patterns: tuple[str, ...] = ("PJSIP/*", "SIP/*")
+    agent_endpoint_patterns: tuple[str, ...] = DEFAULT_AGENT_PATTERNS
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "sp"
     node_name: str = "telephony-1"
@@ -33,7 +37,7 @@ class TelephonyConfig:
             ami_port=env_int(env, "AMI_PORT", cls.ami_port, minimum=1),
             ami_username=env_str(env, "AMI_USERNAME", cls.ami_username),
             ami_secret=env_str(env, "AMI_SECRET", cls.ami_secret),
-            agent_endpoint_patterns=env_list(env, "AGENT_ENDPOINT_PATTERNS", "PJSIP/*,SIP/*"),
+            agent_endpoint_patterns=env_list(env, "AGENT_ENDPOINT_PATTERNS", ",".join(DEFAULT_AGENT_PATTERNS)),
             redis_url=env_str(env, "REDIS_URL", cls.redis_url),
             redis_prefix=env_str(env, "REDIS_PREFIX", cls.redis_prefix),
             node_name=env_str(env, "TELEPHONY_NODE", cls.node_name),
@@ -49,6 +53,6 @@ class TelephonyConfig:
         if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {config.redis_url!r}")
         for pattern in config.agent_endpoint_patterns:
-            if "/" not in pattern:
+            if "/" not in pattern.lstrip("!"):
                 raise ConfigError(f"AGENT_ENDPOINT_PATTERNS entry {pattern!r} must look like TECH/NAME, e.g. PJSIP/*")
         return config

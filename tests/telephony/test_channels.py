@@ -45,3 +45,13 @@ def test_many_distinct_endpoints_keep_matching_correctly():
     for n in range(10_000):  # customers' Local channels make endpoint names unbounded
         assert matcher.endpoint_of(f"Local/55{n:08d}@from-pstn-{n:08x};1") is None
     assert matcher.endpoint_of("Local/6001@agents-00000003;2") == "Local/6001@agents"
+
+
+def test_exclusions_keep_trunks_out_of_the_agent_endpoints():
+    from telephony.config import DEFAULT_AGENT_PATTERNS
+    matcher = EndpointMatcher(DEFAULT_AGENT_PATTERNS)
+    assert matcher.endpoint_of("PJSIP/6001-0000001b") == "PJSIP/6001"
+    assert matcher.endpoint_of("SIP/6002-00000004") == "SIP/6002"
+    assert matcher.endpoint_of("SIP/pstn-gw-00000007") is None
+    assert matcher.endpoint_of("PJSIP/trunk-0000001a") is None
+    assert EndpointMatcher(["!PJSIP/trunk*", "PJSIP/*"]).endpoint_of("PJSIP/trunk-0000001a") is None
