@@ -55,8 +55,7 @@ class UserStore:
         self._redis = redis
         self._keys = keys
         self._hasher = hasher or PasswordHasher()
-        # Verifying against this keeps unknown usernames as slow as known ones.
-        self._dummy_hash = self._hasher.hash("not a password of anyone")
+        self._dummy_hash: str | None = None  # verified against for unknown usernames
 
     async def add(self, username: str, password: str, role: str, endpoints: Sequence[str],
                   display_name: str = "") -> User:
@@ -106,6 +105,8 @@ class UserStore:
     async def verify(self, username: str, password: str) -> User | None:
         """The account when the password is right, else None (same cost either way)."""
         stored = await self._redis.hget(self._keys.user(username), "password_hash")
+        if stored is None and self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(self._hasher.hash, "not anyone's password")
         password_hash = _text(stored) if stored else self._dummy_hash
         try:
             await asyncio.to_thread(self._hasher.verify, password_hash, password)

@@ -77,7 +77,9 @@ class CallBus:
     async def _read(self, pubsub) -> None:
         last_heard = last_ping = time.monotonic()
         while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            # Subscribe confirmations and PING replies (which redis-py 8 returns garbled for
+            # decoded connections) come through here too: any reply proves the link is alive.
+            message = await pubsub.get_message(timeout=1.0)
             now = time.monotonic()
             if message is None:
                 if now - last_heard > 3 * PING_INTERVAL:

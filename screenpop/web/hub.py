@@ -102,12 +102,21 @@ class AgentSocket:
     async def close(self, code: int, reason: str) -> None:
         self.closing = True
         await self._stop_writer()
+        if code == CLOSE_SLOW_CONSUMER:
+            # A close frame would sit behind the backlog the browser is not reading, and a
+            # graceful close waits for that backlog: the connection is cut instead (the browser
+            # sees 1006; the server logs and counts SLOW_CONSUMER).
+            self._abort()
+            return
         try:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), CLOSE_TIMEOUT)
         except (TimeoutError, ConnectionError):
-            transport = self._request.transport
-            if transport is not None:
-                transport.abort()
+            self._abort()
+
+    def _abort(self) -> None:
+        transport = self._request.transport
+        if transport is not None:
+            transport.abort()
 
     async def _stop_writer(self) -> None:
         writer = self._writer
