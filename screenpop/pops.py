@@ -29,6 +29,8 @@ _LEG_PRIORITY = ("answered", "ringing", "transferred", "answered_elsewhere", "mi
 def record_payload(record: Preinstallation) -> dict[str, Any]:
     pop = record.to_pop()
     pop["missing_labels"] = [MISSING_FIELDS.get(key, key) for key in record.missing]
+    pop["phones_display"] = [display(number) for number in record.phones] or (
+        [record.phone_raw] if record.phone_raw else [])
     return pop
 
 

@@ -276,7 +276,7 @@
     const frag = clone("tpl-record");
     field(frag, "id").textContent = `PREINSTALACIÓN #${record.id}${linked ? " · vinculada" : ""}`;
     field(frag, "name").textContent = record.name || "(sin nombre)";
-    const phones = record.phones && record.phones.length ? record.phones : [record.phone];
+    const phones = record.phones_display || [record.phone];
     field(frag, "phones").textContent = `Tel. ${phones.filter(Boolean).join(", ") || "—"}`;
     field(frag, "email").textContent = record.email || "Sin correo";
     field(frag, "place").textContent = [record.address, record.zone && `Zona ${record.zone}`].filter(Boolean).join(" · ") || "Sin dirección";
@@ -294,7 +294,7 @@
     const text = el("div", "choice-text");
     text.append(el("strong", null, record.name || "(sin nombre)"));
     const missing = (record.missing_labels || record.missing || []).length;
-    text.append(el("span", "muted", [record.phone, record.email, pendingText(record.created_at), missing ? `falta ${missing}` : ""].filter(Boolean).join(" · ")));
+    text.append(el("span", "muted", [(record.phones_display || [record.phone])[0], record.email, pendingText(record.created_at), missing ? `falta ${missing}` : ""].filter(Boolean).join(" · ")));
     const button = el("button", "link-button", "Vincular ");
     button.type = "button";
     if (index <= 9) button.append(kbd(String(index)));

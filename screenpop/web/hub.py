@@ -82,6 +82,8 @@ class AgentSocket:
                 text, is_pop = await asyncio.wait_for(self._queue.get(), self._ping_interval)
             except TimeoutError:
                 text, is_pop = ping, False
+            if is_pop:
+                self._metrics.pops_sent.inc()
             try:
                 await asyncio.wait_for(self.ws.send_str(text), SEND_TIMEOUT)
             except TimeoutError:
@@ -91,8 +93,6 @@ class AgentSocket:
                 return
             except ConnectionError:
                 return
-            if is_pop:
-                self._metrics.pops_sent.inc()
 
     def close_soon(self, code: int, reason: str) -> None:
         if self._closer is None:

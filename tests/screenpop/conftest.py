@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
@@ -45,8 +46,8 @@ def call(call_id: str, agents: dict[str, str], *, number: str | None = "55123456
         legs = set(agents.values())
         state = "answered" if "answered" in legs else "ringing" if "ringing" in legs else "ended"
     return CallUpdate(call_id=call_id, direction=direction, state=state, customer_number=number,
-                      agents=agents, queue=queue, started_at=1_700_000_000.0,
-                      event_at=1_700_000_001.0, seq=seq)
+                      agents=agents, queue=queue, started_at=time.time() - 4,
+                      event_at=time.time(), seq=seq)
 
 
 class Telephony:
