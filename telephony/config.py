@@ -17,6 +17,8 @@ class TelephonyConfig:
     ami_port: int = 5038
     ami_username: str = "screenpop"
     ami_secret: str = "screenpop-demo"
+    # `system` brings FullyBooted and Shutdown; call/agent/user are what the tracker reads.
+    ami_events: str = "system,call,agent,user"
     agent_endpoint_patterns: tuple[str, ...] = DEFAULT_AGENT_PATTERNS
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "sp"
@@ -37,6 +39,7 @@ class TelephonyConfig:
             ami_port=env_int(env, "AMI_PORT", cls.ami_port, minimum=1),
             ami_username=env_str(env, "AMI_USERNAME", cls.ami_username),
             ami_secret=env_str(env, "AMI_SECRET", cls.ami_secret),
+            ami_events=env_str(env, "AMI_EVENTS", cls.ami_events),
             agent_endpoint_patterns=env_list(env, "AGENT_ENDPOINT_PATTERNS", ",".join(DEFAULT_AGENT_PATTERNS)),
             redis_url=env_str(env, "REDIS_URL", cls.redis_url),
             redis_prefix=env_str(env, "REDIS_PREFIX", cls.redis_prefix),
@@ -52,6 +55,9 @@ class TelephonyConfig:
         )
         if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {config.redis_url!r}")
+        if config.ami_events not in ("on", "off") and "system" not in config.ami_events.split(","):
+            raise ConfigError("AMI_EVENTS must include the system class (FullyBooted, Shutdown), "
+                              f"got {config.ami_events!r}")
         for pattern in config.agent_endpoint_patterns:
             if "/" not in pattern.lstrip("!"):
                 raise ConfigError(f"AGENT_ENDPOINT_PATTERNS entry {pattern!r} must look like TECH/NAME, e.g. PJSIP/*")

@@ -21,8 +21,6 @@ from telephony.config import TelephonyConfig
 log = logging.getLogger(__name__)
 
 ListenerState = Literal["disconnected", "connecting", "connected", "auth_failed"]
-# `system` brings FullyBooted and Shutdown; call/agent/user are what the tracker reads.
-EVENT_CLASSES = "system,call,agent,user"
 CONNECT_TIMEOUT = 5.0
 LOGOFF_TIMEOUT = 1.0
 # A refused login waits as long as the 4th plain retry would, at least: a wrong secret must not
@@ -202,7 +200,7 @@ class AmiListener:
 
         return Session(
             host=cfg.ami_host, port=cfg.ami_port, username=cfg.ami_username,
-            secret=cfg.ami_secret, events=EVENT_CLASSES,
+            secret=cfg.ami_secret, events=cfg.ami_events,
             on_event=self._on_event, on_login=on_login, on_login_refused=on_login_refused,
             on_lost=on_lost, on_list_complete=self._on_list_complete,
             on_frame_dropped=self._on_frame_dropped,

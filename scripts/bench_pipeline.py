@@ -1,0 +1,368 @@
+"""Benchmark of the whole pop path and of the AMI read side. Prints figures; asserts nothing.
+
+  1. AMI events/s on one core: recorded-trace calls (mostly VarSet/Newexten/DeviceStateChange
+     noise, as on a real PBX) blasted by the simulator into (a) our listener + call tracker and
+     (b) a bare panoramisk read loop, each in its own process.
+  2. Pop latency: simulator → telephony → Redis → screenpop → WebSocket clients, with N agents
+     connected and new calls at a fixed rate. Latency runs from the simulator writing the
+     DialBegin that rings the agent to the agent's client receiving the pop. Pops lost and pops
+     delivered to a wrong agent are counted.
+  3. Memory: RSS of telephony and screenpop after 10 % of --memory-calls and after all of them.
+
+Run through scripts/bench.sh (it sets up the virtualenv and Redis).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import redis.asyncio as aioredis
+from argon2 import PasswordHasher
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common.keys import Keys  # noqa: E402
+from screenpop.users import UserStore  # noqa: E402
+from screenpop.web.sessions import COOKIE, SessionStore  # noqa: E402
+from telephony.simulator.server import PbxSimulator  # noqa: E402
+
+SECRET = "bench-secret"
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- 1. events/s ----------------------------------------------------------------------------
+
+def consume(kind: str, port: int, expected: int, result: multiprocessing.Queue) -> None:
+    os.sched_setaffinity(0, {0})
+    result.put(asyncio.run(_consume(kind, port, expected)))
+
+
+async def _consume(kind: str, port: int, expected: int) -> dict:
+    done = asyncio.Event()
+    first: list[float] = []
+    count = 0
+
+    def seen() -> None:
+        nonlocal count
+        count += 1
+        if count == 1:
+            first.append(time.perf_counter())
+        if count >= expected:
+            done.set()
+
+    if kind == "panoramisk":
+        from panoramisk import Manager
+        manager = Manager(host="127.0.0.1", port=port, username="screenpop", secret=SECRET,
+                          ping_delay=3600, events="on")
+        manager.register_event("*", lambda mgr, msg: seen())
+        await manager.connect()
+        stop = manager.close
+    else:
+        from telephony.ami.listener import AmiListener, Resync
+        from telephony.channels import EndpointMatcher
+        from telephony.config import TelephonyConfig
+        from telephony.tracker import CallTracker
+        queue: asyncio.Queue = asyncio.Queue(maxsize=100_000)
+        listener = AmiListener(TelephonyConfig(ami_port=port, ami_secret=SECRET, ami_events="on"), queue)
+        tracker = CallTracker(EndpointMatcher(TelephonyConfig().agent_endpoint_patterns))
+
+        async def drain() -> None:
+            while True:
+                item = await queue.get()
+                if isinstance(item, Resync):
+                    tracker.resync(item.channels)
+                    continue
+                tracker.feed(item)
+                seen()
+
+        drainer = asyncio.create_task(drain())
+        listener.start()
+
+        def stop() -> None:
+            drainer.cancel()
+
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - first[0]
+    result = {"events": count, "seconds": elapsed, "rate": count / elapsed}
+    if kind == "panoramisk":
+        stop()
+    else:
+        stop()
+        await listener.stop()
+    return result
+
+
+async def bench_events(calls: int) -> dict[str, dict]:
+    """The consumer is pinned to core 0 and the simulator to core 1."""
+    os.sched_setaffinity(0, {1})
+    results = {}
+    for kind in ("panoramisk", "ours"):
+        sim = PbxSimulator(secret=SECRET, default_speed=0.0)
+        await sim.start()
+        probe_before = sim.logins
+        out: multiprocessing.Queue = multiprocessing.Queue()
+        expected = await _count_events(sim, calls)
+        proc = multiprocessing.Process(target=consume, args=(kind, sim.port, expected, out))
+        proc.start()
+        while sim.logins == probe_before:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # let the listener's resync settle before the burst
+        for i in range(calls):
+            await sim.start_call("inbound_queue", customer=f"55{10000000 + i:08d}",
+                                 agents=["PJSIP/6001", "PJSIP/6002"], strategy="ringall",
+                                 answered_by="PJSIP/6001", speed=0.0)
+            if i % 50 == 49:
+                await asyncio.sleep(0)
+        results[kind] = await asyncio.get_running_loop().run_in_executor(None, out.get)
+        proc.join()
+        await sim.stop()
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return results
+
+
+async def _count_events(sim: PbxSimulator, calls: int) -> int:
+    """Events one call of the scenario writes, times calls (every event of a trace counts,
+    including the noise)."""
+    counter = PbxSimulator(secret=SECRET, default_speed=0.0)
+    await counter.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", counter.port)
+    await reader.readline()
+    writer.write(f"Action: Login\r\nUsername: screenpop\r\nSecret: {SECRET}\r\n\r\n".encode())
+    await reader.readuntil(b"\r\n\r\n")
+    call = await counter.start_call("inbound_queue", customer="5512345678",
+                                    agents=["PJSIP/6001", "PJSIP/6002"], strategy="ringall",
+                                    answered_by="PJSIP/6001", speed=0.0)
+    await call.wait_done()
+    await counter.hangup(call.call_id)
+    events = 0
+    while True:
+        try:
+            block = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.5)
+        except TimeoutError:
+            break
+        if block.startswith(b"Event:") and b"Event: FullyBooted" not in block:
+            events += 1
+    writer.close()
+    await counter.stop()
+    return events * calls
+
+
+# --- 2 and 3. the whole path ------------------------------------------------------------------
+
+class TimedSimulator(PbxSimulator):
+    """Records when the DialBegin that rings each call's agent is written."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rang_at: dict[str, float] = {}
+
+    def _emit(self, call, batch) -> None:
+        super()._emit(call, batch)
+        if call.call_id not in self.rang_at and any(
+                b"Event: DialBegin\r\n" in data for _, data in batch):
+            self.rang_at[call.call_id] = time.time()
+
+
+class Stack:
+    """Redis prefix, accounts, telephony and screenpop processes, simulator, agent clients."""
+
+    def __init__(self, redis_url: str, agents: int) -> None:
+        self.redis_url = redis_url
+        self.keys = Keys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
+        self.endpoints = [f"PJSIP/{7000 + i}" for i in range(agents)]
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.received: list[tuple[str, str, dict, float]] = []  # (username, endpoint, pop, at)
+        self.connected = 0
+
+    async def start(self) -> None:
+        self.redis = aioredis.from_url(self.redis_url, decode_responses=True)
+        users = UserStore(self.redis, self.keys, PasswordHasher(time_cost=1, memory_cost=1024))
+        sessions = SessionStore(self.redis, self.keys, 3600)
+        self.cookies = {}
+        for i, endpoint in enumerate(self.endpoints):
+            username = f"bench{i}"
+            await users.add(username, "bench-password", "agent", [endpoint])
+            self.cookies[username] = (endpoint, (await sessions.create(username)).id)
+        self.sim = TimedSimulator(secret=SECRET, default_speed=1.0)
+        await self.sim.start()
+        self.web_port = free_port()
+        env = {**os.environ, "REDIS_URL": self.redis_url, "REDIS_PREFIX": self.keys.prefix,
+               "AMI_PORT": str(self.sim.port), "AMI_SECRET": SECRET,
+               "TELEPHONY_STATUS_PORT": str(free_port()), "SCREENPOP_PORT": str(self.web_port),
+               "SCREENPOP_SECRET_KEY": "bench-secret-key-0123456789",
+               "WISPHUB_URL": "http://127.0.0.1:9/api/", "WISPHUB_PANEL_URL": "http://127.0.0.1:9/",
+               "WISPHUB_SYNC_INTERVAL": "3600", "PYTHONUNBUFFERED": "1"}
+        log = open(os.devnull, "w")
+        self.procs["telephony"] = subprocess.Popen([sys.executable, "-m", "telephony"], env=env,
+                                                   cwd=ROOT, stdout=log, stderr=log)
+        self.procs["screenpop"] = subprocess.Popen([sys.executable, "-m", "screenpop", "serve"],
+                                                   env=env, cwd=ROOT, stdout=log, stderr=log)
+        self.http = aiohttp.ClientSession()
+        await self._wait_http(f"http://127.0.0.1:{self.web_port}/status")
+        self.client_tasks = [asyncio.create_task(self._client(u, ep, sid))
+                             for u, (ep, sid) in self.cookies.items()]
+        while self.connected < len(self.endpoints):
+            await asyncio.sleep(0.1)
+
+    async def _wait_http(self, url: str) -> None:
+        for _ in range(300):
+            try:
+                async with self.http.get(url) as response:
+                    await response.read()
+                    return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+        raise SystemExit(f"{url} did not answer")
+
+    async def _client(self, username: str, endpoint: str, session_id: str) -> None:
+        origin = f"http://127.0.0.1:{self.web_port}"
+        async with self.http.ws_connect(f"{origin}/ws", headers={
+                "Origin": origin, "Cookie": f"{COOKIE}={session_id}"}, heartbeat=30) as ws:
+            self.connected += 1
+            async for message in ws:
+                data = json.loads(message.data)
+                if data.get("type") == "pop":
+                    self.received.append((username, endpoint, data, time.time()))
+
+    async def place_calls(self, count: int, rate: float, agents_for_call) -> list:
+        calls = []
+        start = time.perf_counter()
+        for i in range(count):
+            target = start + i / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            endpoint = agents_for_call()
+            call = await self.sim.start_call("inbound_direct", customer=f"55{random.randrange(10**8):08d}",
+                                             agents=[endpoint], speed=0.25)
+            calls.append((call.call_id, endpoint))
+        return calls
+
+    async def stop(self) -> None:
+        for task in self.client_tasks:
+            task.cancel()
+        await asyncio.gather(*self.client_tasks, return_exceptions=True)
+        await self.http.close()
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            proc.wait(timeout=20)
+        await self.sim.stop()
+        async for key in self.redis.scan_iter(match=f"{self.keys.prefix}:*", count=1000):
+            await self.redis.delete(key)
+        await self.redis.aclose()
+
+
+async def bench_latency(stack: Stack, calls: int, rate: float) -> dict:
+    stack.received.clear()
+    placed = await stack.place_calls(calls, rate, lambda: random.choice(stack.endpoints))
+    expected = dict(placed)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        ringing = {p["call_id"] for _, _, p, _ in stack.received if p["state"] == "ringing"}
+        if expected.keys() <= ringing:
+            break
+        await asyncio.sleep(0.2)
+    latencies, wrong, first_seen = [], 0, set()
+    for username, endpoint, pop, at in stack.received:
+        call_id = pop["call_id"]
+        if call_id not in expected:
+            continue
+        if expected[call_id] != endpoint or pop["agent_endpoint"] != endpoint:
+            wrong += 1
+            continue
+        if pop["state"] == "ringing" and call_id not in first_seen:
+            first_seen.add(call_id)
+            latencies.append((at - stack.sim.rang_at[call_id]) * 1000)
+    return {"calls": calls, "rate": rate, "delivered": len(first_seen),
+            "lost": len(expected) - len(first_seen), "wrong_agent": wrong,
+            "p50_ms": percentile(latencies, 0.50), "p99_ms": percentile(latencies, 0.99),
+            "max_ms": max(latencies), "mean_ms": statistics.fmean(latencies)}
+
+
+async def bench_memory(stack: Stack, calls: int, rate: float) -> dict:
+    marks = {}
+    checkpoint = calls // 10
+    done = 0
+    for chunk in (checkpoint, calls - checkpoint):
+        await stack.place_calls(chunk, rate, lambda: random.choice(stack.endpoints))
+        done += chunk
+        while stack.sim.live_calls():
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(2)
+        marks[done] = {name: rss_mb(proc.pid) for name, proc in stack.procs.items()}
+    return marks
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--event-calls", type=int, default=1500,
+                        help="calls blasted for the events/s measurement")
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0, help="new calls per second")
+    parser.add_argument("--latency-calls", type=int, default=3000)
+    parser.add_argument("--memory-calls", type=int, default=100_000)
+    parser.add_argument("--memory-rate", type=float, default=400.0)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    events = await bench_events(args.event_calls)
+    ours, bare = events["ours"], events["panoramisk"]
+    print(f"AMI events/s on one core: listener+tracker {ours['rate']:,.0f} "
+          f"({ours['events']:,} events in {ours['seconds']:.2f} s) · bare panoramisk "
+          f"{bare['rate']:,.0f} · ratio {ours['rate'] / bare['rate']:.2f}", flush=True)
+
+    stack = Stack(redis_url, args.agents)
+    await stack.start()
+    try:
+        latency = await bench_latency(stack, args.latency_calls, args.rate)
+        print(f"pop latency with {args.agents} agents at {args.rate:.0f} calls/s "
+              f"({latency['calls']} calls): p50 {latency['p50_ms']:.1f} ms · p99 "
+              f"{latency['p99_ms']:.1f} ms · max {latency['max_ms']:.1f} ms · delivered "
+              f"{latency['delivered']} · lost {latency['lost']} · wrong agent "
+              f"{latency['wrong_agent']}", flush=True)
+        if args.memory_calls:
+            marks = await bench_memory(stack, args.memory_calls, args.memory_rate)
+            (small, rss_small), (large, rss_large) = sorted(marks.items())
+            for name in ("telephony", "screenpop"):
+                growth = (rss_large[name] / rss_small[name] - 1) * 100
+                print(f"RSS {name}: {rss_small[name]:.1f} MB after {small:,} calls · "
+                      f"{rss_large[name]:.1f} MB after {large:,} calls · growth {growth:+.1f} %",
+                      flush=True)
+    finally:
+        await stack.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
