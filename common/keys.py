@@ -100,3 +100,9 @@ class Keys:
         """Pub/sub channel announcing account changes (payload: username), so web nodes drop
         their cached endpoint → agents mapping."""
         return f"{self.prefix}:bus:accounts"
+
+    # --- appended by screenpop.script ---------------------------------------------------------
+    def call_progress(self, call_id: str) -> str:
+        """Hash: the guided script's step and captured answers of one call (expires after
+        30 days; see screenpop.script.progress)."""
+        return f"{self.prefix}:call:{call_id}:progress"

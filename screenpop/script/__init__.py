@@ -1,0 +1,1 @@
+"""The guided preinstallation call: provider configuration, script rendering, money, progress."""
