@@ -106,3 +106,63 @@ class Keys:
         """Hash: the guided script's step and captured answers of one call (expires after
         30 days; see screenpop.script.progress)."""
         return f"{self.prefix}:call:{call_id}:progress"
+
+    # --- appended by the agent screen (screenpop.agents, screenpop.web.acks) --------------------
+    def agent_state(self, username: str) -> str:
+        """Hash: one agent's state for supervisors and the dialer (screenpop.agents.AgentState):
+        state (offline|available|paused|in_call|wrap_up), reason, since, call_id, customer,
+        wrap_until, unreachable (0/1), unreachable_call, unreachable_at, updated_at. No TTL."""
+        return f"{self.prefix}:agent:{username}:state"
+
+    @property
+    def agent_states(self) -> str:
+        """Set of usernames that have an agent_state hash."""
+        return f"{self.prefix}:agents:states"
+
+    @property
+    def agent_states_channel(self) -> str:
+        """Pub/sub channel: the full AgentState JSON after every change of any agent."""
+        return f"{self.prefix}:bus:agent-states"
+
+    @property
+    def wrapup_deadlines(self) -> str:
+        """Sorted set: username → epoch seconds when the agent's wrap-up ends."""
+        return f"{self.prefix}:agents:wrapup-deadlines"
+
+    def call_acks(self, call_id: str) -> str:
+        """Hash: username → highest pop seq of the call a browser of that agent acknowledged."""
+        return f"{self.prefix}:call:{call_id}:acks"
+
+    def call_agents(self, call_id: str) -> str:
+        """Hash: username → epoch seconds when that agent answered the call (30 days)."""
+        return f"{self.prefix}:call:{call_id}:agents"
+
+    def call_record(self, call_id: str) -> str:
+        """String: id of the preinstallation the call's script was rendered for (30 days)."""
+        return f"{self.prefix}:call:{call_id}:record"
+
+    # --- appended by the WispHub write-back (screenpop.operations) ------------------------------
+    def operation(self, call_id: str, op_id: str) -> str:
+        """Hash: one write to WispHub for a call (state, params, reference, reason…; 30 days)."""
+        return f"{self.prefix}:call:{call_id}:op:{op_id}"
+
+    def call_operations(self, call_id: str) -> str:
+        """Sorted set: op ids of a call by creation time (30 days)."""
+        return f"{self.prefix}:call:{call_id}:ops"
+
+    def operation_lock(self, call_id: str, op_id: str) -> str:
+        """String: token of the one task sending this operation now (expires)."""
+        return f"{self.prefix}:call:{call_id}:op:{op_id}:lock"
+
+    def operation_blob(self, call_id: str, op_id: str) -> str:
+        """String: the file bytes of a document upload still to send (expires)."""
+        return f"{self.prefix}:call:{call_id}:op:{op_id}:blob"
+
+    @property
+    def operations_outbox(self) -> str:
+        """Sorted set: "<call_id> <op_id>" → epoch seconds when the outbox worker looks at it."""
+        return f"{self.prefix}:ops:outbox"
+
+    def call_audit(self, call_id: str) -> str:
+        """List: JSON audit entries of every write to WispHub made for the call (kept)."""
+        return f"{self.prefix}:call:{call_id}:audit"

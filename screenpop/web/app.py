@@ -11,18 +11,20 @@ import jinja2
 from aiohttp import web
 
 from common.keys import Keys
+from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.users import UserStore
-from screenpop.web import api, auth, status, ws
+from screenpop.web import agent_api, api, auth, status, ws
+from screenpop.web.acks import AckTracker
 from screenpop.web.bus import CallBus
 from screenpop.web.hub import CLOSE_GOING_AWAY, Hub
 from screenpop.web.metrics import Metrics
 from screenpop.web.router import PopRouter
 from screenpop.web.security import add_security_headers
 from screenpop.web.sessions import SessionStore
-from screenpop.web.state import (BUS, CONFIG, GATEWAY, HUB, INDEX, KEYS, METRICS, REDIS, ROUTER,
-                                 SESSIONS, TEMPLATES, USERS)
+from screenpop.web.state import (ACKS, AGENT_SETTINGS, AGENT_STATES, BUS, CONFIG, GATEWAY, HUB,
+                                 INDEX, KEYS, METRICS, REDIS, ROUTER, SESSIONS, TEMPLATES, USERS)
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +33,16 @@ SYNC_STOP_TIMEOUT = 10.0
 
 
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
-               sync=None) -> web.Application:
+               sync=None, agent_settings: AgentSettings | None = None) -> web.Application:
     keys = Keys(config.redis_prefix)
     app = web.Application(client_max_size=64 * 1024)
     metrics, users = Metrics(), UserStore(redis, keys)
+    settings = agent_settings or AgentSettings()
+    states = AgentStateStore(redis, keys)
+    acks = AckTracker(redis, keys, metrics, states, settings.ack_deadline)
     hub = Hub(metrics)
-    router = PopRouter(redis, keys, index, users, hub)
+    router = PopRouter(redis, keys, index, users, hub, states=states, settings=settings, acks=acks)
+    app[AGENT_SETTINGS], app[AGENT_STATES], app[ACKS] = settings, states, acks
     app[CONFIG], app[KEYS], app[REDIS], app[INDEX] = config, keys, redis, index
     if gateway is not None:
         app[GATEWAY] = gateway
@@ -55,24 +61,52 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.router.add_get("/ws", ws.websocket)
     app.router.add_get("/api/preinstallations/search", api.search)
     app.router.add_post("/api/calls/{call_id}/link", api.link_call)
+    app.router.add_post("/api/agent/state", agent_api.set_state)
+    app.router.add_get("/api/agents", agent_api.list_agents)
+    app.router.add_get("/supervisor", agent_api.supervisor_page)
     app.router.add_get("/status", status.status)
     app.router.add_get("/metrics", status.metrics)
     app.router.add_static("/static", PACKAGE / "static", name="static", append_version=True)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_run_bus)
+    app.cleanup_ctx.append(_run_acks)
+    app.cleanup_ctx.append(agent_api.run_wrapup_reaper)
+    _add_action_routes(app)
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)
     return app
 
 
+def _add_action_routes(app: web.Application) -> None:
+    """The WispHub actions (another module, present once that feature is installed)."""
+    try:
+        from screenpop.web.actions import add_action_routes
+    except ModuleNotFoundError as exc:
+        if exc.name != "screenpop.web.actions":
+            raise
+        return
+    add_action_routes(app)
+
+
 async def agent_page(request: web.Request) -> web.Response:
     session, user = await auth.require_page(request)
-    return auth.render(request, "agent.html", user=user, csrf_token=session.csrf)
+    return auth.render(request, "agent.html", user=user, csrf_token=session.csrf,
+                       pause_reasons=request.app[AGENT_SETTINGS].pause_reasons,
+                       actions_js=(PACKAGE / "static" / "actions.js").exists(),
+                       actions_css=(PACKAGE / "static" / "actions.css").exists())
 
 
 async def _run_bus(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(app[BUS].run(), name="call-bus")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+async def _run_acks(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[ACKS].run(), name="pop-acks")
     yield
     task.cancel()
     with suppress(asyncio.CancelledError):

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 
+from screenpop import agents
 from screenpop.users import User
 from screenpop.web import csrf, sessions
 from screenpop.web.sessions import Session, fingerprint
-from screenpop.web.state import CONFIG, KEYS, REDIS, SESSIONS, TEMPLATES, USERS
+from screenpop.web.state import AGENT_STATES, CONFIG, KEYS, REDIS, SESSIONS, TEMPLATES, USERS
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return _login_page(request, 401, "Usuario o contraseña incorrectos.", username)
     await redis.delete(failures_key)
     session = await app[SESSIONS].create(user.username)
+    await app[AGENT_STATES].update(user.username, lambda s: agents.signed_in(s, time.time()))
     response = web.HTTPFound("/")
     sessions.set_cookie(response, session, ttl=config.session_ttl, secure=config.cookie_secure)
     response.del_cookie(csrf.LOGIN_COOKIE, path="/login")
@@ -108,6 +111,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
         if not csrf.same_token(session.csrf, submitted):
             raise web.HTTPForbidden(text="CSRF")
         await request.app[SESSIONS].delete(session.id)
+        await request.app[AGENT_STATES].update(user.username,
+                                               lambda s: agents.signed_out(s, time.time()))
         # Every node closes the sockets opened with this session (see bus.py).
         await request.app[REDIS].publish(request.app[KEYS].agent_channel(user.username),
                                          json.dumps({"type": "session_ended",

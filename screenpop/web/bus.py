@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from common.backoff import backoff_delay
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
+from screenpop.pops import PROTOCOL_VERSION
 from screenpop.web.hub import Hub
 from screenpop.web.metrics import Metrics
 from screenpop.web.router import PopRouter
@@ -49,6 +50,7 @@ class CallBus:
                 async with self._lock:
                     users = self._hub.usernames()
                     channels = [self._keys.calls_channel, self._keys.accounts_channel,
+                                self._keys.agent_states_channel,
                                 *(self._keys.agent_channel(u) for u in users)]
                     await asyncio.wait_for(pubsub.subscribe(*channels), COMMAND_TIMEOUT)
                     self._pubsub, self._following = pubsub, set(users)
@@ -94,13 +96,17 @@ class CallBus:
 
     async def _handle(self, channel: str, data: str | bytes) -> None:
         kind = ("calls" if channel == self._keys.calls_channel else
-                "accounts" if channel == self._keys.accounts_channel else "agent")
+                "accounts" if channel == self._keys.accounts_channel else
+                "states" if channel == self._keys.agent_states_channel else "agent")
         self._metrics.bus_messages.labels(kind).inc()
         try:
             if kind == "calls":
                 await self._router.on_update(CallUpdate.from_json(data))
             elif kind == "accounts":
                 self._router.forget_accounts()
+            elif kind == "states":
+                self._hub.deliver_agent_state({"type": "agent_state", "version": PROTOCOL_VERSION,
+                                               "agent": json.loads(data)})
             else:
                 text = _text(data)
                 message = json.loads(text)

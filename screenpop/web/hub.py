@@ -28,14 +28,16 @@ PING_INTERVAL = 20.0
 SEND_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
 _SEQS_KEPT = 256
+WATCHER_ROLES = ("supervisor", "admin")
 
 
 class AgentSocket:
     def __init__(self, ws: web.WebSocketResponse, request: web.Request, username: str,
                  session_id: str, metrics: Metrics, *, queue_size: int = QUEUE_SIZE,
-                 ping_interval: float = PING_INTERVAL) -> None:
+                 ping_interval: float = PING_INTERVAL, role: str = "agent") -> None:
         self.ws = ws
         self.username = username
+        self.role = role
         self.session_id = session_id
         self._request = request
         self._metrics = metrics
@@ -170,6 +172,13 @@ class Hub:
             return 0
         text = text or json.dumps(message)
         return sum(sock.offer(message, text) for sock in list(socks))
+
+    def deliver_agent_state(self, message: dict[str, Any], text: str | None = None) -> int:
+        """An agent's new state goes to the agent's own tabs and to every supervisor here."""
+        text = text or json.dumps(message)
+        owner = str(message.get("agent", {}).get("username"))
+        return sum(sock.offer(message, text) for sock in self.sockets()
+                   if sock.username == owner or sock.role in WATCHER_ROLES)
 
     def end_session(self, username: str, session_fingerprint: str) -> None:
         for sock in self.sockets(username):

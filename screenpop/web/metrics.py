@@ -1,7 +1,7 @@
 """Prometheus metrics of one web app, in a registry of its own (several apps per process in tests)."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -21,6 +21,13 @@ class Metrics:
                                     ["channel"], registry=self.registry)
         self.errors = Counter("screenpop_errors", "Errors by where they happened", ["where"],
                               registry=self.registry)
+
+        self.ack_latency = Histogram(
+            "screenpop_pop_ack_seconds", "From the telephony event to the first browser ack of a pop",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0), registry=self.registry)
+        self.unacked = Counter("screenpop_pops_unacknowledged",
+                               "Pops no tab of the agent acknowledged within the ack deadline",
+                               registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

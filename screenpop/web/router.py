@@ -1,4 +1,5 @@
-"""From call envelopes to the pops of the agents connected to this node.
+"""From call envelopes to the pops of the agents connected to this node, and to the agents'
+states (in_call when answered at their endpoint, wrap_up when that call ends).
 
 The endpoint → agents mapping is cached briefly (and dropped on account changes); the match of a
 call is looked up once per call and kept for the call's life, unless an agent links the call to
@@ -15,9 +16,13 @@ from typing import Any
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import CALL_STATE_TTL_SECONDS, Keys
 from common.phones import to_e164
+from screenpop import agents
 from screenpop.index import PreinstallationIndex
-from screenpop.pops import agent_leg, build_pop, build_synced, linked_payload, match_payload
+from screenpop.pops import (agent_leg, build_pop, build_synced, customer, linked_payload,
+                            match_payload)
+from screenpop.script.progress import CALL_PROGRESS_TTL_SECONDS
 from screenpop.users import User, UserStore
+from screenpop.web.acks import AckTracker
 from screenpop.web.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -35,8 +40,12 @@ class LinkError(Exception):
 
 class PopRouter:
     def __init__(self, redis, keys: Keys, index: PreinstallationIndex, users: UserStore,
-                 hub: Hub) -> None:
+                 hub: Hub, *, states: agents.AgentStateStore, settings: agents.AgentSettings,
+                 acks: AckTracker) -> None:
         self._redis = redis
+        self._states = states
+        self._settings = settings
+        self._acks = acks
         self._keys = keys
         self._index = index
         self._users = users
@@ -48,19 +57,40 @@ class PopRouter:
         self._agents.clear()
 
     async def on_update(self, update: CallUpdate) -> None:
-        in_call: dict[str, list[str]] = {}
+        by_agent: dict[str, list[str]] = {}
         for endpoint in update.agents:
             for username in await self._agents_of(endpoint):
-                if self._hub.has(username):
-                    in_call.setdefault(username, []).append(endpoint)
-        if in_call:
+                by_agent.setdefault(username, []).append(endpoint)
+        here = {name: endpoints for name, endpoints in by_agent.items() if self._hub.has(name)}
+        if here:
             match = await self._match_for(update)
-            for username, endpoints in in_call.items():
+            for username, endpoints in here.items():
                 leg = agent_leg(update, endpoints)
                 if leg is not None:
-                    self._hub.deliver(username, build_pop(update, *leg, match))
+                    self.send_pop(username, build_pop(update, *leg, match))
         if update.state == "ended":
             self._matches.pop(update.call_id, None)
+        for username, endpoints in by_agent.items():
+            leg = agent_leg(update, endpoints)
+            if leg is not None:
+                await self._follow(username, update, leg[1])
+
+    def send_pop(self, username: str, pop: dict[str, Any]) -> None:
+        """Queue a pop on the agent's sockets here; their browsers must acknowledge it."""
+        if self._hub.deliver(username, pop):
+            self._acks.expect(username, pop)
+
+    async def _follow(self, username: str, update: CallUpdate, leg: str) -> None:
+        """Every node applies the same transition; the store's transaction makes it happen once."""
+        now = time.time()
+        _, changed = await self._states.update(username, lambda state: agents.on_call(
+            state, update.call_id, leg, update.state, customer(update)[1], now, self._settings))
+        if changed and leg == "answered":
+            key = self._keys.call_agents(update.call_id)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hsetnx(key, username, now)
+                pipe.expire(key, CALL_PROGRESS_TTL_SECONDS)
+                await pipe.execute()
 
     async def live_pops(self, user: User) -> list[dict[str, Any]]:
         """The pops of the calls still alerting or connected at the user's endpoints."""
@@ -92,7 +122,7 @@ class PopRouter:
             return
         pops = await self.live_pops(user)
         for pop in pops:
-            self._hub.deliver(username, pop)
+            self.send_pop(username, pop)
         self._hub.deliver(username, build_synced(p["call_id"] for p in pops))
 
     async def link(self, user: User, call_id: str, preinstallation_id: str) -> dict[str, Any]:

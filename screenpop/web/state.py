@@ -5,9 +5,11 @@ import jinja2
 from aiohttp import web
 
 from common.keys import Keys
+from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.users import UserStore
+from screenpop.web.acks import AckTracker
 from screenpop.web.bus import CallBus
 from screenpop.web.hub import Hub
 from screenpop.web.metrics import Metrics
@@ -26,3 +28,8 @@ ROUTER = web.AppKey("router", PopRouter)
 BUS = web.AppKey("bus", CallBus)
 METRICS = web.AppKey("metrics", Metrics)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+AGENT_STATES = web.AppKey("agent_states", AgentStateStore)
+AGENT_SETTINGS = web.AppKey("agent_settings", AgentSettings)
+ACKS = web.AppKey("acks", AckTracker)
+PROVIDER = web.AppKey("provider", object)
+PROGRESS = web.AppKey("progress", object)

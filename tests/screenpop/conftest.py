@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 
 from common.envelope import CallUpdate
 from common.keys import Keys
+from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.users import UserStore
@@ -23,6 +24,7 @@ from screenpop.web.state import BUS
 from screenpop.wisphub.models import Preinstallation
 
 TIMEOUT = 10.0
+POP_FLOW_SKIPS = frozenset({"ping", "agent_state", "agents", "acked"})
 PASSWORD = "secreto-123"
 # Cheap hashes keep sign-in fast in tests; verification reads the cost from the hash itself.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -72,8 +74,10 @@ class Telephony:
 class Node:
     """One screenpop web app listening on a real port."""
 
-    def __init__(self, config: ScreenpopConfig, redis, index, port: int = 0) -> None:
+    def __init__(self, config: ScreenpopConfig, redis, index, port: int = 0,
+                 agent_settings: AgentSettings | None = None) -> None:
         self.config, self.redis, self.index, self.port = config, redis, index, port
+        self.agent_settings = agent_settings
         self.app: web.Application | None = None
         self.runner: web.AppRunner | None = None
 
@@ -82,7 +86,8 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> "Node":
-        self.app = create_app(self.config, redis=self.redis, index=self.index)
+        self.app = create_app(self.config, redis=self.redis, index=self.index,
+                              agent_settings=self.agent_settings)
         self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
@@ -142,19 +147,30 @@ class Socket:
         self.synced: dict = {}
         self.replayed: list[dict] = []
 
-    async def next(self) -> dict:
-        """The next message that is not an app-level ping."""
+    async def next(self, skip: frozenset[str] = POP_FLOW_SKIPS) -> dict:
+        """The next message whose type is not in `skip` (by default: pings, and the agent-state
+        and ack relays that interleave with pops)."""
         while True:
             message = await asyncio.wait_for(self.ws.receive(), TIMEOUT)
             assert message.type == aiohttp.WSMsgType.TEXT, message
             data = json.loads(message.data)
-            if data["type"] != "ping":
+            if data["type"] not in skip:
                 return data
 
     async def expect(self, kind: str) -> dict:
         message = await self.next()
         assert message["type"] == kind, message
         return message
+
+    async def next_of(self, kind: str) -> dict:
+        """The next message of one type, skipping every other type."""
+        while True:
+            message = await self.next(frozenset())
+            if message["type"] == kind:
+                return message
+
+    async def send_ack(self, call_id: str, seq: int, seen: bool = False) -> None:
+        await self.ws.send_json({"type": "ack", "call_id": call_id, "seq": seq, "seen": seen})
 
     async def pop(self, call_id: str | None = None) -> dict:
         message = await self.expect("pop")
@@ -193,8 +209,8 @@ def telephony(redis, keys: Keys) -> Telephony:
 async def nodes(config, redis, index):
     started: list[Node] = []
 
-    async def start(port: int = 0) -> Node:
-        node = await Node(config, redis, index, port).start()
+    async def start(port: int = 0, agent_settings: AgentSettings | None = None) -> Node:
+        node = await Node(config, redis, index, port, agent_settings).start()
         started.append(node)
         return node
 

@@ -1,6 +1,7 @@
 """Sign-in, throttling, CSRF, sign-out, and the WebSocket's session and Origin checks."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import aiohttp
@@ -76,8 +77,11 @@ async def test_logout_needs_csrf_ends_the_session_and_closes_its_sockets(nodes, 
     out = await ana.http.post(f"{node.url}/logout", allow_redirects=False,
                               data={"csrf_token": ana.csrf})
     assert (out.status, out.headers["Location"]) == (302, "/login")
-    message = await sock.ws.receive(timeout=TIMEOUT)
+    texts = []
+    while (message := await sock.ws.receive(timeout=TIMEOUT)).type == aiohttp.WSMsgType.TEXT:
+        texts.append(json.loads(message.data))
     assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4003
+    assert [m["agent"]["state"] for m in texts if m["type"] == "agent_state"] == ["offline"]
     page = await ana.http.get(f"{node.url}/", allow_redirects=False)
     assert page.status == 302
 

@@ -1,0 +1,103 @@
+"""Never miss a pop: each browser acknowledges the pops it displayed.
+
+The first acknowledgement of a pop (agent, call, seq), from whichever tab or node, records the
+time from the telephony event to the ack (`screenpop_pop_ack_seconds`). A pop this node queued for
+an agent that no tab of the agent acknowledged within the deadline marks the agent unreachable
+(cleared by their next ack). A "seen" ack (the agent looked at the pop) is relayed to all the
+agent's tabs as `acked`, so they stop alerting.
+"""
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import logging
+import time
+from collections import OrderedDict
+
+from redis.exceptions import RedisError
+
+from common.keys import CALL_STATE_TTL_SECONDS, Keys
+from screenpop import agents
+from screenpop.pops import PROTOCOL_VERSION
+from screenpop.web.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+EVENTS_KEPT = 5000
+COMMAND_TIMEOUT = 5.0
+# Sets the acked seq when it is higher; 1 when this ack is the first for that seq.
+_ACK_SCRIPT = """
+local seen = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+local seq = tonumber(ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if seq > seen then redis.call('HSET', KEYS[1], ARGV[1], seq) return 1 end
+return 0
+"""
+
+
+class AckTracker:
+    def __init__(self, redis, keys: Keys, metrics: Metrics, states: agents.AgentStateStore,
+                 deadline: float) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._metrics = metrics
+        self._states = states
+        self._deadline = deadline
+        self._event_at: OrderedDict[tuple[str, str, int], float] = OrderedDict()
+        self._due: list[tuple[float, str, str, int]] = []
+        self._wake = asyncio.Event()
+        self._script = redis.register_script(_ACK_SCRIPT)
+
+    def expect(self, username: str, pop: dict) -> None:
+        """A pop was queued for the agent's sockets on this node."""
+        key = (username, str(pop["call_id"]), int(pop.get("seq") or 0))
+        self._event_at[key] = float(pop.get("event_at") or 0.0)
+        self._event_at.move_to_end(key)
+        while len(self._event_at) > EVENTS_KEPT:
+            self._event_at.popitem(last=False)
+        if pop.get("state") != "ended":
+            heapq.heappush(self._due, (time.monotonic() + self._deadline, *key))
+            self._wake.set()
+
+    async def ack(self, username: str, call_id: str, seq: int, seen: bool) -> None:
+        first = await asyncio.wait_for(self._script(
+            keys=[self._keys.call_acks(call_id)], args=[username, seq, CALL_STATE_TTL_SECONDS]),
+            COMMAND_TIMEOUT)
+        event_at = self._event_at.get((username, call_id, seq))
+        if first and event_at:
+            self._metrics.ack_latency.observe(max(0.0, time.time() - event_at))
+        await self._states.update(username, agents.mark_reachable)
+        if seen:
+            await self._redis.publish(self._keys.agent_channel(username), json.dumps(
+                {"type": "acked", "version": PROTOCOL_VERSION, "call_id": call_id, "seq": seq}))
+
+    async def run(self) -> None:
+        while True:
+            wait = self._due[0][0] - time.monotonic() if self._due else None
+            self._wake.clear()
+            if wait is None or wait > 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except TimeoutError:
+                    pass
+                continue
+            _, username, call_id, seq = heapq.heappop(self._due)
+            try:
+                await self._check(username, call_id, seq)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._metrics.errors.labels("acks").inc()
+                log.warning("could not check the ack of agent=%s call=%s: %s", username,
+                            call_id, exc)
+
+    async def _check(self, username: str, call_id: str, seq: int) -> None:
+        acked = await asyncio.wait_for(self._redis.hget(self._keys.call_acks(call_id), username),
+                                       COMMAND_TIMEOUT)
+        if acked is not None and int(acked) >= seq:
+            return
+        self._metrics.unacked.inc()
+        _, changed = await self._states.update(
+            username, lambda state: agents.mark_unreachable(state, call_id, time.time()))
+        if changed:
+            log.warning("pop not acknowledged in time, agent unreachable agent=%s call=%s seq=%d",
+                        username, call_id, seq)

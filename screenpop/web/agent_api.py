@@ -1,0 +1,83 @@
+"""Agent states over HTTP: the agent's own selector, the supervisor page and its JSON."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from screenpop import agents
+from screenpop.web import auth, csrf
+from screenpop.web.hub import WATCHER_ROLES
+from screenpop.web.state import AGENT_SETTINGS, AGENT_STATES, METRICS
+
+log = logging.getLogger(__name__)
+
+REAP_TIMEOUT = 10.0
+_STATUS = {"in_call": 409, "bad_state": 400, "bad_reason": 400}
+
+
+async def set_state(request: web.Request) -> web.Response:
+    session, user = await auth.require_api(request)
+    if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
+        return web.json_response({"error": "csrf"}, status=403)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return web.json_response({"error": "bad_state"}, status=400)
+    settings, now = request.app[AGENT_SETTINGS], time.time()
+    try:
+        state, changed = await request.app[AGENT_STATES].update(user.username, lambda current: (
+            agents.choose(current, str(body.get("state")), body.get("reason"), now, settings)))
+    except agents.StateError as exc:
+        return web.json_response({"error": exc.code}, status=_STATUS[exc.code])
+    if changed:
+        log.info("agent state %s%s agent=%s", state.state,
+                 f" ({state.reason})" if state.reason else "", user.username)
+    return web.json_response({"ok": True, "agent": state.to_dict()})
+
+
+async def _require_watcher(request: web.Request, *, page: bool):
+    session, user = await (auth.require_page(request) if page else auth.require_api(request))
+    if user.role not in WATCHER_ROLES:
+        raise web.HTTPForbidden(text="Solo para supervisores.")
+    return session, user
+
+
+async def supervisor_page(request: web.Request) -> web.Response:
+    session, user = await _require_watcher(request, page=True)
+    return auth.render(request, "supervisor.html", user=user, csrf_token=session.csrf)
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    await _require_watcher(request, page=False)
+    return web.json_response({"agents": [s.to_dict() for s in
+                                         await request.app[AGENT_STATES].all()]})
+
+
+async def run_wrapup_reaper(app: web.Application) -> AsyncIterator[None]:
+    """Ends expired wrap-ups (every node runs it; the store's transaction makes it once)."""
+    interval = min(1.0, max(0.05, app[AGENT_SETTINGS].wrapup_max / 4))
+
+    async def reap_once(store: agents.AgentStateStore) -> None:
+        for username in await store.due_wrapups(time.time()):
+            await store.update(username, lambda state: agents.expire_wrapup(state, time.time()))
+
+    async def reap() -> None:
+        while True:
+            try:
+                await asyncio.wait_for(reap_once(app[AGENT_STATES]), REAP_TIMEOUT)
+            except (RedisError, OSError, TimeoutError) as exc:
+                app[METRICS].errors.labels("agent_states").inc()
+                log.warning("wrap-up reaper: %s", exc)
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(reap(), name="wrapup-reaper")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
