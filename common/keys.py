@@ -166,3 +166,8 @@ class Keys:
     def call_audit(self, call_id: str) -> str:
         """List: JSON audit entries of every write to WispHub made for the call (kept)."""
         return f"{self.prefix}:call:{call_id}:audit"
+
+    def call_write_target(self, call_id: str) -> str:
+        """String: JSON of the preinstallation the call's WispHub writes go to, kept after it
+        leaves the pending list (30 days)."""
+        return f"{self.prefix}:call:{call_id}:write-target"

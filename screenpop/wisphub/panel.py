@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +18,7 @@ from screenpop.wisphub.errors import (PanelLayoutError, PanelLoginError, WispHub
 from screenpop.wisphub.http import RetryPolicy, send, timeout_for
 from screenpop.wisphub.panel_page import (find_csrf_token, login_error_text, looks_like_login_form,
                                           parse_preinstallation_list)
+from screenpop.wisphub.post import post_once
 from screenpop.wisphub.records import PanelRow
 
 log = logging.getLogger(__name__)
@@ -129,3 +131,36 @@ class PanelClient:
                                   "WISPHUB_PANEL_URL sea el dominio exacto del panel / CSRF failure")
         raise PanelLoginError(f"inicio de sesión en el panel sin éxito (HTTP {response.status_code}, "
                               "sin cookie sessionid) / sign-in failed")
+
+    # --- writes (activation form, document upload, installation edit) ------------------------
+
+    async def submit_form(self, path: str, fill: Callable[[str], dict[str, str]], *,
+                          files: dict[str, tuple[str, bytes, str]] | None = None,
+                          ) -> tuple[httpx.Response, dict[str, str]]:
+        """GET the form at `path`, build the fields with `fill(html)` (which raises to send
+        nothing), POST them once with a fresh CSRF token. When the panel refused without acting
+        (session gone → login redirect, stale CSRF → 403) it signs in / re-reads and posts once
+        more. Returns the answer and the fields sent (without the token)."""
+        path = path.lstrip("/")
+        retried = False
+        while True:
+            html = await self.get_page(path)
+            fields = fill(html)
+            token = find_csrf_token(html) or self._client.cookies.get("csrftoken") or ""
+            generation = self._session
+            response = await post_once(
+                self._client, "POST", path, what=f"panel POST /{path}",
+                data={**fields, "csrfmiddlewaretoken": token}, files=files or None,
+                headers={"Referer": self.base_url + path, "Origin": self._origin,
+                         "X-CSRFToken": token})
+            gone = self._session_gone(response)
+            if not gone and not (response.status_code == 403 and "csrf" in response.text.lower()):
+                return response, fields
+            if retried:
+                raise PanelLoginError(f"el panel de WispHub rechazó el envío de /{path} dos veces "
+                                      f"(HTTP {response.status_code}) / the panel refused the POST")
+            retried = True
+            log.info("wisphub panel refused a POST without acting (status=%d); again path=/%s",
+                     response.status_code, path)
+            if gone:
+                await self._ensure_session(generation)

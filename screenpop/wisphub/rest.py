@@ -9,6 +9,7 @@ import httpx
 
 from screenpop.wisphub.errors import WispHubApiError, WispHubAuthError, WispHubBadResponse
 from screenpop.wisphub.http import RetryPolicy, is_html, send, timeout_for
+from screenpop.wisphub.post import post_once
 
 MAX_PAGES = 10_000
 
@@ -120,3 +121,24 @@ class RestClient:
         if response.is_success and not response.content:
             return None
         return self._decode(response, what)
+
+    # --- writes --------------------------------------------------------------------------------
+
+    async def write_json(self, method: str, path: str, body: Mapping[str, Any]) -> Any:
+        """One JSON write (POST/PUT/PATCH), sent once (see screenpop.wisphub.post): a 4xx with a
+        DRF body raises WispHubApiError, a lost answer WriteOutcomeUnknown."""
+        path = route(path)
+        what = f"{method} /api/{path}"
+        response = await post_once(self._client, method, path, json=dict(body), what=what)
+        if response.is_success and not response.content:
+            return None
+        return self._decode(response, what)
+
+    async def task_status(self, task_id: str) -> tuple[str, Any]:
+        """(status, result) of a background task: `{"task": {"status", "result"}}`, also
+        accepting the flat `{"status", "result"}` shape."""
+        body = await self.get_json(f"tasks/{task_id}/", attempts=1)
+        task = body.get("task", body) if isinstance(body, dict) else None
+        if not isinstance(task, dict) or not isinstance(task.get("status"), str):
+            raise WispHubBadResponse(f"/api/tasks/{task_id}/ no trae status / no task status")
+        return task["status"].upper(), task.get("result")

@@ -1,0 +1,1 @@
+"""Idempotent writes to WispHub for a call: state machine, outbox worker, audit."""
