@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from common.settings import ConfigError, env_float, env_int, env_str
+from screenpop.script.paths import default_provider_config_path
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class ScreenpopConfig:
     wisphub_panel_password: str = "demo"
     wisphub_timeout: float = 8.0
     sync_interval: float = 300.0
-    provider_config: str = ""
+    provider_config: str = str(default_provider_config_path())  # PROVIDER_CONFIG empty: the shipped example
     tz_name: str = "America/Mexico_City"
     session_ttl: int = 12 * 3600
     cookie_secure: bool = False
@@ -43,7 +44,7 @@ class ScreenpopConfig:
             wisphub_panel_password=env_str(env, "WISPHUB_PANEL_PASSWORD", cls.wisphub_panel_password),
             wisphub_timeout=env_float(env, "WISPHUB_TIMEOUT", cls.wisphub_timeout, minimum=0.1),
             sync_interval=env_float(env, "WISPHUB_SYNC_INTERVAL", cls.sync_interval, minimum=5.0),
-            provider_config=env.get("PROVIDER_CONFIG", ""),
+            provider_config=env.get("PROVIDER_CONFIG", "").strip() or cls.provider_config,
             tz_name=env_str(env, "TZ_NAME", cls.tz_name),
             session_ttl=env_int(env, "SCREENPOP_SESSION_TTL", cls.session_ttl, minimum=60,
                                 maximum=30 * 24 * 3600),
