@@ -119,7 +119,7 @@ def quote(config: ProviderConfig, answers: Mapping[str, Any], today: date) -> Qu
         held = None
         if kind == "12m" or (installation_cost == ZERO and config.deposit_when_installation_free):
             parts.append(deposit)
-        else:
+        elif installation_cost > ZERO:
             held = line("guarantee_held", "De la instalación se retiene como garantía",
                         min(config.deposit, installation_cost))
         if config.first_month_due_today and plan:
