@@ -16,7 +16,9 @@ from redis.exceptions import RedisError
 
 from common.keys import Keys
 from common.settings import ConfigError, env_str, environ
+from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
+from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
 from screenpop.index import PreinstallationIndex
 from screenpop.sync import IndexSync
 from screenpop.users import ROLES, AccountError, UserStore
@@ -55,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "users":
             return asyncio.run(users_command(args, env))
         config = ScreenpopConfig.from_env(env)
+        agent_settings = AgentSettings.from_env(env)
+        provider = load_provider_config(config.provider_config)
+    except ProviderConfigError as exc:
+        print(f"screenpop: PROVIDER_CONFIG inválido ({config.provider_config}): {exc}",
+              file=sys.stderr)
+        return 2
     except ConfigError as exc:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
         return 2
@@ -65,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"screenpop: no se pudo usar Redis: {exc}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, agent_settings, provider))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1
@@ -102,7 +110,8 @@ async def users_command(args: argparse.Namespace, env: Mapping[str, str]) -> int
         await redis.aclose()
 
 
-async def serve(config: ScreenpopConfig) -> None:
+async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
+                provider: ProviderConfig) -> None:
     redis = aioredis.from_url(config.redis_url, decode_responses=True,
                               socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
                               health_check_interval=30)
@@ -111,7 +120,8 @@ async def serve(config: ScreenpopConfig) -> None:
         await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
         sync = IndexSync(gateway, index, config.sync_interval)
-        app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync)
+        app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
+                         agent_settings=agent_settings, provider=provider)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         stop = asyncio.Event()

@@ -15,7 +15,10 @@ from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.users import UserStore
-from screenpop.web import agent_api, api, auth, status, ws
+from screenpop.script.model import ProviderConfig
+from screenpop.script.progress import CallProgressStore
+from screenpop.script.provider import default_provider_config_path, load_provider_config
+from screenpop.web import agent_api, api, auth, guided, status, ws
 from screenpop.web.acks import AckTracker
 from screenpop.web.bus import CallBus
 from screenpop.web.hub import CLOSE_GOING_AWAY, Hub
@@ -24,7 +27,8 @@ from screenpop.web.router import PopRouter
 from screenpop.web.security import add_security_headers
 from screenpop.web.sessions import SessionStore
 from screenpop.web.state import (ACKS, AGENT_SETTINGS, AGENT_STATES, BUS, CONFIG, GATEWAY, HUB,
-                                 INDEX, KEYS, METRICS, REDIS, ROUTER, SESSIONS, TEMPLATES, USERS)
+                                 INDEX, KEYS, METRICS, PROGRESS, PROVIDER, REDIS, ROUTER, SESSIONS,
+                                 TEMPLATES, USERS)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +37,13 @@ SYNC_STOP_TIMEOUT = 10.0
 
 
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
-               sync=None, agent_settings: AgentSettings | None = None) -> web.Application:
+               sync=None, agent_settings: AgentSettings | None = None,
+               provider: ProviderConfig | None = None) -> web.Application:
+    """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
+    bad file stops start-up (ProviderConfigError names the key)."""
     keys = Keys(config.redis_prefix)
+    if provider is None:
+        provider = load_provider_config(config.provider_config or default_provider_config_path())
     app = web.Application(client_max_size=64 * 1024)
     metrics, users = Metrics(), UserStore(redis, keys)
     settings = agent_settings or AgentSettings()
@@ -43,6 +52,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     hub = Hub(metrics)
     router = PopRouter(redis, keys, index, users, hub, states=states, settings=settings, acks=acks)
     app[AGENT_SETTINGS], app[AGENT_STATES], app[ACKS] = settings, states, acks
+    app[PROVIDER], app[PROGRESS] = provider, CallProgressStore(redis, keys, provider=provider)
     app[CONFIG], app[KEYS], app[REDIS], app[INDEX] = config, keys, redis, index
     if gateway is not None:
         app[GATEWAY] = gateway
@@ -61,6 +71,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.router.add_get("/ws", ws.websocket)
     app.router.add_get("/api/preinstallations/search", api.search)
     app.router.add_post("/api/calls/{call_id}/link", api.link_call)
+    app.router.add_get("/api/calls/{call_id}/script", guided.get_script)
+    app.router.add_post("/api/calls/{call_id}/progress", guided.save_progress)
     app.router.add_post("/api/agent/state", agent_api.set_state)
     app.router.add_get("/api/agents", agent_api.list_agents)
     app.router.add_get("/supervisor", agent_api.supervisor_page)
