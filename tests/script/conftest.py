@@ -25,8 +25,7 @@ def config() -> ProviderConfig:
     return load_provider_config(default_provider_config_path())
 
 
-def build(data: dict[str, Any], **changes: Any) -> ProviderConfig:
-    """The example with whole sections replaced (e.g. provider={...})."""
-    merged = copy.deepcopy(data)
-    merged.update(changes)
-    return parse_provider_config(merged)
+@pytest.fixture
+def build():
+    """Parses changed example data into a configuration."""
+    return parse_provider_config
