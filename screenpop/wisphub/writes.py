@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,14 +138,19 @@ class WispHubWriter:
 
     # --- REST: profile, services, tasks ------------------------------------------------------------
 
-    async def save_profile(self, service_id: str, fields: dict[str, str]) -> Done:
+    async def save_profile(self, service_id: str, profile: dict[str, str],
+                           service: dict[str, str]) -> Done:
+        """PUT the profile, then PATCH the service fields (location); both idempotent."""
         try:
-            body = await self.rest.write_json("PUT", f"clientes/{service_id}/perfil/", fields)
+            body = await self.rest.write_json("PUT", f"clientes/{service_id}/perfil/", profile)
+            if service:
+                await self.rest.write_json("PATCH", f"clientes/{service_id}/", service)
         except WispHubApiError as exc:
             raise _rejected("los datos", [str(exc)]) from None
-        return Done(f"Perfil {service_id}", dict(fields), str(body)[:300])
+        return Done(f"Perfil {service_id}", {**profile, **service}, str(body)[:300])
 
-    async def add_service(self, service_id: str, kind: str, name: str, price: str) -> Done:
+    async def add_service(self, service_id: str, kind: str, name: str, price: str, *,
+                          on_task: Callable[[str], Awaitable[None]] | None = None) -> Done:
         path = SERVICE_ROUTES.get(kind, OTHER_SERVICE_ROUTE)
         body = {"servicio": int(service_id), "nombre": name, "precio": price}
         try:
@@ -153,6 +159,8 @@ class WispHubWriter:
             raise _rejected(f"el servicio {name}", [str(exc)]) from None
         task_id = answer.get("task_id") if isinstance(answer, dict) else None
         if task_id:
+            if on_task is not None:
+                await on_task(str(task_id))
             result = await self.wait_task(str(task_id), f"el servicio {name}")
             return Done(f"{name} (tarea {task_id})", body, str(result)[:300])
         return Done(name, body, str(answer)[:300])

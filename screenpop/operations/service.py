@@ -1,0 +1,163 @@
+"""The write-back actions of one call: which WispHub record, what to send, one operation each."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from common.keys import Keys
+from common.phones import to_e164
+from common.envelope import CallUpdate, EnvelopeError
+from screenpop.index import PreinstallationIndex
+from screenpop.operations import fill
+from screenpop.operations.files import sniff
+from screenpop.operations.model import FAILED, PENDING, Operation
+from screenpop.operations.runner import OperationRunner
+from screenpop.operations.settings import ActionSettings
+from screenpop.operations.store import OPERATION_TTL_SECONDS, OperationStore
+from screenpop.wisphub.models import Preinstallation
+from screenpop.wisphub.writes import WispHubWriter
+
+
+class ActionError(Exception):
+    """A request the pop cannot act on; `message` is Spanish, for the agent."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+class CallActions:
+    def __init__(self, redis, keys: Keys, index: PreinstallationIndex, store: OperationStore,
+                 runner: OperationRunner, writer: WispHubWriter, settings: ActionSettings,
+                 provider, progress) -> None:
+        self._redis, self._keys, self._index = redis, keys, index
+        self.store, self.runner, self.writer = store, runner, writer
+        self.settings, self._provider, self._progress = settings, provider, progress
+
+    # --- the call's record and answers ------------------------------------------------------------
+
+    async def target(self, call_id: str) -> Preinstallation:
+        keys = self._keys
+        saved = await self._redis.get(keys.call_write_target(call_id))
+        if saved:
+            return Preinstallation.from_json(saved)
+        record = None
+        for key in (keys.call_record(call_id), keys.call_link(call_id)):
+            record_id = await self._redis.get(key)
+            record = await self._index.get(record_id) if record_id else None
+            if record is not None:
+                break
+        if record is None:
+            raw = await self._redis.get(keys.call(call_id))
+            try:
+                number = to_e164(CallUpdate.from_json(raw).customer_number) if raw else None
+            except EnvelopeError:
+                number = None
+            match = await self._index.match(number)
+            record = match.preinstallations[0] if match.status == "one" else None
+        if record is None or not record.username:
+            raise ActionError("no_record", "La llamada no está vinculada a una preinstalación de "
+                                           "WispHub: vincúlela primero desde la búsqueda.")
+        await self._redis.set(keys.call_write_target(call_id), record.to_json(),
+                              ex=OPERATION_TTL_SECONDS)
+        return record
+
+    async def answers(self, call_id: str) -> dict[str, Any]:
+        return dict((await self._progress.get(call_id)).answers)
+
+    # --- operations ----------------------------------------------------------------------------
+
+    async def _submit(self, call_id: str, op_id: str, kind: str, label: str,
+                      params: dict[str, Any], by: str, blob: bytes | None = None) -> Operation:
+        now = time.time()
+        if blob is not None:
+            await self.store.put_blob(call_id, op_id, blob)  # before the op exists: never sent without it
+        op, created = await self.store.create(Operation(call_id, op_id, kind, label, params, by,
+                                                        created_at=now, updated_at=now))
+        if not created and op.state == FAILED:
+            op = op.moved(PENDING, now, params=params, by=by)
+            await self.store.save(op)
+        if created or op.state == PENDING:
+            await self.store.audit(call_id, {"op": op_id, "kind": kind, "by": by,
+                                             "event": "requested", "request": params})
+        return await self._follow(call_id, op_id)
+
+    async def _follow(self, call_id: str, op_id: str) -> Operation:
+        task = self.runner.start(call_id, op_id)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.settings.answer_wait)
+        except TimeoutError:
+            pass
+        op = await self.store.get(call_id, op_id)
+        assert op is not None
+        return op
+
+    async def activation(self, call_id: str) -> Any:
+        record, answers = await self.target(call_id), await self.answers(call_id)
+        if answers.get("coverage") is not True or answers.get("wants_to_continue") is not True:
+            raise ActionError("not_ready", "Primero confirme la cobertura y que el cliente desea "
+                                           "continuar.")
+        return fill.activation_data(record, answers, self._provider, self.settings,
+                                    datetime.now().date())
+
+    async def preview(self, call_id: str) -> dict[str, Any]:
+        data = await self.activation(call_id)
+        return {"url": "/" + data.path, "fields": await self.writer.preview_activation(data)}
+
+    async def activate(self, call_id: str, by: str) -> Operation:
+        data = await self.activation(call_id)
+        return await self._submit(call_id, "activation", "activation", "Activar preinstalación",
+                                  data.to_dict(), by)
+
+    async def upload(self, call_id: str, by: str, doc_kind: str, content: bytes) -> Operation:
+        record = await self.target(call_id)
+        sniffed = sniff(content[:64])
+        if sniffed is None:
+            raise ActionError("bad_type", "Solo se aceptan imágenes (JPG, PNG, WebP, HEIC) y PDF.", 415)
+        mime, ext = sniffed
+        digest = hashlib.sha256(content).hexdigest()[:16]
+        doc_kind = doc_kind if doc_kind in fill.DOCUMENT_TITLES else "other"
+        title = fill.DOCUMENT_TITLES[doc_kind]
+        params = {"username": record.username, "title": title, "doc_kind": doc_kind,
+                  "description": f"Recibido en la llamada {call_id} · sha256:{digest}",
+                  "marker": f"sha256:{digest}", "filename": f"{doc_kind}-{digest[:8]}.{ext}",
+                  "mime": mime, "size": len(content), "visible": False}
+        return await self._submit(call_id, f"document-{digest}", "document", title, params, by,
+                                  blob=content)
+
+    async def save_data(self, call_id: str, by: str) -> Operation:
+        record, answers = await self.target(call_id), await self.answers(call_id)
+        profile, service = fill.profile_fields(record, answers)
+        params = {"service_id": record.id, "profile": profile, "service": service}
+        return await self._submit(call_id, f"data-{_digest(params)}", "data",
+                                  "Guardar datos faltantes", params, by)
+
+    async def attach_services(self, call_id: str, by: str) -> list[Operation]:
+        record, answers = await self.target(call_id), await self.answers(call_id)
+        wanted = fill.services(record, answers, self._provider, self.settings)
+        if not wanted:
+            raise ActionError("no_services", "El guion no tiene servicios adicionales ni depósito "
+                                             "que agregar.")
+        return list(await asyncio.gather(*(self._submit(call_id, op_id, "service", label, params, by)
+                                           for op_id, label, params in wanted)))
+
+    async def retry(self, call_id: str, op_id: str, by: str) -> Operation:
+        op = await self.store.get(call_id, op_id)
+        if op is None:
+            raise ActionError("unknown_operation", "No existe esa operación en esta llamada.", 404)
+        if op.state == FAILED and op.kind == "activation":
+            return await self.activate(call_id, by)  # with the answers as they are now
+        if op.state == FAILED:
+            await self.store.save(replace(op.moved(PENDING, time.time()), by=by))
+            await self.store.audit(call_id, {"op": op_id, "kind": op.kind, "by": by,
+                                             "event": "retry"})
+        return await self._follow(call_id, op_id)
