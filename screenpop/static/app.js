@@ -18,9 +18,23 @@
   const callsEl = document.getElementById("calls");
   const idleEl = document.getElementById("idle");
   const connEl = document.getElementById("conn");
+  const stateEl = document.getElementById("agent-state");
+  const stateSelect = document.getElementById("state-select");
+  const wrapLeftEl = document.getElementById("wrap-left");
+  const finishWrapEl = document.getElementById("finish-wrap");
+  const alerts = window.ScreenpopAlerts.create({
+    banner: document.getElementById("notify-banner"),
+    onOpen: (id) => {
+      if (calls.has(id)) select(id);
+      markSeen(id);
+    },
+  });
+  const peers = "BroadcastChannel" in window ? new BroadcastChannel("screenpop") : null;
 
-  const calls = new Map(); // call_id -> {pop, seen, endedAt, view, matchKey}
+  const calls = new Map(); // call_id -> {pop, seen, endedAt, view, matchKey, guide, acked, noticed}
   let selected = null;
+  let me = null;
+  let myState = null;
   let ws = null;
   let attempt = 0;
   let lastHeard = 0;
@@ -153,6 +167,7 @@
   // ---- messages ------------------------------------------------------------------------------
   function handle(msg) {
     if (msg.type === "hello") {
+      me = msg.user && msg.user.username;
       pingInterval = msg.ping_interval || pingInterval;
       if (msg.server_time) clockSkewMs = msg.server_time * 1000 - Date.now();
     } else if (msg.type === "pop") {
@@ -163,7 +178,19 @@
         if (entry.pop.state !== "ended" && !live.has(id)) {
           upsert({ ...entry.pop, state: "ended", reason: null });
         }
+        if (entry.guide) entry.guide.resume();
       }
+    } else if (msg.type === "acked") {
+      const entry = calls.get(msg.call_id);
+      if (entry && !entry.noticed) {
+        entry.noticed = true;
+        refreshAlerts();
+      }
+    } else if (msg.type === "script") {
+      const entry = calls.get(msg.call_id);
+      if (entry && entry.guide) entry.guide.apply(msg);
+    } else if (msg.type === "agent_state") {
+      if (msg.agent && msg.agent.username === me) showMyState(msg.agent);
     } else if (msg.type === "ping") {
       send({ type: "pong" });
     } else if (msg.type === "pong") {
@@ -182,7 +209,105 @@
     if (!known && (pop.state !== "ended" || !selected)) selected = pop.call_id;
     trim();
     render();
+    if (calls.has(pop.call_id) && !(entry.acked >= pop.seq)) {
+      entry.acked = pop.seq;
+      send({ type: "ack", call_id: pop.call_id, seq: pop.seq, seen: false });
+    }
+    if (pop.call_id === selected) announce(entry);
   }
+
+  // ---- never miss a pop ----------------------------------------------------------------------
+  function alerting(entry) {
+    return entry.pop.state === "ringing" && !entry.noticed;
+  }
+
+  function markSeen(id, fromPeer = false) {
+    const entry = calls.get(id);
+    if (!entry || entry.noticed) return;
+    entry.noticed = true;
+    send({ type: "ack", call_id: id, seq: entry.pop.seq, seen: true });
+    if (peers && !fromPeer) peers.postMessage({ type: "seen", call_id: id });
+    refreshAlerts();
+  }
+
+  function refreshAlerts() {
+    const items = [];
+    for (const [id, entry] of calls) {
+      const on = alerting(entry);
+      if (entry.view) {
+        entry.view.dataset.alerting = String(on);
+        field(entry.view, "seen").hidden = !on;
+      }
+      if (on) {
+        const record = entry.pop.match && entry.pop.match.status === "one" ? entry.pop.match.preinstallations[0] : null;
+        items.push({ call_id: id, title: `Llamada: ${record ? record.name : entry.pop.customer_display}`,
+          body: [entry.pop.customer_display, directionText(entry.pop)].join(" · ") });
+      }
+    }
+    document.body.dataset.alerting = String(items.length > 0);
+    alerts.update(items);
+  }
+
+  if (peers) {
+    peers.onmessage = (event) => {
+      if (event.data && event.data.type === "seen") markSeen(event.data.call_id, true);
+    };
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && selected && calls.has(selected) && alerting(calls.get(selected))) {
+      markSeen(selected);
+    } else {
+      refreshAlerts();
+    }
+  });
+
+  // The activation feature (and anything else) follows the shown call through this event.
+  function announce(entry) {
+    if (!entry || entry.pop.call_id !== selected) return;
+    document.dispatchEvent(new CustomEvent("screenpop:call", {
+      detail: { call_id: entry.pop.call_id, pop: entry.pop, answers: entry.guide ? entry.guide.answers() : {}, csrf },
+    }));
+  }
+
+  // ---- agent state ---------------------------------------------------------------------------
+  function showMyState(agent) {
+    myState = agent;
+    stateEl.dataset.state = agent.state;
+    const option = [...stateSelect.options].find((o) => o.value === agent.state && (agent.state !== "paused" || o.dataset.reason === agent.reason));
+    if (option) option.selected = true;
+    stateSelect.disabled = agent.state === "in_call";
+    finishWrapEl.hidden = agent.state !== "wrap_up";
+    wrapLeftEl.hidden = agent.state !== "wrap_up";
+    drawWrapLeft();
+  }
+
+  function drawWrapLeft() {
+    if (!myState || myState.state !== "wrap_up" || !myState.wrap_until) return;
+    const left = myState.wrap_until * 1000 - (Date.now() + clockSkewMs);
+    wrapLeftEl.textContent = `cierre ${clock(Math.max(0, left))}`;
+  }
+
+  async function chooseState(state, reason) {
+    try {
+      const response = await fetch("/api/agent/state", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ state, reason }),
+      });
+      const data = await response.json();
+      if (data.agent) showMyState(data.agent);
+      else if (myState) showMyState(myState);
+    } catch (err) {
+      if (myState) showMyState(myState);
+    }
+  }
+
+  stateSelect.addEventListener("change", () => {
+    const option = stateSelect.selectedOptions[0];
+    chooseState(option.value, option.dataset.reason || null);
+  });
+  finishWrapEl.addEventListener("click", () => chooseState("available", null));
 
   function trim() {
     const ordered = newestFirst();
@@ -198,6 +323,7 @@
     calls.delete(id);
     if (selected === id) selected = newestFirst().length ? newestFirst()[0][0] : null;
     if (redraw) render();
+    if (selected) announce(calls.get(selected));
   }
 
   function newestFirst() {
@@ -223,16 +349,23 @@
       if (!entry.view) {
         entry.view = clone("tpl-call").firstElementChild;
         field(entry.view, "dismiss").addEventListener("click", () => dismiss(id));
+        field(entry.view, "seen").addEventListener("click", () => markSeen(id));
+        entry.view.addEventListener("pointerdown", () => markSeen(id));
         callsEl.append(entry.view);
+        entry.guide = window.ScreenpopGuide.create({
+          root: field(entry.view, "script"), callId: id, csrf, onChange: () => announce(entry),
+        });
       }
       drawCall(entry);
       entry.view.hidden = id !== selected;
     }
+    refreshAlerts();
   }
 
   function select(id) {
     selected = id;
     render();
+    announce(calls.get(id));
   }
 
   function drawCall(entry) {
@@ -349,7 +482,8 @@
   // ---- keyboard ------------------------------------------------------------------------------
   document.addEventListener("keydown", (event) => {
     const entry = selected ? calls.get(selected) : null;
-    const typing = event.target instanceof HTMLInputElement;
+    const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement
+      || event.target instanceof HTMLTextAreaElement;
     if (event.altKey && /^[1-9]$/.test(event.key)) {
       const target = newestFirst()[Number(event.key) - 1];
       if (target) select(target[0]);
@@ -361,7 +495,18 @@
       else if (entry && entry.pop.state === "ended") dismiss(entry.pop.call_id);
       return;
     }
-    if (typing || !entry) return;
+    if (!entry) return;
+    if (!typing && event.key === "Enter" && alerting(entry) && !(event.target instanceof HTMLButtonElement)) {
+      markSeen(entry.pop.call_id);
+      event.preventDefault();
+      return;
+    }
+    const linking = entry.pop.match && entry.pop.match.status !== "one";
+    if (entry.guide && entry.guide.key(event, typing, !linking)) {
+      event.preventDefault();
+      return;
+    }
+    if (typing) return;
     if (event.key === "/") {
       const input = entry.view.querySelector('input[name="q"]');
       if (input) {
@@ -378,6 +523,7 @@
     for (const entry of calls.values()) {
       if (entry.view) field(entry.view, "timer").textContent = elapsed(entry);
     }
+    drawWrapLeft();
   }, 1000);
 
   connect();
