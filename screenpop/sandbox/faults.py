@@ -4,7 +4,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-FAULT_KINDS = ("html_521", "stall", "403", "500", "429", "cloudflare", "html_200", "layout")
+FAULT_KINDS = ("html_521", "stall", "403", "500", "429", "cloudflare", "html_200", "layout",
+               # write-back: act then stall the answer; drop a form field; refuse the CSRF token;
+               # end the next background task in FAILURE
+               "stall_after", "form_changed", "csrf_stale", "task_failure")
 
 
 @dataclass

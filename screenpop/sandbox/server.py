@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from screenpop.sandbox import pages, panel, rest
+from screenpop.sandbox import pages, panel, rest, writes
 from screenpop.sandbox.faults import Faults
 from screenpop.sandbox.state import STATE, SandboxState
 from screenpop.sandbox.store import SandboxStore, Stats
@@ -65,11 +65,15 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
         if auth.removeprefix("Api-Key ").strip() != state.api_key:
             return _html(pages.nginx_403(), 403)
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPNotFound:
         if area == "api":
             return _html(pages.nginx_404(), 404)
         raise
+    late = state.faults.take(area, request.path, kinds=("stall_after",))
+    if late is not None:  # the effect happened; the answer is what gets lost
+        await state.faults.stall(late)
+    return response
 
 
 async def control_faults(request: web.Request) -> web.Response:
@@ -95,10 +99,11 @@ async def control_stats(request: web.Request) -> web.Response:
 
 
 def create_app(state: SandboxState) -> web.Application:
-    app = web.Application(middlewares=[wisphub_edges])
+    app = web.Application(middlewares=[wisphub_edges], client_max_size=32 * 1024 * 1024)
     app[STATE] = state
     rest.add_routes(app)
     panel.add_routes(app)
+    writes.add_routes(app)
     app.router.add_post(CONTROL + "faults", control_faults)
     app.router.add_get(CONTROL + "stats", control_stats)
     return app

@@ -22,6 +22,12 @@ class SandboxStore:
     clients: list[dict[str, Any]]
     zones: list[dict[str, Any]]
     next_id: int = 1
+    # written by the pop's write-back (see screenpop.sandbox.writes)
+    installations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    documents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)   # usuario → files
+    services: list[dict[str, Any]] = field(default_factory=list)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    used_ips: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, path: Path | str | None = None, *, now: datetime | None = None) -> "SandboxStore":
