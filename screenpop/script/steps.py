@@ -141,8 +141,8 @@ def services(config: ProviderConfig, answers: Mapping[str, Any]) -> list[dict[st
 def checklist(config: ProviderConfig, answers: Mapping[str, Any],
               items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     plan = services(config, answers)[0]
-    addons = [config_addon.name for config_addon in config.addons_for(answers.get("technology"))
-              if config_addon.id in set(answers.get("addons") or ())]
+    chosen = set(answers.get("addons") or ())
+    addons = [a.name for a in config.addons_for(answers.get("technology")) if a.id in chosen]
     missing_data = [i["label"] for i in items if not i["ok"] and i["key"] not in DOCUMENTS]
     names = bool(answers.get("first_name") and answers.get("last_name"))
     missing_docs = [i["label"] for i in items if not i["ok"] and i["key"] in DOCUMENTS]

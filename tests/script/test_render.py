@@ -210,3 +210,16 @@ def test_captured_name_wins_over_wisphub(config):
     script, steps = render(config, "matched", {"first_name": "Lau", "last_name": "M."})
     assert script["customer_name"] == "Lau M."
     assert steps["saludo"]["say"][1] == "¿Tengo el gusto con Lau M.?"
+
+
+def test_a_template_failing_in_a_case_start_up_did_not_try_does_not_end_the_call(
+        example_data, build, caplog):
+    # start-up samples the first zone of each technology; Valle Norte without a plan is new
+    example_data["script"]["saludo"]["say"].append(
+        "{% if zona == 'Valle Norte' %}{{ plan.nombre }}{% endif %}")
+    config = build(example_data)
+    script = render_script(config, record=None, agent_name="Ana", answers={"zone": "valle-norte"},
+                           now=NOW)
+    assert script["steps"][0]["say"][-1] == (
+        "[texto no disponible: revisa script.saludo.say[2] en la configuración del proveedor]")
+    assert "script template script.saludo.say[2] failed" in caplog.text
