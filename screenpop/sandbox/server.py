@@ -70,8 +70,9 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
         if area == "api":
             return _html(pages.nginx_404(), 404)
         raise
-    late = state.faults.take(area, request.path, kinds=("stall_after",))
-    if late is not None:  # the effect happened; the answer is what gets lost
+    late = (state.faults.take(area, request.path, kinds=("stall_after",))
+            if request.method != "GET" else None)
+    if late is not None:  # a write took effect; its answer is what gets lost
         await state.faults.stall(late)
     return response
 
