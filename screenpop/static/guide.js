@@ -13,6 +13,12 @@ window.ScreenpopGuide = (() => {
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  // Script lines come rendered by jinja2 with autoescape (HTML-safe markup); the page shows them
+  // as plain text, decoded in an inert document (nothing in it runs or loads).
+  const parser = new DOMParser();
+  function plain(markup) {
+    return parser.parseFromString(String(markup), "text/html").body.textContent;
+  }
   function kbd(text) {
     return el("kbd", null, text);
   }
@@ -22,6 +28,8 @@ window.ScreenpopGuide = (() => {
     let progress = { step: "saludo", answers: {}, version: -1 };
     let shownAnswer = null; // objection id whose answer is open
     let drawnKey = null; // what the field form was built for
+    let wantedStep = null; // a step move not yet confirmed by the server wins over older answers
+    let moves = 0;
     const drafts = new Map(); // field key -> value typed but not saved yet
     const timers = new Map();
     const errors = new Map();
@@ -41,7 +49,7 @@ window.ScreenpopGuide = (() => {
     function apply(payload) {
       if (!payload || !payload.script || payload.progress.version < progress.version) return;
       script = payload.script;
-      progress = payload.progress;
+      progress = wantedStep ? { ...payload.progress, step: wantedStep } : payload.progress;
       for (const [key, value] of drafts) {
         if (sameValue(progress.answers[key], value)) drafts.delete(key);
       }
@@ -102,9 +110,14 @@ window.ScreenpopGuide = (() => {
       if (!script || id === progress.step) return;
       for (const key of [...drafts.keys()]) saveField(key);
       progress = { ...progress, step: id };
+      wantedStep = id;
+      const move = ++moves;
       shownAnswer = null;
       draw();
-      save({ step: id }).catch(() => {});
+      const settle = () => {
+        if (move === moves) wantedStep = null;
+      };
+      save({ step: id }).then(settle, settle);
     }
 
     function raise(objection) {
@@ -178,7 +191,9 @@ window.ScreenpopGuide = (() => {
         const here = step.id === current.id;
         const done = i < stepIndex() && !step.locked;
         button.dataset.status = here ? "current" : step.locked ? "locked" : done ? "done" : "todo";
-        button.textContent = `${CIRCLED[i] || i + 1} ${step.title}${here ? " ●" : done ? " ✓" : step.locked ? " 🔒" : ""}`;
+        button.append(el("span", "chip-n", CIRCLED[i] || i + 1), el("span", "chip-t", ` ${step.title}`),
+          el("span", "chip-m", here ? " ●" : done ? " ✓" : ""));
+        if (step.locked) button.title = step.lock_reason || "Paso bloqueado";
         button.setAttribute("aria-current", here ? "step" : "false");
         button.addEventListener("click", () => goTo(step.id));
         item.append(button);
@@ -258,10 +273,10 @@ window.ScreenpopGuide = (() => {
       const bar = guide.querySelector(".stepbar");
       bar.replaceWith(stepBar(step));
       const lock = guide.querySelector(".lock-reason");
-      lock.textContent = step.locked ? `🔒 ${step.lock_reason || "Paso bloqueado"}` : "";
+      lock.textContent = step.locked ? `Bloqueado: ${step.lock_reason || "complete los pasos anteriores."}` : "";
       lock.hidden = !step.locked;
       const say = guide.querySelector(".say");
-      say.replaceChildren(...step.say.map((line) => el("p", null, line)));
+      say.replaceChildren(...step.say.map((line) => el("p", null, plain(line))));
       guide.querySelector(".hints").replaceChildren(...(step.hints || []).map((h) => el("li", null, h)));
       for (const f of step.fields) {
         const row = guide.querySelector(`.field[data-key="${CSS.escape(f.key)}"]`);
@@ -300,7 +315,7 @@ window.ScreenpopGuide = (() => {
       const open = script.objections.find((o) => o.id === shownAnswer);
       answer.replaceChildren();
       answer.hidden = !open;
-      if (open) answer.append(el("strong", null, `${open.label}: `), el("span", null, open.answer));
+      if (open) answer.append(el("strong", null, `${open.label}: `), el("span", null, plain(open.answer)));
       drawTotals(guide.querySelector(".totals"));
       guide.querySelector(".checklist ul").replaceChildren(...script.checklist.map((c) => el("li", c.ok ? "ok" : "missing", `${c.ok ? "✓" : "✗"} ${c.label}`)));
     }
