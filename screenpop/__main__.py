@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 
-import redis.asyncio as aioredis
+from common import redisconn
 from aiohttp import web
 from redis.exceptions import RedisError
 
@@ -86,9 +86,7 @@ async def users_command(args: argparse.Namespace, env: Mapping[str, str]) -> int
     password = None
     if args.action == "add":
         password = args.password if args.password is not None else getpass.getpass("Contraseña: ")
-    redis = aioredis.from_url(url, decode_responses=True,
-                              socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-                              socket_timeout=REDIS_CONNECT_TIMEOUT)
+    redis = redisconn.connect(url, socket_timeout=REDIS_CONNECT_TIMEOUT)
     try:
         store = UserStore(redis, keys)
         if args.action == "add":
@@ -112,9 +110,7 @@ async def users_command(args: argparse.Namespace, env: Mapping[str, str]) -> int
 
 async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
                 provider: ProviderConfig) -> None:
-    redis = aioredis.from_url(config.redis_url, decode_responses=True,
-                              socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-                              health_check_interval=30)
+    redis = redisconn.connect(config.redis_url)
     gateway = create_gateway(config)
     try:
         await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)

@@ -229,7 +229,7 @@ class Stack:
                                                    cwd=ROOT, stdout=log, stderr=log)
         self.procs["screenpop"] = subprocess.Popen([sys.executable, "-m", "screenpop", "serve"],
                                                    env=env, cwd=ROOT, stdout=log, stderr=log)
-        self.http = aiohttp.ClientSession()
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         await self._wait_http(f"http://127.0.0.1:{self.web_port}/status")
         self.client_tasks = [asyncio.create_task(self._client(u, ep, sid))
                              for u, (ep, sid) in self.cookies.items()]

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-import redis.asyncio as aioredis
+from common import redisconn
 
 from common.settings import ConfigError
 from telephony.config import TelephonyConfig
@@ -17,9 +17,7 @@ REDIS_SOCKET_TIMEOUT = 2.0
 
 
 async def serve(config: TelephonyConfig) -> None:
-    redis = aioredis.from_url(config.redis_url, decode_responses=True,
-                              socket_timeout=REDIS_SOCKET_TIMEOUT,
-                              socket_connect_timeout=REDIS_SOCKET_TIMEOUT)
+    redis = redisconn.connect(config.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT)
     service = create_service(config, redis=redis)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
