@@ -112,10 +112,16 @@
     const row = el("li", "wh-upload");
     const bar = el("progress");
     bar.max = 100; bar.value = 0;
-    const info = el("div", "", `${file.name} · ${(file.size / 1048576).toFixed(1)} MB`);
+    const size = file.size >= 1048576 ? `${(file.size / 1048576).toFixed(1)} MB` : `${Math.ceil(file.size / 1024)} KB`;
+    const info = el("div", "", `${file.name} · ${size}`);
     const what = await sniff(file);
-    const thumb = what === "image" ? Object.assign(el("img"), { src: URL.createObjectURL(file), alt: "" })
-      : el("span", "wh-thumb", what === "pdf" ? "PDF" : what === "heic" ? "HEIC" : "?");
+    let thumb = el("span", "wh-thumb", what === "pdf" ? "PDF" : what === "heic" ? "HEIC" : "?");
+    if (what === "image") {  // a data: URL, which the page's CSP allows for images
+      thumb = Object.assign(el("img"), { alt: "" });
+      const reader = new FileReader();
+      reader.onload = () => { thumb.src = reader.result; };
+      reader.readAsDataURL(file);
+    }
     info.append(bar);
     row.append(thumb, info);
     $(view.root, ".wh-uploads").append(row);
