@@ -4,7 +4,7 @@ from __future__ import annotations
 from screenpop.operations.model import FAILED, PENDING, UNKNOWN, Outcome
 from screenpop.wisphub.activation import ActivationNotPossible
 from screenpop.wisphub.errors import (PanelLoginError, WispHubAuthError, WispHubChallenge,
-                                      WispHubError, WispHubRateLimited, WispHubUnavailable)
+                                      WispHubRateLimited, WispHubUnavailable)
 from screenpop.wisphub.panel_forms import PanelFormChanged
 from screenpop.wisphub.write_errors import WriteOutcomeUnknown, WriteRejected
 

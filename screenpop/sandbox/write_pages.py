@@ -9,8 +9,11 @@ from screenpop.sandbox.pages import _chrome
 
 ROUTERS = (("11", "RB SUR"), ("12", "RB NORTE"), ("13", "RB CENTRO"))
 APS = (("21", "Sectorial Sur 1"), ("22", "Sectorial Norte 1"), ("23", "NAP Centro 4"))
-PLANS = (("1", "10 MEGAS 350"), ("2", "20 MEGAS 450"), ("3", "50 MEGAS 600"),
-         ("4", "FIBRA 100 MEGAS 700"), ("5", "FIBRA 300 MEGAS 950"))
+# WispHub shows speed and price; the demo tenant also names the plans as the shipped provider
+# example does, so the demo activates without a plan mapping
+PLANS = (("1", "10 MEGAS 350 · Básico Inalámbrico"), ("2", "20 MEGAS 450 · Intermedio Inalámbrico"),
+         ("3", "50 MEGAS 650 · Alto Rendimiento Inalámbrico"), ("6", "FIBRA 50 MEGAS 399 · Básico Fibra"),
+         ("4", "FIBRA 100 MEGAS 700 · Intermedio Fibra"), ("5", "FIBRA 300 MEGAS 950 · Alto Rendimiento Fibra"))
 STAFF = (("31", "tecnico1@isp-demo · Pedro Técnico"), ("32", "asesor1@isp-demo · Laura Asesora"))
 ESTADOS = (("1", "Nueva"), ("2", "En progreso"), ("7", "Pendiente"), ("8", "Planificación"),
            ("3", "Activada"), ("4", "Terminada"))
