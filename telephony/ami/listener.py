@@ -257,6 +257,9 @@ class AmiListener:
             try:
                 await asyncio.wait_for(session.send_action({"Action": "Ping"}), cfg.ping_timeout)
             except asyncio.TimeoutError:
+                if session.seconds_since_data() < cfg.ping_timeout:
+                    # the answer is queued behind a burst of events: the link is alive
+                    continue
                 self.stats.ping_timeouts += 1
                 self.last_error = f"AMI ping unanswered within {cfg.ping_timeout}s"
                 log.warning("%s host=%s:%s; reconnecting", self.last_error, cfg.ami_host, cfg.ami_port)

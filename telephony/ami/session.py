@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -63,8 +64,10 @@ class GuardedProtocol(AMIProtocol):
         super().connection_made(transport)
         self._skipping = False
         self._skip_tail = ""
+        self.last_data_at = time.monotonic()
 
     def data_received(self, data: bytes) -> None:
+        self.last_data_at = time.monotonic()
         if self._skipping:
             text = self._skip_tail + data.decode("latin-1")
             end = text.find(_TERMINATOR)
@@ -156,6 +159,13 @@ class Session(Manager):
             self._on_list_complete(str(action.get("Action", "")), result)
 
     # --- used by the listener ---------------------------------------------------------------
+    def seconds_since_data(self) -> float:
+        """How long the PBX has sent nothing at all (infinite when not connected)."""
+        protocol = self.protocol
+        if protocol is None:
+            return float("inf")
+        return time.monotonic() - getattr(protocol, "last_data_at", float("-inf"))
+
     def abort(self) -> None:
         """Drop the TCP connection at once (no FIN handshake); ``on_lost`` follows."""
         protocol = self.protocol

@@ -180,3 +180,18 @@ async def test_login_that_is_never_answered_becomes_auth_failed(config):
         await listener.stop()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_ping_answer_stuck_behind_a_flood_of_events_is_not_a_dead_link(listening, sim):
+    """Asterisk answers a Ping after the events already queued for the session; while those
+    keep arriving the connection is alive even if the answer is late."""
+    listener, _ = listening
+    sim.answer_pings = False
+    flood_ends = asyncio.get_running_loop().time() + 4 * listener.config.ping_timeout
+    while asyncio.get_running_loop().time() < flood_ends:
+        await sim.send_raw(b"Event: VarSet\r\nChannel: PJSIP/6001-00000001\r\n"
+                           b"Variable: NOISE\r\nValue: 1\r\nUniqueid: 1.1\r\n\r\n")
+        await asyncio.sleep(listener.config.ping_timeout / 10)
+    assert sim.logins == 1 and listener.stats.ping_timeouts == 0
+    # once the PBX falls silent, the unanswered ping does mean a dead link
+    await eventually(lambda: listener.stats.ping_timeouts >= 1, "a ping timeout after the flood")
