@@ -255,6 +255,11 @@ class Stack:
                 data = json.loads(message.data)
                 if data.get("type") == "pop":
                     self.received.append((username, endpoint, data, time.time()))
+                    # as the agent page does: acknowledge every pop it displays
+                    await ws.send_json({"type": "ack", "call_id": data["call_id"],
+                                        "seq": data["seq"], "seen": False})
+                elif data.get("type") == "ping":
+                    await ws.send_json({"type": "pong", "t": data.get("t")})
 
     async def place_calls(self, count: int, rate: float, agents_for_call) -> list:
         calls = []
