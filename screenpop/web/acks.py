@@ -96,8 +96,7 @@ class AckTracker:
         if acked is not None and int(acked) >= seq:
             return
         self._metrics.unacked.inc()
-        _, changed = await self._states.update(
+        log.warning("pop not acknowledged in time, agent unreachable agent=%s call=%s seq=%d",
+                    username, call_id, seq)
+        await self._states.update(
             username, lambda state: agents.mark_unreachable(state, call_id, time.time()))
-        if changed:
-            log.warning("pop not acknowledged in time, agent unreachable agent=%s call=%s seq=%d",
-                        username, call_id, seq)
