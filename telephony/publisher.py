@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from common.backoff import backoff_delay
 from common.envelope import CallUpdate
 from common.keys import CALL_STATE_TTL_SECONDS, ENDED_CALL_TTL_SECONDS, Keys
+from common.tasks import cancel_requested
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class CallPublisher:
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not cancel_requested():
             if not self._pending:
                 self._idle.set()
                 self._wakeup.clear()
@@ -179,7 +180,7 @@ class Heartbeat:
             self._redis.set(self._key, body, px=int(self._interval * 3000)), REDIS_TIMEOUT)
 
     async def _run(self) -> None:
-        while True:
+        while not cancel_requested():
             try:
                 await self.beat()
             except Exception as exc:  # Redis away: the key expires, which is the signal

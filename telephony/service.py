@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from redis.asyncio import Redis
 
 from common.keys import Keys
+from common.tasks import cancel_requested
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
 from telephony.config import TelephonyConfig
@@ -114,7 +115,7 @@ class TelephonyService:
     # --- AMI events → tracker → publisher ---------------------------------------------------
     async def _drain(self) -> None:
         events = self._events
-        while True:
+        while not cancel_requested():
             self._handle(await events.get())
             for _ in range(DRAIN_BATCH):
                 if events.empty():

@@ -10,6 +10,7 @@ import time
 from redis.exceptions import RedisError
 
 from common.backoff import backoff_delay
+from common.tasks import cancel_requested
 from screenpop.operations.runner import OperationRunner
 from screenpop.operations.store import OperationStore
 
@@ -32,7 +33,7 @@ class OutboxWorker:
 
     async def run(self) -> None:
         failures = 0
-        while True:
+        while not cancel_requested():
             try:
                 for call_id, op_id in await self._store.due(time.time(), BATCH):
                     try:

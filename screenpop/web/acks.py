@@ -18,6 +18,7 @@ from collections import OrderedDict
 from redis.exceptions import RedisError
 
 from common.keys import CALL_STATE_TTL_SECONDS, Keys
+from common.tasks import cancel_requested
 from screenpop import agents
 from screenpop.pops import PROTOCOL_VERSION
 from screenpop.web.metrics import Metrics
@@ -73,7 +74,7 @@ class AckTracker:
                 {"type": "acked", "version": PROTOCOL_VERSION, "call_id": call_id, "seq": seq}))
 
     async def run(self) -> None:
-        while True:
+        while not cancel_requested():
             wait = self._due[0][0] - time.monotonic() if self._due else None
             self._wake.clear()
             if wait is None or wait > 0:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from common.tasks import cancel_requested
 from screenpop import agents
 from screenpop.web import auth, csrf
 from screenpop.web.hub import WATCHER_ROLES
@@ -69,7 +70,7 @@ async def run_wrapup_reaper(app: web.Application) -> AsyncIterator[None]:
             await store.update(username, lambda state: agents.expire_wrapup(state, time.time()))
 
     async def reap() -> None:
-        while True:
+        while not cancel_requested():
             try:
                 await asyncio.wait_for(reap_once(app[AGENT_STATES]), REAP_TIMEOUT)
             except (RedisError, OSError, TimeoutError) as exc:

@@ -81,6 +81,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.router.add_static("/static", PACKAGE / "static", name="static", append_version=True)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_run_bus)
+    app.cleanup_ctx.append(_run_agent_states)
     app.cleanup_ctx.append(_run_acks)
     app.cleanup_ctx.append(agent_api.run_wrapup_reaper)
     _add_action_routes(app)
@@ -111,6 +112,14 @@ async def agent_page(request: web.Request) -> web.Response:
 
 async def _run_bus(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(app[BUS].run(), name="call-bus")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+async def _run_agent_states(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[ROUTER].run_states(), name="agent-states")
     yield
     task.cancel()
     with suppress(asyncio.CancelledError):

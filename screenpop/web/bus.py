@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from common.backoff import backoff_delay
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
+from common.tasks import cancel_requested
 from screenpop.pops import PROTOCOL_VERSION
 from screenpop.web.hub import Hub
 from screenpop.web.metrics import Metrics
@@ -44,7 +45,7 @@ class CallBus:
     async def run(self) -> None:
         attempt = 0
         was_connected = False
-        while True:
+        while not cancel_requested():
             pubsub = self._redis.pubsub()
             try:
                 async with self._lock:
@@ -78,7 +79,7 @@ class CallBus:
 
     async def _read(self, pubsub) -> None:
         last_heard = last_ping = time.monotonic()
-        while True:
+        while not cancel_requested():
             # Subscribe confirmations and PING replies (which redis-py 8 returns garbled for
             # decoded connections) come through here too: any reply proves the link is alive.
             message = await pubsub.get_message(timeout=1.0)

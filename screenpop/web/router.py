@@ -7,15 +7,19 @@ a record (`keys.call_link`), which overrides it.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections import OrderedDict
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import CALL_STATE_TTL_SECONDS, Keys
 from common.phones import to_e164
+from common.tasks import cancel_requested
 from screenpop import agents
 from screenpop.index import PreinstallationIndex
 from screenpop.pops import (agent_leg, build_pop, build_synced, customer, linked_payload,
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 AGENTS_CACHE_SECONDS = 30.0
 MATCHES_KEPT = 5000
+STATE_BACKLOG = 10_000
 
 
 class LinkError(Exception):
@@ -52,6 +57,9 @@ class PopRouter:
         self._hub = hub
         self._agents: dict[str, tuple[float, frozenset[str]]] = {}
         self._matches: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+        # Agent-state bookkeeping takes several Redis round trips: it runs behind the pops,
+        # in order, on its own task (run_states), so it never delays the next pop.
+        self._state_work: asyncio.Queue[tuple[str, CallUpdate, str]] = asyncio.Queue(STATE_BACKLOG)
 
     def forget_accounts(self) -> None:
         self._agents.clear()
@@ -73,7 +81,21 @@ class PopRouter:
         for username, endpoints in by_agent.items():
             leg = agent_leg(update, endpoints)
             if leg is not None:
-                await self._follow(username, update, leg[1])
+                try:
+                    self._state_work.put_nowait((username, update, leg[1]))
+                except asyncio.QueueFull:
+                    log.error("agent state backlog full, update dropped agent=%s call=%s",
+                              username, update.call_id)
+
+    async def run_states(self) -> None:
+        """Applies the agents' state transitions queued by on_update, in arrival order."""
+        while not cancel_requested():
+            username, update, leg = await self._state_work.get()
+            try:
+                await self._follow(username, update, leg)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("agent state not updated agent=%s call=%s: %s", username,
+                            update.call_id, exc)
 
     def send_pop(self, username: str, pop: dict[str, Any]) -> None:
         """Queue a pop on the agent's sockets here; their browsers must acknowledge it."""

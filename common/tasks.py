@@ -1,0 +1,12 @@
+"""Helpers for long-running asyncio tasks."""
+from __future__ import annotations
+
+import asyncio
+
+
+def cancel_requested() -> bool:
+    """True once the current task has been asked to stop. redis-py 8 can swallow a
+    CancelledError that lands inside one of its commands, so worker loops check this at the top
+    of every turn instead of relying on the exception alone."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
