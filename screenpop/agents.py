@@ -172,6 +172,11 @@ class AgentStateStore:
         changed anything. `change` may raise StateError; nothing is written then."""
         keys = self._keys
         key = keys.agent_state(username)
+        # most calls change nothing (an ack from an agent already reachable, a ringing leg):
+        # decide that with one read, without a transaction
+        current = AgentState.from_hash(username, await self._redis.hgetall(key))
+        if change(current) == current:
+            return current, False
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
