@@ -6,6 +6,7 @@ Current phonenumbers (≥ 8.13.38) no longer strips Mexico's pre-2019 dialling f
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -28,6 +29,7 @@ def is_withheld(raw: str | None) -> bool:
     return not digits or not re.fullmatch(r"\+?[\d\s().-]+", digits) or not re.search(r"\d", digits)
 
 
+@lru_cache(maxsize=65536)
 def to_e164(raw: str | None, region: str = "MX") -> str | None:
     """The E.164 form of one number, or None when it is withheld or not a valid number."""
     if is_withheld(raw):
@@ -67,6 +69,7 @@ def all_e164(raw: str | None, region: str = "MX") -> list[str]:
     return list(seen)
 
 
+@lru_cache(maxsize=65536)
 def display(e164: str) -> str:
     """A readable national-style rendering for the screen: `+52 55 1234 5678`."""
     try:

@@ -140,13 +140,17 @@ class Hub:
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
         self._by_user: dict[str, set[AgentSocket]] = {}
+        self._watchers: set[AgentSocket] = set()  # supervisors' sockets: every state change
 
     def add(self, sock: AgentSocket) -> None:
         self._by_user.setdefault(sock.username, set()).add(sock)
+        if sock.role in WATCHER_ROLES:
+            self._watchers.add(sock)
         self._metrics.sockets.inc()
 
     def remove(self, sock: AgentSocket) -> None:
         socks = self._by_user.get(sock.username)
+        self._watchers.discard(sock)
         if socks and sock in socks:
             socks.discard(sock)
             self._metrics.sockets.dec()
@@ -177,8 +181,8 @@ class Hub:
         """An agent's new state goes to the agent's own tabs and to every supervisor here."""
         text = text or json.dumps(message)
         owner = str(message.get("agent", {}).get("username"))
-        return sum(sock.offer(message, text) for sock in self.sockets()
-                   if sock.username == owner or sock.role in WATCHER_ROLES)
+        targets = self._watchers.union(self._by_user.get(owner, ()))
+        return sum(sock.offer(message, text) for sock in targets)
 
     def end_session(self, username: str, session_fingerprint: str) -> None:
         for sock in self.sockets(username):
