@@ -10,6 +10,8 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 
+import uvloop
+
 from common import redisconn
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -73,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"screenpop: no se pudo usar Redis: {exc}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(serve(config, agent_settings, provider))
+        uvloop.run(serve(config, agent_settings, provider))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1

@@ -290,9 +290,20 @@ class Stack:
         await self.redis.aclose()
 
 
+async def loop_lag(samples: list[float]) -> None:
+    """How late this process's own event loop wakes up: the clients' share of the latency."""
+    while True:
+        start = time.perf_counter()
+        await asyncio.sleep(0.01)
+        samples.append((time.perf_counter() - start - 0.01) * 1000)
+
+
 async def bench_latency(stack: Stack, calls: int, rate: float) -> dict:
     stack.received.clear()
+    lag: list[float] = []
+    lag_task = asyncio.create_task(loop_lag(lag))
     placed = await stack.place_calls(calls, rate, lambda: random.choice(stack.endpoints))
+    lag_task.cancel()
     expected = dict(placed)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -301,6 +312,8 @@ async def bench_latency(stack: Stack, calls: int, rate: float) -> dict:
             break
         await asyncio.sleep(0.2)
     latencies, wrong, first_seen = [], 0, set()
+    to_telephony: list[float] = []  # simulator write → telephony reads the event
+    to_browser: list[float] = []  # telephony reads the event → the agent's client has the pop
     for username, endpoint, pop, at in stack.received:
         call_id = pop["call_id"]
         if call_id not in expected:
@@ -311,10 +324,16 @@ async def bench_latency(stack: Stack, calls: int, rate: float) -> dict:
         if pop["state"] == "ringing" and call_id not in first_seen:
             first_seen.add(call_id)
             latencies.append((at - stack.sim.rang_at[call_id]) * 1000)
+            if pop.get("event_at"):
+                to_telephony.append((pop["event_at"] - stack.sim.rang_at[call_id]) * 1000)
+                to_browser.append((at - pop["event_at"]) * 1000)
     return {"calls": calls, "rate": rate, "delivered": len(first_seen),
             "lost": len(expected) - len(first_seen), "wrong_agent": wrong,
             "p50_ms": percentile(latencies, 0.50), "p99_ms": percentile(latencies, 0.99),
-            "max_ms": max(latencies), "mean_ms": statistics.fmean(latencies)}
+            "max_ms": max(latencies), "mean_ms": statistics.fmean(latencies),
+            "client_lag_p99_ms": percentile(lag, 0.99), "client_lag_max_ms": max(lag),
+            "telephony_p99_ms": percentile(to_telephony, 0.99),
+            "screenpop_p99_ms": percentile(to_browser, 0.99)}
 
 
 async def bench_memory(stack: Stack, calls: int, rate: float) -> dict:
@@ -359,7 +378,11 @@ async def main() -> None:
               f"({latency['calls']} calls): p50 {latency['p50_ms']:.1f} ms · p99 "
               f"{latency['p99_ms']:.1f} ms · max {latency['max_ms']:.1f} ms · delivered "
               f"{latency['delivered']} · lost {latency['lost']} · wrong agent "
-              f"{latency['wrong_agent']}", flush=True)
+              f"{latency['wrong_agent']} · p99 of the legs: PBX→telephony "
+              f"{latency['telephony_p99_ms']:.1f} ms, telephony→agent "
+              f"{latency['screenpop_p99_ms']:.1f} ms · benchmark's own loop lag p99 "
+              f"{latency['client_lag_p99_ms']:.1f} ms, max {latency['client_lag_max_ms']:.1f} ms",
+              flush=True)
         if args.memory_calls:
             marks = await bench_memory(stack, args.memory_calls, args.memory_rate)
             (small, rss_small), (large, rss_large) = sorted(marks.items())

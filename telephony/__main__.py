@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 
+import uvloop
+
 from common import redisconn
 
 from common.settings import ConfigError
@@ -39,7 +41,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"telephony: configuración inválida: {exc}", file=sys.stderr)
         sys.exit(2)
-    asyncio.run(serve(config))
+    uvloop.run(serve(config))
 
 
 if __name__ == "__main__":
