@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from common.tasks import cancel_requested
 from screenpop import agents
-from screenpop.web import auth, csrf
+from screenpop.web import auth
 from screenpop.web.hub import WATCHER_ROLES
 from screenpop.web.state import AGENT_SETTINGS, AGENT_STATES, METRICS
 
@@ -22,13 +22,7 @@ _STATUS = {"in_call": 409, "bad_state": 400, "bad_reason": 400}
 
 
 async def set_state(request: web.Request) -> web.Response:
-    session, user = await auth.require_api(request)
-    if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
-        return web.json_response({"error": "csrf"}, status=403)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
+    _, user, body = await auth.require_json_post(request)
     if not isinstance(body, dict):
         return web.json_response({"error": "bad_state"}, status=400)
     settings, now = request.app[AGENT_SETTINGS], time.time()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from screenpop.pops import record_payload
-from screenpop.web import auth, csrf
+from screenpop.web import auth
 from screenpop.web.router import LinkError
 from screenpop.web.state import INDEX, ROUTER
 
@@ -21,13 +21,7 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def link_call(request: web.Request) -> web.Response:
-    session, user = await auth.require_api(request)
-    if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
-        return web.json_response({"error": "csrf"}, status=403)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
+    _, user, body = await auth.require_json_post(request)
     preinstallation_id = body.get("preinstallation_id") if isinstance(body, dict) else None
     if not isinstance(preinstallation_id, (str, int)) or not str(preinstallation_id).strip():
         return web.json_response({"error": "preinstallation_id_required"}, status=400)

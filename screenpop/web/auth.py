@@ -47,6 +47,19 @@ async def require_api(request: web.Request) -> tuple[Session, User]:
     return found
 
 
+async def require_json_post(request: web.Request) -> tuple[Session, User, Any]:
+    """The signed-in user of a state-changing API call, its CSRF header checked, and its JSON
+    body (None when the body is not JSON)."""
+    session, user = await require_api(request)
+    if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
+        raise web.HTTPForbidden(text='{"error":"csrf"}', content_type="application/json")
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    return session, user, body
+
+
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     html = request.app[TEMPLATES].get_template(template).render(**context)
     return web.Response(text=html, status=status, content_type="text/html")

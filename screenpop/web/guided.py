@@ -16,7 +16,7 @@ from screenpop.script.answers import AnswerError
 from screenpop.script.progress import CALL_PROGRESS_TTL_SECONDS, CallProgress
 from screenpop.script.steps import render_script
 from screenpop.users import User
-from screenpop.web import auth, csrf
+from screenpop.web import auth
 from screenpop.web.state import INDEX, KEYS, PROGRESS, PROVIDER, REDIS
 from screenpop.wisphub.models import Preinstallation
 
@@ -33,13 +33,7 @@ async def get_script(request: web.Request) -> web.Response:
 
 
 async def save_progress(request: web.Request) -> web.Response:
-    session, user = await auth.require_api(request)
-    if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
-        return web.json_response({"error": "csrf"}, status=403)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
+    _, user, body = await auth.require_json_post(request)
     step = body.get("step") if isinstance(body, dict) else None
     answers = body.get("answers") if isinstance(body, dict) else None
     if (not isinstance(body, dict) or not isinstance(step, (str, type(None)))
