@@ -415,7 +415,9 @@
     field(frag, "place").textContent = [record.address, record.zone && `Zona ${record.zone}`].filter(Boolean).join(" · ") || "Sin dirección";
     field(frag, "pending").textContent = pendingText(record.created_at);
     const labels = record.missing_labels || record.missing || [];
-    field(frag, "missing-title").textContent = labels.length ? `FALTA (${labels.length})` : "Expediente completo";
+    const title = field(frag, "missing-title");
+    title.textContent = labels.length ? `FALTA (${labels.length})` : "✓ Expediente completo";
+    title.classList.toggle("complete", !labels.length);
     const list = field(frag, "missing");
     labels.forEach((label) => list.append(el("li", null, `✗ ${label}`)));
     return frag;
