@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from playwright.async_api import async_playwright
 
 from common.keys import Keys
 
@@ -34,3 +37,29 @@ async def redis(redis_url: str, keys: Keys):
     async for key in client.scan_iter(match=f"{keys.prefix}:*", count=1000):
         await client.delete(key)
     await client.aclose()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+async def browser():
+    """Debian's headless Chromium driven by Playwright (scripts/test.sh installs it)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}; run the tests through "
+                    "scripts/test.sh, which installs it")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                            args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+def shots() -> Path:
+    """Where browser tests leave their screenshots (SCREENSHOT_DIR, else a temporary folder)."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="screenpop-shots-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -5,26 +5,13 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from tests.activation.conftest import RECORD_ID
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x22" * 3000
-
-
-@pytest.fixture
-async def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def test_activate_and_upload_from_the_pop(browser, agent_on_call, sandbox, tmp_path):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.screenpop.test_browser import browser, sign_in  # noqa: F401 (fixture)
+from tests.screenpop.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
 
 async def test_simulated_call_pops_on_the_agent_page_with_customer_and_missing_fields(
-        stack, browser):  # noqa: F811
+        stack, browser):
     page = await browser.new_page(viewport={"width": 380, "height": 800})
     await sign_in(page, stack.node, "agente1")
     await stack.simulator.start_call(

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import aiohttp
-import pytest
 import redis.asyncio as aioredis
 
 from common.envelope import CallUpdate

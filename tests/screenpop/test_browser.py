@@ -1,37 +1,12 @@
 """The agent page in headless Chromium: sign in, pops, escaping, reconnect, screenshots."""
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from tests.screenpop.conftest import Node, call, record
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
-
-
-@pytest.fixture
-async def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-def shots() -> Path:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="screenpop-shots-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def sign_in(page, node: Node, username: str) -> None:

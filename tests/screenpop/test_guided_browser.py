@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from screenpop.agents import AgentSettings
 from tests.screenpop.conftest import Node, call, record
-from tests.screenpop.test_browser import browser, shots, sign_in  # noqa: F401 - fixtures
+from tests.screenpop.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
