@@ -29,7 +29,7 @@ def is_withheld(raw: str | None) -> bool:
     return not digits or not re.fullmatch(r"\+?[\d\s().-]+", digits) or not re.search(r"\d", digits)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def to_e164(raw: str | None, region: str = "MX") -> str | None:
     """The E.164 form of one number, or None when it is withheld or not a valid number."""
     if is_withheld(raw):
@@ -69,7 +69,7 @@ def all_e164(raw: str | None, region: str = "MX") -> list[str]:
     return list(seen)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def display(e164: str) -> str:
     """A readable national-style rendering for the screen: `+52 55 1234 5678`."""
     try:
