@@ -10,3 +10,14 @@ def cancel_requested() -> bool:
     of every turn instead of relying on the exception alone."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+async def cancel_and_wait(task: asyncio.Task | None) -> None:
+    """Cancel a task this code owns and wait until it has really stopped."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

@@ -8,7 +8,6 @@ capped backoff: the envelope carries the whole picture, so the latest one is eno
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -21,7 +20,7 @@ from redis.asyncio import Redis
 from common.backoff import backoff_delay
 from common.envelope import CallUpdate
 from common.keys import CALL_STATE_TTL_SECONDS, ENDED_CALL_TTL_SECONDS, Keys
-from common.tasks import cancel_requested
+from common.tasks import cancel_and_wait, cancel_requested
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +75,8 @@ class CallPublisher:
             return False
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         failures = 0
@@ -167,11 +163,8 @@ class Heartbeat:
             self._task = asyncio.create_task(self._run(), name="telephony-heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def beat(self) -> None:
         state, events = self._status()

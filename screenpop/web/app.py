@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import jinja2
 from aiohttp import web
 
 from common.keys import Keys
+from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
@@ -80,9 +80,9 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.router.add_get("/metrics", status.metrics)
     app.router.add_static("/static", PACKAGE / "static", name="static", append_version=True)
     app.on_response_prepare.append(add_security_headers)
-    app.cleanup_ctx.append(_run_bus)
-    app.cleanup_ctx.append(_run_agent_states)
-    app.cleanup_ctx.append(_run_acks)
+    app.cleanup_ctx.append(_background("call-bus", lambda app: app[BUS].run()))
+    app.cleanup_ctx.append(_background("agent-states", lambda app: app[ROUTER].run_states()))
+    app.cleanup_ctx.append(_background("pop-acks", lambda app: app[ACKS].run()))
     app.cleanup_ctx.append(agent_api.run_wrapup_reaper)
     _add_action_routes(app)
     if sync is not None:
@@ -92,13 +92,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
 
 
 def _add_action_routes(app: web.Application) -> None:
-    """The WispHub actions (another module, present once that feature is installed)."""
-    try:
-        from screenpop.web.actions import add_action_routes
-    except ModuleNotFoundError as exc:
-        if exc.name != "screenpop.web.actions":
-            raise
-        return
+    """The WispHub write-back routes (imported here: that module builds on this app's keys)."""
+    from screenpop.web.actions import add_action_routes
     add_action_routes(app)
 
 
@@ -110,28 +105,13 @@ async def agent_page(request: web.Request) -> web.Response:
                        actions_css=(PACKAGE / "static" / "actions.css").exists())
 
 
-async def _run_bus(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[BUS].run(), name="call-bus")
-    yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
-
-
-async def _run_agent_states(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[ROUTER].run_states(), name="agent-states")
-    yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
-
-
-async def _run_acks(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[ACKS].run(), name="pop-acks")
-    yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+def _background(name: str, work: Callable[[web.Application], Awaitable[None]]):
+    """A cleanup context that runs `work(app)` as one owned task while the app runs."""
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(work(app), name=name)
+        yield
+        await cancel_and_wait(task)
+    return run
 
 
 def _sync_runner(sync):
