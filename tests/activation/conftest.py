@@ -8,7 +8,6 @@ import time
 from dataclasses import replace
 
 import pytest
-from aiohttp import web
 
 from common.keys import Keys
 from screenpop.config import ScreenpopConfig
@@ -17,11 +16,10 @@ from screenpop.sandbox.server import WispHubSandbox
 from screenpop.script.progress import CallProgressStore
 from screenpop.users import UserStore
 from screenpop.web.actions import ACTIONS
-from screenpop.web.app import create_app
-from screenpop.web.state import BUS, PROVIDER
+from screenpop.web.state import PROVIDER
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.http import RetryPolicy
-from tests.screenpop.conftest import FAST_HASHER, Agent, Telephony, call
+from tests.screenpop.conftest import FAST_HASHER, Agent, Node, Telephony, call
 
 TIMEOUT = 10.0
 FAST = RetryPolicy(attempts=2, base=0.01, cap=0.05)
@@ -56,34 +54,12 @@ async def wait_for(predicate, what: str, timeout: float = TIMEOUT):
         await asyncio.sleep(0.02)
 
 
-class Pop:
+class Pop(Node):
     """A screenpop node with the write-back, and one agent signed in on it."""
 
     def __init__(self, config, redis, keys, index, gateway, settings_path) -> None:
-        self.config, self.redis, self.keys, self.index = config, redis, keys, index
-        self.gateway, self.settings_path = gateway, settings_path
-        self.runner: web.AppRunner | None = None
-        self.app: web.Application | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> "Pop":
-        self.app = create_app(self.config, redis=self.redis, index=self.index, gateway=self.gateway)
-        self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
-        await site.start()
-        self.port = self.runner.addresses[0][1]
-        await asyncio.wait_for(self.app[BUS].ready.wait(), TIMEOUT)
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        super().__init__(config, redis, index, gateway=gateway)
+        self.keys, self.settings_path = keys, settings_path
 
     @property
     def actions(self):

@@ -75,9 +75,10 @@ class Node:
     """One screenpop web app listening on a real port."""
 
     def __init__(self, config: ScreenpopConfig, redis, index, port: int = 0,
-                 agent_settings: AgentSettings | None = None, provider=None) -> None:
+                 agent_settings: AgentSettings | None = None, provider=None,
+                 gateway=None) -> None:
         self.config, self.redis, self.index, self.port = config, redis, index, port
-        self.agent_settings, self.provider = agent_settings, provider
+        self.agent_settings, self.provider, self.gateway = agent_settings, provider, gateway
         self.app: web.Application | None = None
         self.runner: web.AppRunner | None = None
 
@@ -87,7 +88,8 @@ class Node:
 
     async def start(self) -> "Node":
         self.app = create_app(self.config, redis=self.redis, index=self.index,
-                              agent_settings=self.agent_settings, provider=self.provider)
+                              gateway=self.gateway, agent_settings=self.agent_settings,
+                              provider=self.provider)
         self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
