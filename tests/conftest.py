@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from playwright.async_api import async_playwright
 
 from common.keys import Keys
+from screenpop.sandbox.server import WispHubSandbox
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,15 @@ def redis_url() -> str:
 def keys() -> Keys:
     """A prefix no other test uses, so tests share one Redis without seeing each other."""
     return Keys(prefix=f"test-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+async def sandbox():
+    """The WispHub sandbox over HTTP on a free port, with its default seed."""
+    sb = WispHubSandbox()
+    await sb.start(port=0)
+    yield sb
+    await sb.stop()
 
 
 @pytest.fixture

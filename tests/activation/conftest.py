@@ -12,7 +12,6 @@ import pytest
 from common.keys import Keys
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
-from screenpop.sandbox.server import WispHubSandbox
 from screenpop.script.progress import CallProgressStore
 from screenpop.users import UserStore
 from screenpop.web.actions import ACTIONS
@@ -64,14 +63,6 @@ class Pop(Node):
     @property
     def actions(self):
         return self.app[ACTIONS]
-
-
-@pytest.fixture
-async def sandbox():
-    sb = WispHubSandbox()
-    await sb.start(port=0)
-    yield sb
-    await sb.stop()
 
 
 @pytest.fixture

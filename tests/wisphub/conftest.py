@@ -7,20 +7,11 @@ import pytest
 
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
-from screenpop.sandbox.server import WispHubSandbox
 from screenpop.sync import IndexSync
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.http import RetryPolicy
 
 FAST = RetryPolicy(attempts=3, base=0.01, cap=0.05)
-
-
-@pytest.fixture
-async def sandbox():
-    sb = WispHubSandbox()
-    await sb.start(port=0)
-    yield sb
-    await sb.stop()
 
 
 @pytest.fixture
