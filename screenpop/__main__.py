@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 
 import uvloop
 
-from common import redisconn
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from common import redisconn
 from common.keys import Keys
+from common.process import freeze_startup_heap
 from common.settings import ConfigError, env_str, environ
 from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
@@ -129,6 +130,7 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
         try:
             await web.TCPSite(runner, config.host, config.port).start()
             log.info("screenpop listening on http://%s:%d", config.host, config.port)
+            freeze_startup_heap()
             await stop.wait()
             log.info("screenpop stopping")
         finally:

@@ -10,7 +10,7 @@ import sys
 import uvloop
 
 from common import redisconn
-
+from common.process import freeze_startup_heap
 from common.settings import ConfigError
 from telephony.config import TelephonyConfig
 from telephony.service import create_service
@@ -27,6 +27,7 @@ async def serve(config: TelephonyConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await service.start()
+        freeze_startup_heap()
         await stop.wait()
     finally:
         await service.stop()

@@ -1,9 +1,10 @@
 """Call updates → Redis: the latest state of each call, the calls at each agent endpoint, and the
 call bus. Runs as its own task so Redis never slows the AMI read loop.
 
-While Redis answers, every update is written in the order it was submitted. While it does not,
-only the latest update of each call is kept (bounded) and written once Redis is back, retried with
-capped backoff: the envelope carries the whole picture, so the latest one is enough.
+While Redis answers, every update is written in the order it was submitted, as many as are
+waiting in one round trip (a burst costs one round trip, not one per update). While Redis does
+not answer, only the latest update of each call is kept (bounded) and written once Redis is back,
+retried with capped backoff: the envelope carries the whole picture, so the latest one is enough.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LIVE_LEG_STATES = frozenset({"ringing", "answered"})
 REDIS_TIMEOUT = 2.0
+BATCH_LIMIT = 500  # updates per round trip
 
 
 class CallPublisher:
@@ -86,11 +88,13 @@ class CallPublisher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            update, submitted = self._pending.popleft()
+            batch = [self._pending.popleft()
+                     for _ in range(min(BATCH_LIMIT, len(self._pending)))]
             try:
-                await asyncio.wait_for(self._write(update), REDIS_TIMEOUT)
-            except Exception as exc:  # any Redis/network failure: keep the update, retry later
-                self._pending.appendleft((update, submitted))
+                await asyncio.wait_for(self._write([update for update, _ in batch]),
+                                       REDIS_TIMEOUT)
+            except Exception as exc:  # any Redis/network failure: keep the updates, retry later
+                self._pending.extendleft(reversed(batch))
                 failures += 1
                 self._mark_down(exc)
                 await asyncio.sleep(backoff_delay(failures - 1, base=self._retry_base,
@@ -101,24 +105,28 @@ class CallPublisher:
                 log.info("Redis back; publishing backlog=%d", len(self._pending))
             failures = 0
             self.redis_ok = True
-            self.published += 1
+            self.published += len(batch)
             if self._on_published is not None:
-                self._on_published(update, time.monotonic() - submitted)
+                now = time.monotonic()
+                for update, submitted in batch:
+                    self._on_published(update, now - submitted)
 
-    async def _write(self, update: CallUpdate) -> None:
+    async def _write(self, updates: list[CallUpdate]) -> None:
+        """One transaction: readers never see a call's state without its endpoint sets."""
         keys = self._keys
-        ttl = ENDED_CALL_TTL_SECONDS if update.state == "ended" else CALL_STATE_TTL_SECONDS
-        payload = update.to_json()
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.call(update.call_id), payload, ex=ttl)
-            for endpoint, leg in update.agents.items():
-                members = keys.endpoint_calls(endpoint)
-                if leg in LIVE_LEG_STATES:
-                    pipe.sadd(members, update.call_id)
-                else:
-                    pipe.srem(members, update.call_id)
-                pipe.expire(members, CALL_STATE_TTL_SECONDS)
-            pipe.publish(keys.calls_channel, payload)
+            for update in updates:
+                ttl = ENDED_CALL_TTL_SECONDS if update.state == "ended" else CALL_STATE_TTL_SECONDS
+                payload = update.to_json()
+                pipe.set(keys.call(update.call_id), payload, ex=ttl)
+                for endpoint, leg in update.agents.items():
+                    members = keys.endpoint_calls(endpoint)
+                    if leg in LIVE_LEG_STATES:
+                        pipe.sadd(members, update.call_id)
+                    else:
+                        pipe.srem(members, update.call_id)
+                    pipe.expire(members, CALL_STATE_TTL_SECONDS)
+                pipe.publish(keys.calls_channel, payload)
             await pipe.execute()
 
     def _mark_down(self, exc: BaseException) -> None:

@@ -27,7 +27,9 @@ QUEUE_SIZE = 100
 PING_INTERVAL = 20.0
 SEND_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
-_SEQS_KEPT = 256
+# Calls whose newest seq a socket remembers: enough to outlast a replay racing the live stream
+# (an agent has a few calls at once), small enough that 1,000 sockets stay a few hundred kB.
+_SEQS_KEPT = 32
 WATCHER_ROLES = ("supervisor", "admin")
 
 

@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from common.envelope import CallUpdate
 from common.keys import CALL_STATE_TTL_SECONDS, ENDED_CALL_TTL_SECONDS
-from telephony.publisher import CallPublisher, Heartbeat
+from telephony.publisher import BATCH_LIMIT, CallPublisher, Heartbeat
 from tests.listener.helpers import TcpForwarder, eventually, free_port, next_update
 
 
@@ -47,6 +47,21 @@ async def test_each_update_is_stored_indexed_by_endpoint_and_published_in_order(
     assert await next_update(bus) == ended
     assert await redis.smembers(keys.endpoint_calls("PJSIP/6001")) == set()
     assert 0 < await redis.ttl(keys.call("c1")) <= ENDED_CALL_TTL_SECONDS
+
+
+async def test_a_burst_larger_than_one_round_trip_is_published_whole_and_in_order(
+        publisher, redis, keys, bus):
+    burst = [update(f"burst-{i}", "ringing", {f"PJSIP/{7000 + i}": "ringing"}, 1)
+             for i in range(BATCH_LIMIT * 2 + 7)]
+    for step in burst:
+        publisher.submit(step)
+    assert [await next_update(bus) for _ in burst] == burst
+    assert await publisher.flush(10)
+    last = burst[-1]
+    assert CallUpdate.from_json(await redis.get(keys.call(last.call_id))) == last
+    assert await redis.smembers(keys.endpoint_calls(f"PJSIP/{7000 + len(burst) - 1}")) == {
+        last.call_id}
+    assert publisher.published == len(burst)
 
 
 async def test_updates_made_while_redis_is_down_are_delivered_when_it_returns(redis, redis_url, keys, bus):
