@@ -3,8 +3,12 @@
     service = create_service(config, redis=redis)
     await service.start(); ...; await service.stop()
 
-Shutdown order: stop reading AMI (log off), feed what was already read to the tracker, flush the
-publisher, stop the heartbeat, close the HTTP endpoint. The Redis client belongs to the caller.
+Events are fed to the tracker as they are read, inside the read path (the tracker is pure and
+the publisher never blocks), so when the service falls behind, the backlog waits in the socket
+as bytes, not in the process as parsed events.
+
+Shutdown order: stop reading AMI (log off), flush the publisher, stop the heartbeat, close the
+HTTP endpoint. The Redis client belongs to the caller.
 """
 from __future__ import annotations
 
@@ -20,7 +24,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from redis.asyncio import Redis
 
 from common.keys import Keys
-from common.tasks import cancel_requested
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
 from telephony.config import TelephonyConfig
@@ -29,8 +32,6 @@ from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 
-EVENT_QUEUE_SIZE = 100_000
-DRAIN_BATCH = 256  # events handled before yielding to the read loop
 FLUSH_TIMEOUT = 3.0
 REDIS_CHECK_TIMEOUT = 1.0
 
@@ -59,9 +60,35 @@ def event_bucket(name: str) -> str:
     return "other"
 
 
+class TrackerFeed:
+    """The listener's sink: each AMI item → the call tracker → the publisher, on the spot and in
+    stream order. Never raises (it runs inside panoramisk's read path)."""
+
+    def __init__(self, tracker: CallTracker, publisher: CallPublisher) -> None:
+        self._tracker = tracker
+        self._publisher = publisher
+        self.event_counts: Counter[str] = Counter()
+        self.errors = 0
+
+    def put_nowait(self, item: dict[str, str] | Resync) -> None:
+        try:
+            if isinstance(item, Resync):
+                updates = self._tracker.resync(item.channels)
+                log.info("resync channels=%d updates=%d", len(item.channels), len(updates))
+            else:
+                self.event_counts[event_bucket(item.get("Event", ""))] += 1
+                updates = self._tracker.feed(item)
+        except Exception:
+            self.errors += 1
+            log.exception("call tracker failed on %.200r", item)
+            return
+        for update in updates:
+            self._publisher.submit(update)
+
+
 class TelephonyService:
     def __init__(self, config: TelephonyConfig, *, redis: Redis, listener: AmiListener,
-                 events: asyncio.Queue, tracker: CallTracker, publisher: CallPublisher,
+                 feed: TrackerFeed, tracker: CallTracker, publisher: CallPublisher,
                  heartbeat: Heartbeat, registry: CollectorRegistry) -> None:
         self.config = config
         self.redis = redis
@@ -69,11 +96,8 @@ class TelephonyService:
         self.tracker = tracker
         self.publisher = publisher
         self.registry = registry
-        self._events = events
+        self._feed = feed
         self._heartbeat = heartbeat
-        self.event_counts: Counter[str] = Counter()
-        self.tracker_errors = 0
-        self._drain_task: asyncio.Task | None = None
         self._runner: web.AppRunner | None = None
         self.status_port: int | None = None
 
@@ -85,7 +109,6 @@ class TelephonyService:
         self.status_port = self._runner.addresses[0][1]
         self.publisher.start()
         self._heartbeat.start()
-        self._drain_task = asyncio.create_task(self._drain(), name="telephony-drain")
         self.listener.start()
         log.info("telephony started node=%s ami=%s:%s status=http://%s:%s/status",
                  self.config.node_name, self.config.ami_host, self.config.ami_port,
@@ -93,13 +116,6 @@ class TelephonyService:
 
     async def stop(self) -> None:
         await self.listener.stop()
-        if self._drain_task is not None:
-            self._drain_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._drain_task
-            self._drain_task = None
-        while not self._events.empty():
-            self._handle(self._events.get_nowait())
         if not await self.publisher.flush(FLUSH_TIMEOUT):
             log.warning("telephony stopping with unpublished call updates backlog=%d",
                         self.publisher.backlog)
@@ -111,32 +127,6 @@ class TelephonyService:
             await self._runner.cleanup()
             self._runner = None
         log.info("telephony stopped node=%s", self.config.node_name)
-
-    # --- AMI events → tracker → publisher ---------------------------------------------------
-    async def _drain(self) -> None:
-        events = self._events
-        while not cancel_requested():
-            self._handle(await events.get())
-            for _ in range(DRAIN_BATCH):
-                if events.empty():
-                    break
-                self._handle(events.get_nowait())
-            await asyncio.sleep(0)
-
-    def _handle(self, item: dict[str, str] | Resync) -> None:
-        try:
-            if isinstance(item, Resync):
-                updates = self.tracker.resync(item.channels)
-                log.info("resync channels=%d updates=%d", len(item.channels), len(updates))
-            else:
-                self.event_counts[event_bucket(item.get("Event", ""))] += 1
-                updates = self.tracker.feed(item)
-        except Exception:
-            self.tracker_errors += 1
-            log.exception("call tracker failed on %.200r", item)
-            return
-        for update in updates:
-            self.publisher.submit(update)
 
     # --- HTTP: /status and /metrics ---------------------------------------------------------
     def _status_app(self) -> web.Application:
@@ -173,7 +163,7 @@ class TelephonyService:
         stats = self.listener.stats
         events = CounterMetricFamily("telephony_ami_events", "AMI events received, by type",
                                      labels=["type"])
-        for bucket, count in sorted(self.event_counts.items()):
+        for bucket, count in sorted(self._feed.event_counts.items()):
             events.add_metric([bucket], count)
         yield events
         for name, doc, value in (
@@ -182,15 +172,13 @@ class TelephonyService:
             ("telephony_ami_reconnects", "AMI reconnection attempts", stats.reconnects),
             ("telephony_ami_ping_timeouts", "AMI pings unanswered in time", stats.ping_timeouts),
             ("telephony_ami_auth_failures", "AMI logins refused or unanswered", stats.auth_failures),
-            ("telephony_ami_dropped_events", "AMI events the event queue refused", stats.dropped_events),
             ("telephony_ami_bad_frames", "AMI frames skipped as oversized or malformed",
              stats.oversized_frames + stats.malformed_frames),
-            ("telephony_tracker_errors", "Events the call tracker failed on", self.tracker_errors),
+            ("telephony_tracker_errors", "Events the call tracker failed on", self._feed.errors),
         ):
             yield CounterMetricFamily(name, doc, value=value)
         for name, doc, value in (
             ("telephony_ami_connected", "1 while logged in to AMI", int(self.listener.connected)),
-            ("telephony_event_queue_depth", "AMI events waiting for the tracker", self._events.qsize()),
             ("telephony_publish_backlog", "Call updates waiting for Redis", self.publisher.backlog),
             ("telephony_live_calls", "Calls the tracker holds", len(self.tracker.live_calls())),
         ):
@@ -200,19 +188,19 @@ class TelephonyService:
 def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float = 0.5,
                    retry_cap: float = 30.0, heartbeat_interval: float = 5.0) -> TelephonyService:
     keys = Keys(prefix=config.redis_prefix)
-    events: asyncio.Queue = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)
     registry = CollectorRegistry()
     latency = Histogram("telephony_publish_latency_seconds",
                         "From a call update leaving the tracker to Redis confirming it",
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
                         registry=registry)
-    listener = AmiListener(config, events, retry_base=retry_base, retry_cap=retry_cap)
     tracker = CallTracker(EndpointMatcher(config.agent_endpoint_patterns))
     publisher = CallPublisher(redis, keys, on_published=lambda _update, secs: latency.observe(secs))
+    feed = TrackerFeed(tracker, publisher)
+    listener = AmiListener(config, feed, retry_base=retry_base, retry_cap=retry_cap)
     heartbeat = Heartbeat(redis, keys, config.node_name,
                           lambda: (listener.state, listener.stats.events),
                           interval=heartbeat_interval)
-    service = TelephonyService(config, redis=redis, listener=listener, events=events,
+    service = TelephonyService(config, redis=redis, listener=listener, feed=feed,
                                tracker=tracker, publisher=publisher, heartbeat=heartbeat,
                                registry=registry)
     registry.register(service)

@@ -1,7 +1,10 @@
-"""The AMI listener: one supervised AMI session at a time, feeding an asyncio.Queue.
+"""The AMI listener: one supervised AMI session at a time, feeding a sink.
 
-Items put on the queue, in stream order: a plain ``dict[str, str]`` per AMI event, and a
+Items put on the sink, in stream order: a plain ``dict[str, str]`` per AMI event, and a
 ``Resync`` after every successful login, holding the ``CoreShowChannel`` events of the answer.
+The sink's ``put_nowait`` runs inside the read path: an ``asyncio.Queue`` for a consumer task, or
+a synchronous consumer that handles each item on the spot (the service's, so that a backlog stays
+as compact bytes in the socket instead of becoming millions of Python strings).
 The listener owns reconnects (capped backoff with jitter), the ping watchdog and the login
 watchdog; panoramisk only moves bytes (see ``telephony.ami.session``).
 """
@@ -12,7 +15,7 @@ import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from common.backoff import backoff_delay
 from telephony.ami.session import Session, to_event
@@ -34,10 +37,14 @@ class Resync:
     channels: list[dict[str, str]]
 
 
+class EventSink(Protocol):
+    def put_nowait(self, item: dict[str, str] | Resync) -> None: ...
+
+
 @dataclass
 class ListenerStats:
     events: int = 0
-    dropped_events: int = 0  # the queue refused them (full, or its consumer raised)
+    dropped_events: int = 0  # the sink refused them (a full queue, or a consumer that raised)
     reconnects: int = 0
     ping_timeouts: int = 0
     auth_failures: int = 0
@@ -60,7 +67,7 @@ class _Attempt:
 @dataclass
 class AmiListener:
     config: TelephonyConfig
-    sink: asyncio.Queue
+    sink: EventSink
     retry_base: float = 0.5
     retry_cap: float = 30.0
     rand: random.Random = field(default_factory=random.Random)

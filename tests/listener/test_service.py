@@ -100,7 +100,7 @@ async def test_status_follows_the_pbx_and_metrics_expose_counters(services, conf
     metrics = await get_text(service.status_port, "/metrics")
     for name in ('telephony_ami_events_total{type="channel"}', "telephony_ami_reconnects_total",
                  "telephony_ami_ping_timeouts_total", "telephony_call_updates_published_total",
-                 "telephony_event_queue_depth", "telephony_live_calls 1.0",
+                 "telephony_publish_backlog", "telephony_live_calls 1.0",
                  "telephony_publish_latency_seconds_bucket", "telephony_ami_connected 1.0"):
         assert name in metrics
 
