@@ -133,6 +133,11 @@ class Keys:
         """Hash: username → highest pop seq of the call a browser of that agent acknowledged."""
         return f"{self.prefix}:call:{call_id}:acks"
 
+    def call_ack_watches(self, call_id: str) -> str:
+        """Hash: username → 1 once a node has taken on checking that agent's ack of the call (one
+        node per agent and call, whether or not any node holds a browser of the agent)."""
+        return f"{self.prefix}:call:{call_id}:ack-watches"
+
     def call_agents(self, call_id: str) -> str:
         """Hash: username → epoch seconds when that agent answered the call (30 days)."""
         return f"{self.prefix}:call:{call_id}:agents"

@@ -1,10 +1,12 @@
 """Never miss a pop: each browser acknowledges the pops it displayed.
 
 The first acknowledgement of a pop (agent, call, seq), from whichever tab or node, records the
-time from the telephony event to the ack (`screenpop_pop_ack_seconds`). A pop this node queued for
-an agent that no tab of the agent acknowledged within the deadline marks the agent unreachable
-(cleared by their next ack). A "seen" ack (the agent looked at the pop) is relayed to all the
-agent's tabs as `acked`, so they stop alerting.
+time from the telephony event to the ack (`screenpop_pop_ack_seconds`). For every agent a live
+call rings or connects at, exactly one node (the first to claim it in Redis) checks that some tab
+of the agent, on any node, acknowledged it within the deadline; if none did — a frozen tab, or no
+browser open at all — the agent is marked unreachable (cleared by their next ack). A "seen" ack
+(the agent looked at the pop) is relayed to all the agent's tabs as `acked`, so they stop
+alerting.
 """
 from __future__ import annotations
 
@@ -51,14 +53,24 @@ class AckTracker:
         self._script = redis.register_script(_ACK_SCRIPT)
 
     def expect(self, username: str, pop: dict) -> None:
-        """A pop was queued for the agent's sockets on this node."""
+        """A pop was queued for the agent's sockets on this node: remember when its event
+        happened, for the ack latency."""
         key = (username, str(pop["call_id"]), int(pop.get("seq") or 0))
         self._event_at[key] = float(pop.get("event_at") or 0.0)
         self._event_at.move_to_end(key)
         while len(self._event_at) > EVENTS_KEPT:
             self._event_at.popitem(last=False)
-        if pop.get("state") != "ended":
-            heapq.heappush(self._due, (time.monotonic() + self._deadline, *key))
+
+    async def watch(self, username: str, call_id: str, seq: int) -> None:
+        """A live call reached the agent's endpoint: unless another node already does, check
+        after the deadline that a browser of the agent acknowledged it (seq or later)."""
+        key = self._keys.call_ack_watches(call_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, username, 1)
+            pipe.expire(key, CALL_STATE_TTL_SECONDS)
+            claimed, _ = await asyncio.wait_for(pipe.execute(), COMMAND_TIMEOUT)
+        if claimed:
+            heapq.heappush(self._due, (time.monotonic() + self._deadline, username, call_id, seq))
             self._wake.set()
 
     async def ack(self, username: str, call_id: str, seq: int, seen: bool) -> None:

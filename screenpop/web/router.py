@@ -104,6 +104,8 @@ class PopRouter:
 
     async def _follow(self, username: str, update: CallUpdate, leg: str) -> None:
         """Every node applies the same transition; the store's transaction makes it happen once."""
+        if leg in ("ringing", "answered") and update.state != "ended":
+            await self._acks.watch(username, update.call_id, update.seq)
         now = time.time()
         _, changed = await self._states.update(username, lambda state: agents.on_call(
             state, update.call_id, leg, update.state, customer(update)[1], now, self._settings))

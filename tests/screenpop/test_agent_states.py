@@ -198,6 +198,48 @@ async def test_acked_pop_does_not_mark_the_agent_unreachable(nodes, agents, user
     assert state.unreachable_call == "sentinel"
 
 
+async def test_signed_in_agent_with_no_browser_open_is_marked_unreachable_when_rung(
+        nodes, agents, users, telephony, redis, keys):
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
+    await users.add("sofia", "secreto-123", "supervisor", [])
+    node = await nodes(agent_settings=AgentSettings(ack_deadline=0.2))
+    ana, sofia = agents(node, "ana"), agents(node, "sofia")
+    await ana.sign_in()  # signed in, but no tab open: nothing on any node can show the pop
+    await sofia.sign_in()
+    watcher = await sofia.socket()
+
+    await telephony.publish(call("nobody-looking", {"PJSIP/6001": "ringing"}))
+    while not (update := await watcher.next_of("agent_state"))["agent"]["unreachable"]:
+        pass
+    assert (update["agent"]["username"], update["agent"]["unreachable_call"],
+            update["agent"]["state"]) == ("ana", "nobody-looking", "available")
+    metrics = await (await sofia.http.get(f"{node.url}/metrics")).text()
+    assert re.search(r"^screenpop_pops_unacknowledged_total 1\.0$", metrics, re.M)
+
+
+async def test_ack_from_a_tab_on_another_node_counts_and_only_one_node_checks(
+        nodes, agents, users, telephony, redis, keys):
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
+    settings = AgentSettings(ack_deadline=0.2)
+    first, second = await nodes(agent_settings=settings), await nodes(agent_settings=settings)
+    ana = agents(second, "ana")
+    await ana.sign_in()
+    sock = await ana.socket()
+    await telephony.publish(call("acked-on-2", {"PJSIP/6001": "ringing"}))
+    await sock.send_ack("acked-on-2", (await sock.pop("acked-on-2"))["seq"])
+    await telephony.publish(call("sentinel", {"PJSIP/6001": "ringing"}))
+    await sock.pop("sentinel")
+    store = AgentStateStore(redis, keys)
+    state = await eventually(lambda: _unreachable(store, "ana"))
+    assert state.unreachable_call == "sentinel"
+    unacked = 0.0
+    for node in (first, second):
+        metrics = await (await ana.http.get(f"{node.url}/metrics")).text()
+        unacked += float(re.search(r"^screenpop_pops_unacknowledged_total (\S+)$", metrics,
+                                   re.M).group(1))
+    assert unacked == 1.0  # the sentinel, counted once across both nodes
+
+
 async def _unreachable(store: AgentStateStore, username: str):
     state = await store.get(username)
     return state if state.unreachable else None
