@@ -48,6 +48,7 @@ class AckTracker:
         self._states = states
         self._deadline = deadline
         self._event_at: OrderedDict[tuple[str, str, int], float] = OrderedDict()
+        self._claimed: OrderedDict[tuple[str, str], None] = OrderedDict()  # tried here, won or lost
         self._due: list[tuple[float, str, str, int]] = []
         self._wake = asyncio.Event()
         self._script = redis.register_script(_ACK_SCRIPT)
@@ -63,12 +64,18 @@ class AckTracker:
 
     async def watch(self, username: str, call_id: str, seq: int) -> None:
         """A live call reached the agent's endpoint: unless another node already does, check
-        after the deadline that a browser of the agent acknowledged it (seq or later)."""
+        after the deadline that a browser of the agent acknowledged it (seq or later). The later
+        updates of the same call cost nothing: this node already knows how its claim went."""
+        if (username, call_id) in self._claimed:
+            return
         key = self._keys.call_ack_watches(call_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, username, 1)
             pipe.expire(key, CALL_STATE_TTL_SECONDS)
             claimed, _ = await asyncio.wait_for(pipe.execute(), COMMAND_TIMEOUT)
+        self._claimed[(username, call_id)] = None
+        while len(self._claimed) > EVENTS_KEPT:
+            self._claimed.popitem(last=False)
         if claimed:
             heapq.heappush(self._due, (time.monotonic() + self._deadline, username, call_id, seq))
             self._wake.set()

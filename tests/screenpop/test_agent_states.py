@@ -188,11 +188,7 @@ async def test_acked_pop_does_not_mark_the_agent_unreachable(nodes, agents, user
     ana = agents(node, "ana")
     await ana.sign_in()
     sock = await ana.socket()
-    await telephony.publish(call("ok", {"PJSIP/6001": "ringing"}))
-    await sock.send_ack("ok", (await sock.pop("ok"))["seq"])
-    # Sentinel: a second call nobody acks must be the first to mark the agent unreachable.
-    await telephony.publish(call("sentinel", {"PJSIP/6001": "ringing"}))
-    await sock.pop("sentinel")
+    await _ack_one_call_then_leave_a_sentinel(sock, telephony, "ok")
     store = AgentStateStore(redis, keys)
     state = await eventually(lambda: _unreachable(store, "ana"))
     assert state.unreachable_call == "sentinel"
@@ -225,10 +221,7 @@ async def test_ack_from_a_tab_on_another_node_counts_and_only_one_node_checks(
     ana = agents(second, "ana")
     await ana.sign_in()
     sock = await ana.socket()
-    await telephony.publish(call("acked-on-2", {"PJSIP/6001": "ringing"}))
-    await sock.send_ack("acked-on-2", (await sock.pop("acked-on-2"))["seq"])
-    await telephony.publish(call("sentinel", {"PJSIP/6001": "ringing"}))
-    await sock.pop("sentinel")
+    await _ack_one_call_then_leave_a_sentinel(sock, telephony, "acked-on-2")
     store = AgentStateStore(redis, keys)
     state = await eventually(lambda: _unreachable(store, "ana"))
     assert state.unreachable_call == "sentinel"
@@ -238,6 +231,15 @@ async def test_ack_from_a_tab_on_another_node_counts_and_only_one_node_checks(
         unacked += float(re.search(r"^screenpop_pops_unacknowledged_total (\S+)$", metrics,
                                    re.M).group(1))
     assert unacked == 1.0  # the sentinel, counted once across both nodes
+
+
+async def _ack_one_call_then_leave_a_sentinel(sock, telephony, acked_call: str) -> None:
+    """Ring PJSIP/6001 with a call the agent acks, then with "sentinel", which nobody acks: the
+    sentinel must be the first call to mark the agent unreachable."""
+    await telephony.publish(call(acked_call, {"PJSIP/6001": "ringing"}))
+    await sock.send_ack(acked_call, (await sock.pop(acked_call))["seq"])
+    await telephony.publish(call("sentinel", {"PJSIP/6001": "ringing"}))
+    await sock.pop("sentinel")
 
 
 async def _unreachable(store: AgentStateStore, username: str):
