@@ -48,7 +48,7 @@ class CallUpdate:
                           separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> "CallUpdate":
+    def from_json(cls, raw: str | bytes) -> CallUpdate:
         try:
             data: dict[str, Any] = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Mapping, Sequence
 
 import uvloop
-
 from aiohttp import web
 from redis.exceptions import RedisError
 
@@ -21,8 +20,8 @@ from common.process import freeze_startup_heap
 from common.settings import ConfigError, env_str, environ
 from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
-from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
 from screenpop.index import PreinstallationIndex
+from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
 from screenpop.sync import IndexSync
 from screenpop.users import ROLES, AccountError, UserStore
 from screenpop.web.app import create_app

@@ -33,7 +33,7 @@ class AgentSettings:
     pause_reasons: tuple[str, ...] = tuple(DEFAULT_PAUSE_REASONS.split(","))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "AgentSettings":
+    def from_env(cls, env: Mapping[str, str]) -> AgentSettings:
         settings = cls(ack_deadline=env_float(env, "ACK_DEADLINE", cls.ack_deadline, minimum=0.05),
                        wrapup_max=env_float(env, "WRAPUP_MAX_SECONDS", cls.wrapup_max, minimum=0.0),
                        pause_reasons=env_list(env, "PAUSE_REASONS", DEFAULT_PAUSE_REASONS))
@@ -71,7 +71,7 @@ class AgentState:
                 if name != "username"}
 
     @classmethod
-    def from_hash(cls, username: str, data: Mapping[str, str]) -> "AgentState":
+    def from_hash(cls, username: str, data: Mapping[str, str]) -> AgentState:
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
             if item.name in data:
@@ -83,7 +83,7 @@ class AgentState:
             values.pop("state", None)
         return cls(username=username, **values)
 
-    def moved(self, state: str, now: float, **changes: Any) -> "AgentState":
+    def moved(self, state: str, now: float, **changes: Any) -> AgentState:
         base = dict(reason=None, call_id=None, customer=None, wrap_until=None)
         return dataclasses.replace(self, state=state, since=now, **{**base, **changes})
 

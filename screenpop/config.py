@@ -29,7 +29,7 @@ class ScreenpopConfig:
     cookie_secure: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "ScreenpopConfig":
+    def from_env(cls, env: Mapping[str, str]) -> ScreenpopConfig:
         config = cls(
             redis_url=env_str(env, "REDIS_URL", cls.redis_url),
             redis_prefix=env_str(env, "REDIS_PREFIX", cls.redis_prefix),

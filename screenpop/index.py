@@ -89,7 +89,7 @@ class Match:
     preinstallations: tuple[Preinstallation, ...]
 
     @classmethod
-    def of(cls, records: Sequence[Preinstallation]) -> "Match":
+    def of(cls, records: Sequence[Preinstallation]) -> Match:
         status = "none" if not records else "one" if len(records) == 1 else "many"
         return cls(status, tuple(records))
 

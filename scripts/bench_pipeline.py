@@ -320,7 +320,7 @@ async def bench_latency(stack: Stack, calls: int, rate: float) -> dict:
     offsets: list[float] = []  # when each measured call rang, seconds into the run
     to_telephony: list[float] = []  # simulator write → telephony reads the event
     to_browser: list[float] = []  # telephony reads the event → the agent's client has the pop
-    for username, endpoint, pop, at in stack.received:
+    for _username, endpoint, pop, at in stack.received:
         call_id = pop["call_id"]
         if call_id not in expected:
             continue

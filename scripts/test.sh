@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: virtualenv, packages, Redis, Chromium, then pytest
+# Runs the whole test suite on a fresh machine: virtualenv, packages, Redis, Chromium, ruff, then pytest
 # (extra arguments go to pytest, e.g. scripts/test.sh -k tracker).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -8,6 +8,8 @@ cd "$ROOT"
 ensure_venv
 ensure_redis
 ensure_chromium
+say "ruff check"
+"$VENV/bin/ruff" check --quiet "$ROOT" || die "ruff found problems (above); fix them before the tests run"
 set +e
 "$PY" -m pytest -p no:cacheprovider "$@"
 status=$?

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from common.settings import ConfigError, env_float, env_int, env_list, env_str
 
-
 # Agents' phones; trunks are PJSIP/SIP endpoints too, so the usual trunk names are excluded.
 DEFAULT_AGENT_PATTERNS = ("PJSIP/*", "SIP/*", "!*/trunk*", "!*/pstn*")
 
@@ -33,7 +32,7 @@ class TelephonyConfig:
     tz_name: str = "America/Mexico_City"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "TelephonyConfig":
+    def from_env(cls, env: Mapping[str, str]) -> TelephonyConfig:
         config = cls(
             ami_host=env_str(env, "AMI_HOST", cls.ami_host),
             ami_port=env_int(env, "AMI_PORT", cls.ami_port, minimum=1),

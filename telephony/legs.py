@@ -16,7 +16,7 @@ RANK = {"answered": 5, "ringing": 4, "transferred": 3, "answered_elsewhere": 2, 
 class Channel:
     __slots__ = ("uid", "name", "endpoint", "call", "leg")
 
-    def __init__(self, uid: str, name: str, endpoint: str | None, call: "Call") -> None:
+    def __init__(self, uid: str, name: str, endpoint: str | None, call: Call) -> None:
         self.uid = uid
         self.name = name
         self.endpoint = endpoint  # agent endpoint, None for customers, trunks, IVR…

@@ -73,7 +73,7 @@ class CallPublisher:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def stop(self) -> None:
@@ -93,7 +93,7 @@ class CallPublisher:
             try:
                 await asyncio.wait_for(self._write([update for update, _ in batch]),
                                        REDIS_TIMEOUT)
-            except Exception as exc:  # any Redis/network failure: keep the updates, retry later
+            except Exception as exc:  # noqa: BLE001 - any Redis/network failure: keep the updates, retry later
                 self._pending.extendleft(reversed(batch))
                 failures += 1
                 self._mark_down(exc)
@@ -184,6 +184,6 @@ class Heartbeat:
         while not cancel_requested():
             try:
                 await self.beat()
-            except Exception as exc:  # Redis away: the key expires, which is the signal
+            except Exception as exc:  # noqa: BLE001 - Redis away: the key expires, which is the signal
                 log.debug("heartbeat not written: %r", exc)
             await asyncio.sleep(self._interval)

@@ -139,7 +139,7 @@ class TelephonyService:
         redis_error = None
         try:
             await asyncio.wait_for(self.redis.ping(), REDIS_CHECK_TIMEOUT)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - /status reports any failure
             redis_error = f"{type(exc).__name__}: {exc}"[:200]
         ami_ok = self.listener.connected
         body = {

@@ -51,7 +51,7 @@ class Operation:
     queued: bool = False              # waiting in the outbox for WispHub to come back
     next_try: float = 0.0
 
-    def moved(self, state: str, now: float, **changes: Any) -> "Operation":
+    def moved(self, state: str, now: float, **changes: Any) -> Operation:
         if state not in ALLOWED[self.state]:
             raise TransitionError(f"{self.op_id}: {self.state} → {state} is not allowed")
         return replace(self, state=state, updated_at=now, **changes)
@@ -70,7 +70,7 @@ class Operation:
                 "next_try": repr(self.next_try)}
 
     @classmethod
-    def from_hash(cls, data: dict[str, str]) -> "Operation":
+    def from_hash(cls, data: dict[str, str]) -> Operation:
         return cls(call_id=data["call_id"], op_id=data["op_id"], kind=data["kind"],
                    label=data.get("label", ""), params=json.loads(data.get("params") or "{}"),
                    by=data.get("by", ""), state=data.get("state", PENDING),

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from screenpop.operations.model import FAILED, PENDING, UNKNOWN, Outcome
 from screenpop.wisphub.activation import ActivationNotPossible
-from screenpop.wisphub.errors import (PanelLoginError, WispHubAuthError, WispHubChallenge,
-                                      WispHubRateLimited, WispHubUnavailable)
+from screenpop.wisphub.errors import (
+    PanelLoginError,
+    WispHubAuthError,
+    WispHubChallenge,
+    WispHubRateLimited,
+    WispHubUnavailable,
+)
 from screenpop.wisphub.panel_forms import PanelFormChanged
 from screenpop.wisphub.write_errors import WriteOutcomeUnknown, WriteRejected
 

@@ -17,8 +17,16 @@ from dataclasses import dataclass
 from common.backoff import backoff_delay
 from common.keys import Keys
 from screenpop.operations.handlers import Handler
-from screenpop.operations.model import (DONE, FAILED, PENDING, SENDING, UNKNOWN, VERIFIED,
-                                        Operation, Outcome)
+from screenpop.operations.model import (
+    DONE,
+    FAILED,
+    PENDING,
+    SENDING,
+    UNKNOWN,
+    VERIFIED,
+    Operation,
+    Outcome,
+)
 from screenpop.operations.outcomes import classify
 from screenpop.operations.store import OperationStore
 from screenpop.wisphub.errors import WispHubError

@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
 from common.phones import to_e164
-from common.envelope import CallUpdate, EnvelopeError
 from screenpop.index import PreinstallationIndex
 from screenpop.operations import fill
 from screenpop.operations.files import sniff

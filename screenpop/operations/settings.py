@@ -41,7 +41,7 @@ class ActionSettings:
     answer_wait: float = 20.0   # how long a route waits for WispHub before answering "pendiente"
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "ActionSettings":
+    def from_file(cls, path: str | Path) -> ActionSettings:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             zones = {str(k): ZoneDefaults(**v) for k, v in (data.get("zones") or {}).items()}
@@ -55,6 +55,6 @@ class ActionSettings:
             raise ConfigError(f"WISPHUB_ACTIONS_CONFIG {path}: {exc}") from exc
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "ActionSettings":
+    def from_env(cls, env: Mapping[str, str]) -> ActionSettings:
         path = env.get("WISPHUB_ACTIONS_CONFIG", "")
         return cls.from_file(path) if path else cls()

@@ -40,7 +40,7 @@ class OutboxWorker:
                         await self._runner.advance(call_id, op_id)
                     except (RedisError, OSError, TimeoutError):
                         raise
-                    except Exception:  # noqa: BLE001 - one broken operation must not stop the rest
+                    except Exception:
                         log.exception("outbox: operation failed call=%s op=%s", call_id, op_id)
                         await self._store.schedule(call_id, op_id, time.time() + PARK_SECONDS)
                 failures = 0

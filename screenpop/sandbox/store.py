@@ -30,7 +30,7 @@ class SandboxStore:
     used_ips: set[str] = field(default_factory=set)
 
     @classmethod
-    def load(cls, path: Path | str | None = None, *, now: datetime | None = None) -> "SandboxStore":
+    def load(cls, path: Path | str | None = None, *, now: datetime | None = None) -> SandboxStore:
         data = json.loads(Path(path or DEFAULT_SEED).read_text(encoding="utf-8"))
         pre = {int(r["id_servicio"]): dict(r) for r in data.get("preinstalaciones", [])}
         store = cls(empresa=data.get("empresa", "isp-demo"), preinstallations=pre,

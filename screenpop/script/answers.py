@@ -92,7 +92,7 @@ _COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def validate_answer(key: str, value: Any, config: "ProviderConfig | None" = None) -> object:
+def validate_answer(key: str, value: Any, config: ProviderConfig | None = None) -> object:
     """The normalised value to keep (None means "clear this answer"), or AnswerError.
 
     With `config`, provider-defined choices must exist in it."""
@@ -190,7 +190,7 @@ _NORMALISERS = {"text": _text, "choice": _choice_value, "bool": _bool, "list": _
                 "date": _date, "phone": _phone, "email": _email, "url": _url}
 
 
-def _check_provider_choice(key: str, value: object, config: "ProviderConfig") -> None:
+def _check_provider_choice(key: str, value: object, config: ProviderConfig) -> None:
     known = {
         "zone": [z.id for z in config.zones],
         "plan_id": [p.id for p in config.plans],

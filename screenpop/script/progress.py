@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from common.keys import Keys
@@ -39,7 +39,7 @@ class CallProgress:
                 "updated_by": self.updated_by, "version": self.version}
 
     @classmethod
-    def from_hash(cls, call_id: str, data: Mapping[str, str]) -> "CallProgress":
+    def from_hash(cls, call_id: str, data: Mapping[str, str]) -> CallProgress:
         answers: dict[str, Any] = {}
         for name, raw in data.items():
             if name.startswith(_ANSWER):
@@ -58,7 +58,7 @@ class CallProgress:
 
 
 class CallProgressStore:
-    def __init__(self, redis, keys: Keys, *, provider: "ProviderConfig | None" = None) -> None:
+    def __init__(self, redis, keys: Keys, *, provider: ProviderConfig | None = None) -> None:
         """`redis` is a redis.asyncio client with decode_responses=True. With `provider`,
         provider-defined choices (zone, plan, add-ons…) must exist in that configuration."""
         self._redis = redis
@@ -83,7 +83,7 @@ class CallProgressStore:
                 to_clear.append(_ANSWER + key)
             else:
                 to_set[_ANSWER + key] = json.dumps(normalised, ensure_ascii=False)
-        to_set["updated_at"] = datetime.now(timezone.utc).isoformat()
+        to_set["updated_at"] = datetime.now(UTC).isoformat()
         to_set["updated_by"] = by
         if step is not None:
             to_set["step"] = step

@@ -14,8 +14,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import TemplateError, UndefinedError
 
 from screenpop.script.context import build_context
-from screenpop.script.model import (TECHNOLOGIES, TIERS, Addon, InstallWindow, Objection, Plan,
-                                    Promotion, ProviderConfig, ProviderConfigError, ScriptStep, Zone)
+from screenpop.script.model import (
+    TECHNOLOGIES,
+    TIERS,
+    Addon,
+    InstallWindow,
+    Objection,
+    Plan,
+    Promotion,
+    ProviderConfig,
+    ProviderConfigError,
+    ScriptStep,
+    Zone,
+)
 from screenpop.script.money import quote
 from screenpop.script.paths import default_provider_config_path
 from screenpop.script.reader import Table

@@ -120,13 +120,13 @@ class Table:
                                           f"valores válidos: {', '.join(choices)}")
         return tuple(dict.fromkeys(items))
 
-    def table(self, key: str) -> "Table":
+    def table(self, key: str) -> Table:
         value = self._get(key, _REQUIRED)
         if not isinstance(value, dict):
             raise self.error(key, f"debe ser una tabla [{self.path(key)}]")
         return Table(value, self.path(key))
 
-    def tables(self, key: str, *, allow_empty: bool = False) -> list["Table"]:
+    def tables(self, key: str, *, allow_empty: bool = False) -> list[Table]:
         value = self._get(key, [] if allow_empty else _REQUIRED)
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.error(key, f"debe ser una lista de tablas [[{self.path(key)}]]")

@@ -14,10 +14,10 @@ from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
-from screenpop.users import UserStore
 from screenpop.script.model import ProviderConfig
 from screenpop.script.progress import CallProgressStore
 from screenpop.script.provider import default_provider_config_path, load_provider_config
+from screenpop.users import UserStore
 from screenpop.web import agent_api, api, auth, guided, status, ws
 from screenpop.web.acks import AckTracker
 from screenpop.web.bus import CallBus
@@ -26,9 +26,25 @@ from screenpop.web.metrics import Metrics
 from screenpop.web.router import PopRouter
 from screenpop.web.security import add_security_headers
 from screenpop.web.sessions import SessionStore
-from screenpop.web.state import (ACKS, AGENT_SETTINGS, AGENT_STATES, BUS, CONFIG, GATEWAY, HUB,
-                                 INDEX, KEYS, METRICS, PROGRESS, PROVIDER, REDIS, ROUTER, SESSIONS,
-                                 TEMPLATES, USERS)
+from screenpop.web.state import (
+    ACKS,
+    AGENT_SETTINGS,
+    AGENT_STATES,
+    BUS,
+    CONFIG,
+    GATEWAY,
+    HUB,
+    INDEX,
+    KEYS,
+    METRICS,
+    PROGRESS,
+    PROVIDER,
+    REDIS,
+    ROUTER,
+    SESSIONS,
+    TEMPLATES,
+    USERS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +140,7 @@ def _sync_runner(sync):
             await asyncio.wait_for(task, SYNC_STOP_TIMEOUT)
         except TimeoutError:
             log.warning("index sync did not stop in time; cancelled")
-        except Exception:  # noqa: BLE001 - the sync's own failure must not block shutdown
+        except Exception:
             log.exception("index sync failed")
     return run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -57,7 +57,7 @@ async def save_progress(request: web.Request) -> web.Response:
 async def _payload(request: web.Request, user: User, progress: CallProgress) -> dict[str, Any]:
     record = await _record(request, progress.call_id)
     script = render_script(request.app[PROVIDER], record=record, agent_name=user.display_name,
-                           answers=progress.answers, now=datetime.now(timezone.utc))
+                           answers=progress.answers, now=datetime.now(UTC))
     return {"type": "script", "version": PROTOCOL_VERSION, "call_id": progress.call_id,
             "record_id": record.id if record else None, "script": script,
             "progress": progress.to_dict()}

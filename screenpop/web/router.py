@@ -22,8 +22,14 @@ from common.phones import to_e164
 from common.tasks import cancel_requested
 from screenpop import agents
 from screenpop.index import PreinstallationIndex
-from screenpop.pops import (agent_leg, build_pop, build_synced, customer, linked_payload,
-                            match_payload)
+from screenpop.pops import (
+    agent_leg,
+    build_pop,
+    build_synced,
+    customer,
+    linked_payload,
+    match_payload,
+)
 from screenpop.script.progress import CALL_PROGRESS_TTL_SECONDS
 from screenpop.users import User, UserStore
 from screenpop.web.acks import AckTracker

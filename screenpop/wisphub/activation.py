@@ -72,7 +72,7 @@ class ActivationData:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ActivationData":
+    def from_dict(cls, data: dict) -> ActivationData:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["phones"] = tuple(values.get("phones") or ())

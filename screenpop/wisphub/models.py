@@ -64,7 +64,7 @@ class Preinstallation:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Preinstallation":
+    def from_dict(cls, data: dict[str, Any]) -> Preinstallation:
         created = data.get("created_at")
         return cls(
             id=str(data["id"]),
@@ -81,5 +81,5 @@ class Preinstallation:
         )
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> "Preinstallation":
+    def from_json(cls, raw: str | bytes) -> Preinstallation:
         return cls.from_dict(json.loads(raw))

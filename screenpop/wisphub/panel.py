@@ -13,11 +13,19 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from screenpop.wisphub.errors import (PanelLayoutError, PanelLoginError, WispHubAuthError,
-                                      WispHubBadResponse)
+from screenpop.wisphub.errors import (
+    PanelLayoutError,
+    PanelLoginError,
+    WispHubAuthError,
+    WispHubBadResponse,
+)
 from screenpop.wisphub.http import RetryPolicy, send, timeout_for
-from screenpop.wisphub.panel_page import (find_csrf_token, login_error_text, looks_like_login_form,
-                                          parse_preinstallation_list)
+from screenpop.wisphub.panel_page import (
+    find_csrf_token,
+    login_error_text,
+    looks_like_login_form,
+    parse_preinstallation_list,
+)
 from screenpop.wisphub.post import post_once
 from screenpop.wisphub.records import PanelRow
 

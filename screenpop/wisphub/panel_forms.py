@@ -103,7 +103,7 @@ def choose_option(form: PanelForm, name: str, wanted: str | None, *, what: str,
             return options[0][0]
         raise PanelFormChanged(f"no se sabe qué elegir en «{what}» ({name}) / no value for {name}")
     target = fold(wanted)
-    for value, text in options:
+    for value, _ in options:
         if value == wanted:
             return value
     for value, text in options:

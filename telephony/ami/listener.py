@@ -144,7 +144,7 @@ class AmiListener:
         cfg = self.config
         try:
             await asyncio.wait_for(session.connect(), CONNECT_TIMEOUT)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             self._fail(f"cannot connect to AMI {cfg.ami_host}:{cfg.ami_port}: {exc!r}")
             return "failed"
         if not await _first(attempt.logged_in, attempt.ended, timeout=cfg.login_timeout):
@@ -219,7 +219,7 @@ class AmiListener:
         try:
             self.sink.put_nowait(to_event(message))
             self.stats.events += 1
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - runs inside panoramisk's read path: never raise
             self.stats.dropped_events += 1
             self._resync_wanted = True
             # log the 1st, 2nd, 4th, 8th… drop: visible, without flooding the log
@@ -233,7 +233,7 @@ class AmiListener:
         try:
             self.sink.put_nowait(Resync(channels))
             self.stats.resyncs += 1
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - runs inside panoramisk's read path: never raise
             self._resync_wanted = True
             log.warning("AMI resync dropped channels=%d (%r)", len(channels), exc)
 
@@ -250,7 +250,7 @@ class AmiListener:
         try:
             await asyncio.wait_for(session.send_action({"Action": "CoreShowChannels"}),
                                    self.config.login_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.last_error = "CoreShowChannels unanswered; reconnecting"
             log.warning("%s", self.last_error)
             session.abort()
@@ -263,7 +263,7 @@ class AmiListener:
             await asyncio.sleep(cfg.ping_interval)
             try:
                 await asyncio.wait_for(session.send_action({"Action": "Ping"}), cfg.ping_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if session.seconds_since_data() < cfg.ping_timeout:
                     # the answer is queued behind a burst of events: the link is alive
                     continue

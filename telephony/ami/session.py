@@ -91,7 +91,7 @@ class GuardedProtocol(AMIProtocol):
             super().handle_message(message)
             if action is not None and action.future.done() and not action.future.cancelled():
                 self.factory.action_completed(action)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad message must not drop the link
             log.warning("AMI message skipped, panoramisk could not handle it (%r): %.200r",
                         exc, dict(message.items()))
             self.factory.frame_dropped("malformed")

@@ -9,8 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from telephony.simulator.template import (Template, call_events, compile_template, read_trace,
-                                          split_calls)
+from telephony.simulator.template import (
+    Template,
+    call_events,
+    compile_template,
+    read_trace,
+    split_calls,
+)
 
 TRACES_DIR = Path(__file__).parent / "traces"
 QUEUE_STRATEGIES = ("linear", "ringall", "rrmemory")

@@ -151,7 +151,7 @@ class PbxSimulator:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        stamp = "%.6f" % time.time()
+        stamp = f"{time.time():.6f}"
         events = []
         for channel in channels:
             self.table.remove(channel.snapshot["Uniqueid"])

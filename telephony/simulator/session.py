@@ -158,7 +158,7 @@ class AmiSession:
     async def _ping(self, headers: dict[str, str], _: dict[str, list[str]]) -> None:
         if self._sim.answer_pings:
             self._reply(headers, [("Response", "Success"), ("Ping", "Pong"),
-                                  ("Timestamp", "%.6f" % time.time())])
+                                  ("Timestamp", f"{time.time():.6f}")])
 
     async def _events(self, headers: dict[str, str], _: dict[str, list[str]]) -> None:
         self.mask = event_mask(headers.get("EventMask"))

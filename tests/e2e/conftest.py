@@ -28,7 +28,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(redis, redis_url, keys, users):
+async def stack(redis, redis_url, keys, users):  # noqa: F811 - pytest fixture
     sandbox = WispHubSandbox()
     await sandbox.start(port=0)
     config = ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix, port=0,

@@ -38,7 +38,7 @@ def with_changes(config: TelephonyConfig, **changes) -> TelephonyConfig:
 async def next_item(queue: asyncio.Queue, timeout: float = 10.0):
     try:
         return await asyncio.wait_for(queue.get(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise AssertionError("nothing arrived on the listener's queue before the deadline") from None
 
 

@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -36,7 +36,7 @@ def record(rid: str, name: str, phones: Iterable[str], **extra) -> Preinstallati
         id=rid, username=f"cliente{rid}@isp-demo", name=name, phones=phones,
         phone_raw=", ".join(phones), email=extra.get("email"), address=extra.get("address"),
         zone=extra.get("zone"), created_at=extra.get("created_at",
-                                                     datetime.now(timezone.utc) - timedelta(days=3)),
+                                                     datetime.now(UTC) - timedelta(days=3)),
         missing=tuple(extra.get("missing", ("dni_front", "proof_of_address"))),
         activation_path=f"/preinstalacion/activar/cliente{rid}@isp-demo/{rid}/")
 
@@ -86,7 +86,7 @@ class Node:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "Node":
+    async def start(self) -> Node:
         self.app = create_app(self.config, redis=self.redis, index=self.index,
                               gateway=self.gateway, agent_settings=self.agent_settings,
                               provider=self.provider)
@@ -121,7 +121,7 @@ class Agent:
             self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', await page.text()).group(1)
         return response
 
-    async def socket(self, node: Node | None = None) -> "Socket":
+    async def socket(self, node: Node | None = None) -> Socket:
         node = node or self.node
         ws = await self.http.ws_connect(f"{node.url}/ws", origin=node.url, timeout=aiohttp.ClientWSTimeout(ws_close=2.0))
         sock = Socket(ws)

@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 
-from screenpop.script.provider import (ProviderConfig, default_provider_config_path,
-                                       load_provider_config, parse_provider_config)
+from screenpop.script.provider import (
+    ProviderConfig,
+    default_provider_config_path,
+    load_provider_config,
+    parse_provider_config,
+)
 
 _EXAMPLE = tomllib.loads(default_provider_config_path().read_text("utf-8"), parse_float=Decimal)
 

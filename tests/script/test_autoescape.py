@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from screenpop.script.steps import render_script
 from screenpop.wisphub.models import Preinstallation
 
-NOW = datetime(2025, 11, 12, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 12, 16, 30, tzinfo=UTC)
 SCRIPT_TAG = "<script>alert(1)</script>"
 
 

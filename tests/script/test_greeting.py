@@ -1,7 +1,7 @@
 """Buenos días / buenas tardes / buenas noches at the boundaries, local and UTC clocks."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,8 +24,8 @@ def test_boundaries_on_a_local_clock(local, expected):
 @pytest.mark.parametrize(("local", "expected"), BOUNDARIES, ids=[b[0] for b in BOUNDARIES])
 def test_boundaries_on_a_utc_clock(local, expected):
     hour, minute = map(int, local.split(":"))
-    utc = datetime(2025, 3, 10, hour, minute, tzinfo=MEXICO).astimezone(timezone.utc)
-    assert utc.tzinfo is timezone.utc and utc.hour == (hour + 6) % 24
+    utc = datetime(2025, 3, 10, hour, minute, tzinfo=MEXICO).astimezone(UTC)
+    assert utc.tzinfo is UTC and utc.hour == (hour + 6) % 24
     assert part_of_day(utc, MEXICO) == expected
 
 
@@ -42,7 +42,7 @@ def test_a_naive_clock_is_refused():
 ])
 def test_greeting_and_closing_lines_follow_the_local_time(config, utc_hour, greeting, farewell):
     script = render_script(config, record=None, agent_name="Ana", answers={},
-                           now=datetime(2025, 3, 10, utc_hour, tzinfo=timezone.utc))
+                           now=datetime(2025, 3, 10, utc_hour, tzinfo=UTC))
     steps = {s["id"]: s for s in script["steps"]}
     assert steps["saludo"]["say"][0].startswith(f"Hola, muy {greeting}. Se comunica a Red Veloz "
                                                 "Internet, servicio de internet. Le atiende Ana.")

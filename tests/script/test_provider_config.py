@@ -7,8 +7,12 @@ from decimal import Decimal
 import pytest
 
 from screenpop.config import ScreenpopConfig
-from screenpop.script.provider import (ProviderConfigError, default_provider_config_path,
-                                       load_provider_config, parse_provider_config)
+from screenpop.script.provider import (
+    ProviderConfigError,
+    default_provider_config_path,
+    load_provider_config,
+    parse_provider_config,
+)
 
 
 def test_the_shipped_example_is_complete(config):

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from screenpop.script.steps import STEP_IDS, render_script
 from screenpop.wisphub.models import Preinstallation
 
-NOW = datetime(2025, 11, 12, 16, 30, tzinfo=timezone.utc)   # 10:30 in Mexico City, promotion on
+NOW = datetime(2025, 11, 12, 16, 30, tzinfo=UTC)   # 10:30 in Mexico City, promotion on
 
 
 def record(id_: str, name: str, missing: tuple[str, ...], **extra) -> Preinstallation:

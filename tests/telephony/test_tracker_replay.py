@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.telephony.replay import (SYNTHETIC, TRACES, Clock, feed_all, messages, summary,
-                                    tracker)
+from tests.telephony.replay import SYNTHETIC, TRACES, Clock, feed_all, messages, summary, tracker
 
 LOCAL, SIP = ("Local/*@agents",), ("SIP/600*",)
 IN, OUT = "inbound", "outbound"

@@ -1,8 +1,7 @@
 """resync(): rebuilding the picture from a CoreShowChannels answer after a (re)connect."""
 from __future__ import annotations
 
-from tests.telephony.replay import (TRACES, core_show_channels, feed_all, messages, summary,
-                                    tracker)
+from tests.telephony.replay import TRACES, core_show_channels, feed_all, messages, summary, tracker
 
 RECONNECT_CALL = "1795497245.70"
 

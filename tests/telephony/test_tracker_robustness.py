@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.telephony.replay import (SYNTHETIC, TRACES, feed_all, messages, summary, tracker)
+from tests.telephony.replay import SYNTHETIC, TRACES, feed_all, messages, summary, tracker
 
 TRUNK = TRACES / "sip-trunk-inbound-queue.txt"
 

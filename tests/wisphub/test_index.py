@@ -1,7 +1,7 @@
 """The preinstallation index on a real Redis: matching, links, search, atomic replacement."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +16,7 @@ def record(id_: str, name: str, phone_raw: str, email: str | None = None) -> Pre
     return Preinstallation(
         id=id_, username=f"{id_}@isp-demo", name=name, phones=phones, phone_raw=phone_raw,
         email=email, address="Calle Falsa 123", zone="Del Valle",
-        created_at=datetime(2025, 7, 1, 10, 30, tzinfo=timezone.utc),
+        created_at=datetime(2025, 7, 1, 10, 30, tzinfo=UTC),
         missing=missing_fields(phones=phones, extra_phone=None, email=email,
                                address="Calle Falsa 123", coordinates=None, comments=None,
                                documents=()),

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from screenpop.wisphub.errors import (WispHubApiError, WispHubAuthError, WispHubBadResponse,
-                                      WispHubChallenge, WispHubRateLimited, WispHubUnavailable)
+from screenpop.wisphub.errors import (
+    WispHubApiError,
+    WispHubAuthError,
+    WispHubBadResponse,
+    WispHubChallenge,
+    WispHubRateLimited,
+    WispHubUnavailable,
+)
 from screenpop.wisphub.http import RetryPolicy
 from screenpop.wisphub.rest import RestClient
 from tests.wisphub.conftest import FAST
