@@ -1,5 +1,5 @@
 """`python -m screenpop [serve]` runs the web service; `python -m screenpop users …` manages
-accounts (needs only REDIS_URL and REDIS_PREFIX)."""
+accounts (needs only REDIS_URL and REDIS_PREFIX; without them, a running demo's Redis)."""
 from __future__ import annotations
 
 import argparse
@@ -15,9 +15,10 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from common import redisconn
+from common.demo_env import RedisTarget, redis_target
 from common.keys import Keys
 from common.process import freeze_startup_heap
-from common.settings import ConfigError, env_str, environ
+from common.settings import ConfigError, environ
 from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
@@ -55,9 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     env = environ()
+    if args.command == "users":
+        return run_users_command(args, env)
     try:
-        if args.command == "users":
-            return asyncio.run(users_command(args, env))
         config = ScreenpopConfig.from_env(env)
         agent_settings = AgentSettings.from_env(env)
         provider = load_provider_config(config.provider_config)
@@ -68,12 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
         return 2
-    except AccountError as exc:
-        print(f"screenpop: {exc}", file=sys.stderr)
-        return 2
-    except (RedisError, OSError, TimeoutError) as exc:
-        print(f"screenpop: no se pudo usar Redis: {exc}", file=sys.stderr)
-        return 1
     try:
         uvloop.run(serve(config, agent_settings, provider))
     except (RedisError, OSError, TimeoutError) as exc:
@@ -82,13 +77,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def users_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    url = env_str(env, "REDIS_URL", ScreenpopConfig.redis_url)
-    keys = Keys(env_str(env, "REDIS_PREFIX", ScreenpopConfig.redis_prefix))
+def run_users_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    target = redis_target(env)
+    try:
+        code = asyncio.run(users_command(args, target))
+    except AccountError as exc:
+        print(f"screenpop: {exc}", file=sys.stderr)
+        return 2
+    except (RedisError, OSError, TimeoutError) as exc:
+        print(f"screenpop: no se pudo usar {target.describe()}: {exc}. Inicie Redis o la demo "
+              "(scripts/demo.sh), o fije REDIS_URL.", file=sys.stderr)
+        return 1
+    print(f"screenpop: se usó {target.describe()}", file=sys.stderr)
+    return code
+
+
+async def users_command(args: argparse.Namespace, target: RedisTarget) -> int:
+    keys = Keys(target.prefix)
     password = None
     if args.action == "add":
         password = args.password if args.password is not None else getpass.getpass("Contraseña: ")
-    redis = redisconn.connect(url, socket_timeout=REDIS_CONNECT_TIMEOUT)
+    redis = redisconn.connect(target.url, socket_timeout=REDIS_CONNECT_TIMEOUT)
     try:
         store = UserStore(redis, keys)
         if args.action == "add":

@@ -2,18 +2,48 @@
 # Sets up and runs the whole system on its embedded defaults: Redis, the WispHub sandbox, the PBX
 # simulator placing demo calls, telephony and screenpop. Prints the URL and the demo accounts;
 # Ctrl-C stops everything.
+#
+# It never disturbs what already runs on the machine: taken ports are replaced by free ones, and on
+# a Redis it did not start itself it works in a namespace of its own (demo-<id>) that it removes
+# when it stops, unless REDIS_PREFIX says otherwise. It writes var/demo/<id>.env so that the
+# operator commands (python -m screenpop users …) find its Redis without being told.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-trap 'say "stopping"; stop_children' EXIT
+trap 'say "stopping"; stop_demo' EXIT
 trap 'exit 130' INT TERM
 cd "$ROOT"
 ensure_venv
+PREFIX_GIVEN="${REDIS_PREFIX:-}"
 ensure_redis
-mkdir -p "$RUN_DIR/logs"
-LOGS="$RUN_DIR/logs"
+INSTANCE="$("$PY" -c 'import secrets; print(secrets.token_hex(3))')"
+LOGS="$RUN_DIR/logs/demo-$INSTANCE"
+DEMO_DIR="${SCREENPOP_DEMO_DIR:-$RUN_DIR/demo}"
+DEMO_FILE="$DEMO_DIR/$INSTANCE.env"
+mkdir -p "$LOGS" "$DEMO_DIR"
+OTHER_DEMOS="$("$PY" -c 'from common.demo_env import demo_dir, running_demos; import os; print(len(running_demos(demo_dir(os.environ))))')"
+if [ -n "$PREFIX_GIVEN" ]; then
+  export REDIS_PREFIX="$PREFIX_GIVEN"
+elif [ "$REDIS_IS_OURS" = 1 ]; then
+  export REDIS_PREFIX=sp
+else
+  export REDIS_PREFIX="demo-$INSTANCE"
+  say "this Redis is not the demo's own: its data stays untouched, the demo uses namespace $REDIS_PREFIX (removed when it stops)"
+fi
+[ "$OTHER_DEMOS" = 0 ] || say "another demo is running here ($OTHER_DEMOS): this one takes other ports and its own namespace"
+
+stop_demo() {
+  rm -f "$DEMO_FILE"
+  stop_children
+  if [ "$REDIS_IS_OURS" != 1 ] && [ -z "$PREFIX_GIVEN" ]; then
+    drop_redis_namespace "$REDIS_URL" "$REDIS_PREFIX"
+  fi
+}
 
 port_is_free() { "$PY" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
-pick_port() { if port_is_free "$1"; then echo "$1"; else free_port; fi; }
+pick_port() {  # wanted-port what
+  if port_is_free "$1"; then echo "$1"; return; fi
+  local port; port="$(free_port)"; say "port $1 is taken (something else runs there): $2 uses $port"; echo "$port"
+}
 wait_for_tcp() {  # name port log
   for _ in $(seq 150); do
     "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),0.2).close()' "$2" 2>/dev/null && return 0
@@ -27,12 +57,11 @@ start() {  # name log command...
   CHILD_PIDS+=("$!")
 }
 
-SANDBOX_PORT="$(pick_port "${SANDBOX_PORT:-8090}")"
-AMI_PORT="$(pick_port "${AMI_PORT:-5038}")"
-CONTROL_PORT="$(pick_port "${SIMULATOR_CONTROL_PORT:-5039}")"
-TELEPHONY_STATUS_PORT="$(pick_port "${TELEPHONY_STATUS_PORT:-8081}")"
-SCREENPOP_PORT="$(pick_port "${SCREENPOP_PORT:-8080}")"
-export REDIS_PREFIX="${REDIS_PREFIX:-sp}"
+SANDBOX_PORT="$(pick_port "${SANDBOX_PORT:-8090}" "the WispHub sandbox")"
+AMI_PORT="$(pick_port "${AMI_PORT:-5038}" "the simulator's AMI")"
+CONTROL_PORT="$(pick_port "${SIMULATOR_CONTROL_PORT:-5039}" "the simulator's control")"
+TELEPHONY_STATUS_PORT="$(pick_port "${TELEPHONY_STATUS_PORT:-8081}" "telephony's status")"
+SCREENPOP_PORT="$(pick_port "${SCREENPOP_PORT:-8080}" "screenpop")"
 export AMI_HOST=127.0.0.1 AMI_PORT AMI_USERNAME=screenpop AMI_SECRET=screenpop-demo
 export AGENT_ENDPOINT_PATTERNS="${AGENT_ENDPOINT_PATTERNS:-PJSIP/*,SIP/*,!*/trunk*,!*/pstn*}"
 export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1
@@ -45,9 +74,12 @@ start sandbox "$LOGS/sandbox.log" "$PY" -m screenpop.sandbox --port "$SANDBOX_PO
 wait_for_tcp "the WispHub sandbox" "$SANDBOX_PORT" "$LOGS/sandbox.log"
 
 say "creating the demo accounts"
-"$PY" -m screenpop users add agente1 --password agente1 --role agent --endpoint PJSIP/6001 --name "Ana Torres" >/dev/null
-"$PY" -m screenpop users add agente2 --password agente2 --role agent --endpoint PJSIP/6002 --name "Luis Ramírez" >/dev/null
-"$PY" -m screenpop users add supervisor --password supervisor --role supervisor --name "Supervisora" >/dev/null
+"$PY" -m screenpop users add agente1 --password agente1 --role agent --endpoint PJSIP/6001 --name "Ana Torres" >/dev/null 2>>"$LOGS/accounts.log" ||
+  die "could not create the demo accounts; see $LOGS/accounts.log"
+"$PY" -m screenpop users add agente2 --password agente2 --role agent --endpoint PJSIP/6002 --name "Luis Ramírez" >/dev/null 2>>"$LOGS/accounts.log" ||
+  die "could not create the demo accounts; see $LOGS/accounts.log"
+"$PY" -m screenpop users add supervisor --password supervisor --role supervisor --name "Supervisora" >/dev/null 2>>"$LOGS/accounts.log" ||
+  die "could not create the demo accounts; see $LOGS/accounts.log"
 
 DEMO_NUMBERS="$("$PY" -c 'from screenpop.sandbox.seed import DEMO_NUMBERS, DEMO_UNKNOWN_NUMBER; print(",".join([*DEMO_NUMBERS, DEMO_UNKNOWN_NUMBER]))')"
 say "starting the PBX simulator (AMI on $AMI_PORT, control on $CONTROL_PORT)"
@@ -61,6 +93,29 @@ start telephony "$LOGS/telephony.log" "$PY" -m telephony
 say "starting screenpop on port $SCREENPOP_PORT"
 start screenpop "$LOGS/screenpop.log" "$PY" -m screenpop serve
 wait_for_tcp "screenpop" "$SCREENPOP_PORT" "$LOGS/screenpop.log"
+say "waiting for the first WispHub sync and the AMI link"
+"$PY" - "http://127.0.0.1:$SCREENPOP_PORT/status" <<'PY' || say "screenpop is not ready yet (its /status says why); the demo goes on"
+import sys, time, urllib.error, urllib.request
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=2):
+            sys.exit(0)
+    except (urllib.error.URLError, OSError):
+        time.sleep(0.3)
+sys.exit(1)
+PY
+
+cat >"$DEMO_FILE" <<ENV
+DEMO_PID=$$
+REDIS_URL=$REDIS_URL
+REDIS_PREFIX=$REDIS_PREFIX
+SCREENPOP_URL=http://127.0.0.1:$SCREENPOP_PORT/
+SIMULATOR_CONTROL_URL=http://127.0.0.1:$CONTROL_PORT
+AMI_PORT=$AMI_PORT
+WISPHUB_URL=$WISPHUB_URL
+LOGS=$LOGS
+ENV
 
 cat <<MSG
 
@@ -71,6 +126,7 @@ cat <<MSG
   El simulador coloca una llamada cada ~12 s. Para una llamada a mano:
     curl -s -X POST http://127.0.0.1:$CONTROL_PORT/say -H 'Content-Type: application/json' \\
       -d '{"text": "llamada entrante de +525512345678 a la cola ventas"}'
+  Redis: $REDIS_URL (prefijo $REDIS_PREFIX); .venv/bin/python -m screenpop users … lo encuentra solo.
   Registros: $LOGS   ·   Ctrl-C detiene todo.
 
 MSG

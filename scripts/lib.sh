@@ -69,12 +69,13 @@ free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Sets REDIS_URL to a Redis that answers: the given one, the machine's default, or a private
-# redis-server started here (installed with apt-get when missing and permitted).
+# Sets REDIS_URL to a Redis that answers: REDIS_URL when set, the machine's default, or a private
+# redis-server started here (installed with apt-get when missing and permitted). REDIS_IS_OURS=1
+# when it is the private one: only then is its default namespace free to use.
 ensure_redis() {
   local url="${REDIS_URL:-redis://127.0.0.1:6379/0}"
   if redis_answers "$url"; then
-    export REDIS_URL="$url"; say "using Redis at $REDIS_URL"; return 0
+    export REDIS_URL="$url" REDIS_IS_OURS=0; say "using the Redis at $REDIS_URL"; return 0
   fi
   if ! command -v redis-server >/dev/null 2>&1; then
     apt_install redis-server ||
@@ -87,9 +88,20 @@ ensure_redis() {
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
     --logfile "$dir/redis.log" --daemonize no >/dev/null 2>&1 &
   CHILD_PIDS+=("$!")
-  export REDIS_URL="redis://127.0.0.1:$port/0"
-  for _ in $(seq 50); do redis_answers "$REDIS_URL" && { say "started Redis at $REDIS_URL"; return 0; }; sleep 0.1; done
+  export REDIS_URL="redis://127.0.0.1:$port/0" REDIS_IS_OURS=1
+  for _ in $(seq 50); do redis_answers "$REDIS_URL" && { say "started a private Redis at $REDIS_URL"; return 0; }; sleep 0.1; done
   die "redis-server did not start; see $dir/redis.log"
+}
+
+# Deletes every key under one namespace (never anything else): what a demo made on a shared Redis.
+drop_redis_namespace() {  # url prefix
+  "$PY" - "$1" "$2" <<'PY' 2>/dev/null || true
+import sys, redis
+client = redis.Redis.from_url(sys.argv[1], socket_timeout=2, socket_connect_timeout=2)
+keys = list(client.scan_iter(match=sys.argv[2] + ":*", count=1000))
+for start in range(0, len(keys), 500):
+    client.delete(*keys[start:start + 500])
+PY
 }
 
 ensure_chromium() {
