@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_DATABASE_URL = "postgresql://127.0.0.1:5432/screenpop"
 DEFAULT_REDIS_PREFIX = "sp"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +80,35 @@ def redis_target(env: Mapping[str, str]) -> RedisTarget:
                            newest.values.get("REDIS_PREFIX") or DEFAULT_REDIS_PREFIX, source)
     return RedisTarget(DEFAULT_REDIS_URL, DEFAULT_REDIS_PREFIX,
                        "valores por defecto: no hay demo en marcha ni REDIS_URL")
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    url: str
+    source: str
+
+    def describe(self) -> str:
+        return f"PostgreSQL {redact(self.url)} ({self.source})"
+
+
+def database_target(env: Mapping[str, str]) -> DatabaseTarget:
+    """DATABASE_URL when set; else the newest running demo's database; else the default."""
+    if env.get("DATABASE_URL"):
+        return DatabaseTarget(env["DATABASE_URL"], "de DATABASE_URL")
+    for demo in running_demos(demo_dir(env)):
+        if demo.values.get("DATABASE_URL"):
+            return DatabaseTarget(demo.values["DATABASE_URL"], f"la demo en marcha, pid {demo.pid}")
+    return DatabaseTarget(DEFAULT_DATABASE_URL,
+                          "valor por defecto: no hay demo en marcha ni DATABASE_URL")
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def _alive(pid: int) -> bool:

@@ -15,7 +15,8 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from common import redisconn
-from common.demo_env import RedisTarget, redis_target
+from common.db import commands as db_commands
+from common.demo_env import RedisTarget, database_target, redis_target
 from common.keys import Keys
 from common.process import freeze_startup_heap
 from common.settings import ConfigError, environ
@@ -49,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     users.add_parser("list", help="list accounts")
     remove = users.add_parser("remove", help="delete an account")
     remove.add_argument("username")
+    db = commands.add_parser("db", help="the PostgreSQL schema (DATABASE_URL)")
+    db.add_argument("action", choices=("migrate", "status"))
     return top
 
 
@@ -58,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environ()
     if args.command == "users":
         return run_users_command(args, env)
+    if args.command == "db":
+        code, lines = asyncio.run(db_commands.run(args.action, database_target(env)))
+        print("\n".join(f"screenpop: {line}" for line in lines), file=sys.stderr if code else sys.stdout)
+        return code
     try:
         config = ScreenpopConfig.from_env(env)
         agent_settings = AgentSettings.from_env(env)

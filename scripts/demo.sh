@@ -9,12 +9,24 @@
 # operator commands (python -m screenpop users …) find its Redis without being told.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+stop_demo() {
+  [ -z "${DEMO_FILE:-}" ] || rm -f "$DEMO_FILE"
+  if [ "${DATABASE_CREATED:-0}" = 1 ] && [ "${PG_IS_OURS:-}" != 1 ]; then
+    DATABASE_URL="$SERVER_DATABASE_URL" pg_exec "DROP DATABASE IF EXISTS $DEMO_DATABASE WITH (FORCE)" || true
+  fi
+  stop_children
+  if [ -n "${REDIS_IS_OURS:-}" ] && [ "$REDIS_IS_OURS" != 1 ] && [ -z "${PREFIX_GIVEN:-}" ]; then
+    drop_redis_namespace "$REDIS_URL" "$REDIS_PREFIX"
+  fi
+}
 trap 'say "stopping"; stop_demo' EXIT
 trap 'exit 130' INT TERM
 cd "$ROOT"
 ensure_venv
 PREFIX_GIVEN="${REDIS_PREFIX:-}"
 ensure_redis
+ensure_postgres
+SERVER_DATABASE_URL="$DATABASE_URL"
 INSTANCE="$("$PY" -c 'import secrets; print(secrets.token_hex(3))')"
 LOGS="$RUN_DIR/logs/demo-$INSTANCE"
 DEMO_DIR="${SCREENPOP_DEMO_DIR:-$RUN_DIR/demo}"
@@ -29,15 +41,18 @@ else
   export REDIS_PREFIX="demo-$INSTANCE"
   say "this Redis is not the demo's own: its data stays untouched, the demo uses namespace $REDIS_PREFIX (removed when it stops)"
 fi
+if [ "$PG_IS_OURS" = 1 ]; then
+  DEMO_DATABASE=screenpop
+else
+  DEMO_DATABASE="screenpop_demo_$INSTANCE"
+  say "this PostgreSQL is not the demo's own: the demo uses a database of its own, $DEMO_DATABASE (dropped when it stops)"
+fi
+pg_exec "CREATE DATABASE $DEMO_DATABASE" || die "could not create the database $DEMO_DATABASE"
+DATABASE_CREATED=1
+export DATABASE_URL="$(database_url_for "$DEMO_DATABASE")"
+"$PY" -m screenpop db migrate >/dev/null || die "the database schema could not be applied (above)"
 [ "$OTHER_DEMOS" = 0 ] || say "another demo is running here ($OTHER_DEMOS): this one takes other ports and its own namespace"
 
-stop_demo() {
-  rm -f "$DEMO_FILE"
-  stop_children
-  if [ "$REDIS_IS_OURS" != 1 ] && [ -z "$PREFIX_GIVEN" ]; then
-    drop_redis_namespace "$REDIS_URL" "$REDIS_PREFIX"
-  fi
-}
 
 port_is_free() { "$PY" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
 pick_port() {  # wanted-port what
@@ -110,6 +125,7 @@ cat >"$DEMO_FILE" <<ENV
 DEMO_PID=$$
 REDIS_URL=$REDIS_URL
 REDIS_PREFIX=$REDIS_PREFIX
+DATABASE_URL=$DATABASE_URL
 SCREENPOP_URL=http://127.0.0.1:$SCREENPOP_PORT/
 SIMULATOR_CONTROL_URL=http://127.0.0.1:$CONTROL_PORT
 AMI_PORT=$AMI_PORT
@@ -126,7 +142,8 @@ cat <<MSG
   El simulador coloca una llamada cada ~12 s. Para una llamada a mano:
     curl -s -X POST http://127.0.0.1:$CONTROL_PORT/say -H 'Content-Type: application/json' \\
       -d '{"text": "llamada entrante de +525512345678 a la cola ventas"}'
-  Redis: $REDIS_URL (prefijo $REDIS_PREFIX); .venv/bin/python -m screenpop users … lo encuentra solo.
+  Redis: $REDIS_URL (prefijo $REDIS_PREFIX) · PostgreSQL: base $DEMO_DATABASE
+  .venv/bin/python -m screenpop users …  y  … db status  encuentran esta demo solos.
   Registros: $LOGS   ·   Ctrl-C detiene todo.
 
 MSG

@@ -7,6 +7,7 @@ VENV="$ROOT/.venv"
 RUN_DIR="$ROOT/var"
 PY="$VENV/bin/python"
 CHILD_PIDS=()
+CLEANUPS=()  # commands run at exit after the children stopped (e.g. stopping a private PostgreSQL)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -104,6 +105,79 @@ for start in range(0, len(keys), 500):
 PY
 }
 
+pg_answers() {
+  "$PY" - "$1" <<'PY' 2>/dev/null
+import asyncio, sys, asyncpg
+async def main():
+    conn = await asyncpg.connect(sys.argv[1], timeout=2)
+    await conn.close()
+try:
+    asyncio.run(main())
+except Exception:
+    sys.exit(1)
+PY
+}
+
+find_pg_bin() {  # program
+  local found
+  found="$(ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -1)"
+  [ -n "$found" ] && { echo "$found"; return 0; }
+  command -v "$1"
+}
+
+# Sets DATABASE_URL to a PostgreSQL server that answers: DATABASE_URL when set, the machine's
+# default, or a private server started here (installed with apt-get when missing and permitted;
+# as root it runs as the postgres user). PG_IS_OURS=1 when it is the private one.
+ensure_postgres() {
+  local url="${DATABASE_URL:-postgresql://127.0.0.1:5432/test}"
+  if pg_answers "$url"; then
+    export DATABASE_URL="$url" PG_IS_OURS=0; say "using the PostgreSQL at $(redact_url "$url")"; return 0
+  fi
+  local initdb postgres
+  initdb="$(find_pg_bin initdb)" && postgres="$(find_pg_bin postgres)" || {
+    apt_install postgresql ||
+      die "no PostgreSQL answers at $(redact_url "$url") and it is not installed; install it (apt-get install postgresql) or set DATABASE_URL"
+    initdb="$(find_pg_bin initdb)"; postgres="$(find_pg_bin postgres)"; }
+  local port dir as=()
+  port="$(free_port)"
+  dir="$RUN_DIR/pg-$port"
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    chown -R postgres "$dir"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 ||
+    die "initdb failed; see $dir/initdb.log"
+  "${as[@]}" "$postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
+    -c fsync=off >"$dir/postgres.log" 2>&1 &
+  CHILD_PIDS+=("$!")
+  CLEANUPS+=("${as[*]} '$(dirname "$postgres")/pg_ctl' stop -D '$dir/data' -m fast -s; rm -rf '$dir'")
+  export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres" PG_IS_OURS=1
+  for _ in $(seq 100); do pg_answers "$DATABASE_URL" && { say "started a private PostgreSQL at $DATABASE_URL"; return 0; }; sleep 0.1; done
+  die "PostgreSQL did not start; see $dir/postgres.log"
+}
+
+# Runs one SQL statement on DATABASE_URL's server (its own database), e.g. CREATE DATABASE.
+pg_exec() {  # statement
+  "$PY" - "$DATABASE_URL" "$1" <<'PY'
+import asyncio, sys, asyncpg
+async def main():
+    conn = await asyncpg.connect(sys.argv[1], timeout=5)
+    try:
+        await conn.execute(sys.argv[2])
+    finally:
+        await conn.close()
+asyncio.run(main())
+PY
+}
+
+# DATABASE_URL with its database part replaced.
+database_url_for() { printf '%s/%s' "${DATABASE_URL%/*}" "$1"; }
+
+# A database URL with the password hidden, for messages.
+redact_url() { printf '%s' "$1" | sed -E 's#(//[^:/@]+):[^@]*@#\1:***@#'; }
+
 ensure_chromium() {
   [ -x /usr/bin/chromium ] && return 0
   apt_install chromium ||
@@ -111,7 +185,9 @@ ensure_chromium() {
 }
 
 stop_children() {
-  local pid
+  local pid cleanup
+  for cleanup in "${CLEANUPS[@]}"; do bash -c "$cleanup" 2>/dev/null || true; done
+  CLEANUPS=()
   for pid in "${CHILD_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${CHILD_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   CHILD_PIDS=()

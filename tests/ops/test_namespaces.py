@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 
 from common.demo_env import parse_demo_file
@@ -96,14 +97,24 @@ async def stop_demo(proc: asyncio.subprocess.Process) -> None:
             await proc.wait()
 
 
+async def database_names(url: str) -> set[str]:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        return {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+    finally:
+        await conn.close()
+
+
 @pytest.mark.timeout(240)
-async def test_two_demos_next_to_a_deployment_leave_it_alone(tmp_path, redis, redis_url):
+async def test_two_demos_next_to_a_deployment_leave_it_alone(tmp_path, redis, redis_url,
+                                                            empty_database):
     deployment = Keys("sp")
     planted = f"{deployment.user('zz-deployed-agent')}-{os.getpid()}"
     await redis.set(planted, "a real account", ex=600)
     had_demo_account = await redis.exists(deployment.user("agente1"))
+    databases_before = await database_names(empty_database)
     env = clean_env(SCREENPOP_DEMO_DIR=str(tmp_path), REDIS_URL=redis_url,
-                    WISPHUB_SYNC_INTERVAL="3600")
+                    DATABASE_URL=empty_database, WISPHUB_SYNC_INTERVAL="3600")
     first = await start_demo(env)
     second = None
     try:
@@ -114,6 +125,13 @@ async def test_two_demos_next_to_a_deployment_leave_it_alone(tmp_path, redis, re
         assert one["REDIS_PREFIX"] != other["REDIS_PREFIX"]
         assert not {one["REDIS_PREFIX"], other["REDIS_PREFIX"]} & {"sp", ""}
         assert one["SCREENPOP_URL"] != other["SCREENPOP_URL"]
+        assert one["DATABASE_URL"] != other["DATABASE_URL"] != empty_database
+        for demo in (one, other):
+            conn = await asyncpg.connect(demo["DATABASE_URL"], timeout=5)
+            try:
+                assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
+            finally:
+                await conn.close()
         async with aiohttp.ClientSession() as http:
             for demo in (one, other):
                 async with http.get(demo["SCREENPOP_URL"] + "status") as response:
@@ -130,4 +148,5 @@ async def test_two_demos_next_to_a_deployment_leave_it_alone(tmp_path, redis, re
     for demo in (one, other):
         assert not [k async for k in redis.scan_iter(match=f"{demo['REDIS_PREFIX']}:*")]
     assert not list(tmp_path.glob("*.env"))
+    assert await database_names(empty_database) == databases_before
     await redis.delete(planted)
