@@ -142,6 +142,12 @@ class Keys:
         """Hash: username → epoch seconds when that agent answered the call (30 days)."""
         return f"{self.prefix}:call:{call_id}:agents"
 
+    def call_holders(self, call_id: str) -> str:
+        """String: JSON list of the endpoints that held the call last (answered legs of its
+        latest update that had one), so its holder keeps acting on it after the call's own state
+        expires (30 days; see screenpop.calls.access)."""
+        return f"{self.prefix}:call:{call_id}:holders"
+
     def call_record(self, call_id: str) -> str:
         """String: id of the preinstallation the call's script was rendered for (30 days)."""
         return f"{self.prefix}:call:{call_id}:record"
