@@ -92,10 +92,7 @@ class CallRecords:
             record = await self._index.get(preinstallation_id)
             if record is None:
                 raise KeyError(preinstallation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.call_link(call_id), record.id, ex=RECORD_TTL_SECONDS)
-            pipe.set(self._keys.call_record(call_id), record.id, ex=RECORD_TTL_SECONDS)
-            await pipe.execute()
+        await self._redis.set(self._keys.call_link(call_id), record.id, ex=RECORD_TTL_SECONDS)
         return record
 
     async def _resolve(self, link: str | None, remembered: str | None,
