@@ -27,6 +27,7 @@ CLOSE_SLOW_CONSUMER = 4001
 CLOSE_SESSION_ENDED = 4003
 
 MAX_INBOUND_BYTES = 4096
+MAX_INBOUND_DEPTH = 8  # browser frames are flat objects; deeper nesting is refused
 MAX_SEQ = 2**53 - 1  # what a browser's Number holds exactly
 # Asterisk's Uniqueid ("1732431000.42", optionally "<systemname>-1732431000.42"); test and
 # simulator ids are short words of the same alphabet.
@@ -179,6 +180,21 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_INBOUND_DEPTH:
+            break
+        todo.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _finite(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -195,6 +211,8 @@ def parse_inbound(text: str) -> InboundFrame:
         raise ProtocolError("too_deep") from None
     except ValueError:
         raise ProtocolError("not_json") from None
+    if _depth(frame) > MAX_INBOUND_DEPTH:
+        raise ProtocolError("too_deep")
     kind = frame.get("type") if isinstance(frame, dict) else None
     if kind == "ack":
         call_id, seq = frame.get("call_id"), frame.get("seq")
