@@ -175,7 +175,7 @@ class Keys:
         return f"{self.prefix}:ops:outbox"
 
     def call_audit(self, call_id: str) -> str:
-        """List: JSON audit entries of every write to WispHub made for the call (kept)."""
+        """List: JSON audit entries of every write to WispHub made for the call (30 days)."""
         return f"{self.prefix}:call:{call_id}:audit"
 
     def call_write_target(self, call_id: str) -> str:
