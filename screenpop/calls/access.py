@@ -137,14 +137,17 @@ class CallAccess:
         known = update is not None or holders is not None or bool(any_answered)
         return CallFacts(update, _endpoints(holders), bool(answered), known)
 
-    async def record_holders(self, update: CallUpdate) -> None:
-        """Remember who holds the call (for after its envelope expires); call with every update
-        in which some endpoint answered."""
+    async def record_answer(self, update: CallUpdate, username: str, now: float) -> None:
+        """`username`'s endpoint is answered in `update`: remember that they held the call and
+        who holds it now, for when the call's envelope has expired."""
         holders = sorted(endpoint for endpoint, leg in update.agents.items() if leg == "answered")
-        if holders:
-            await self._redis.set(self._keys.call_holders(update.call_id), json.dumps(holders),
-                                  ex=HOLDERS_TTL_SECONDS)
-
+        answered = self._keys.call_agents(update.call_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(answered, username, now)
+            pipe.expire(answered, HOLDERS_TTL_SECONDS)
+            pipe.set(self._keys.call_holders(update.call_id), json.dumps(holders),
+                     ex=HOLDERS_TTL_SECONDS)
+            await pipe.execute()
 
 def _envelope(raw: str | bytes | None) -> CallUpdate | None:
     if raw is None:

@@ -21,7 +21,7 @@ from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
 from common.tasks import cancel_requested
 from screenpop import agents
-from screenpop.calls.access import HOLDERS_TTL_SECONDS, CallAccess
+from screenpop.calls.access import CallAccess
 from screenpop.calls.record import CallRecords
 from screenpop.pops import agent_leg, customer, linked_payload
 from screenpop.push import protocol
@@ -102,16 +102,10 @@ class PopRouter:
         if leg in ("ringing", "answered") and update.state != "ended":
             await self._acks.watch(username, update.call_id, update.seq)
         now = time.time()
-        _, changed = await self._states.update(username, lambda state: agents.on_call(
+        await self._states.update(username, lambda state: agents.on_call(
             state, update.call_id, leg, update.state, customer(update)[1], now, self._settings))
         if leg == "answered":
-            await self._access.record_holders(update)
-        if changed and leg == "answered":
-            key = self._keys.call_agents(update.call_id)
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hsetnx(key, username, now)
-                pipe.expire(key, HOLDERS_TTL_SECONDS)
-                await pipe.execute()
+            await self._access.record_answer(update, username, now)
 
     async def live_pops(self, user: User) -> list[dict[str, Any]]:
         """The pops of the calls still alerting or connected at the user's endpoints."""
