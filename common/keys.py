@@ -107,7 +107,7 @@ class Keys:
         30 days; see screenpop.script.progress)."""
         return f"{self.prefix}:call:{call_id}:progress"
 
-    # --- appended by the agent screen (screenpop.agents, screenpop.web.acks) --------------------
+    # --- appended by the agent screen (screenpop.agents, screenpop.push.acks) -------------------
     def agent_state(self, username: str) -> str:
         """Hash: one agent's state for supervisors and the dialer (screenpop.agents.AgentState):
         state (offline|available|paused|in_call|wrap_up), reason, since, call_id, customer,

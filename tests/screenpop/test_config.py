@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from screenpop.config import ScreenpopConfig, redact_url
+from telephony.config import TelephonyConfig
 from tests.listener.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,3 +53,10 @@ async def test_the_service_start_up_log_holds_no_secret(redis_url, keys, redis, 
     assert "screenpop starting" in log and f"redis={redis_url}" in log
     for secret in SECRETS.values():
         assert secret not in log
+
+
+def test_the_telephony_config_repr_holds_no_secret():
+    config = TelephonyConfig.from_env({"AMI_SECRET": "ami-secret-WXYZ",
+                                       "REDIS_URL": "redis://:redis-pass-XYZ@db:6379/0"})
+    assert "ami-secret-WXYZ" not in repr(config) and "redis-pass-XYZ" not in repr(config)
+    assert config.ami_secret == "ami-secret-WXYZ"
