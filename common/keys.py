@@ -107,7 +107,7 @@ class Keys:
         30 days; see screenpop.script.progress)."""
         return f"{self.prefix}:call:{call_id}:progress"
 
-    # --- appended by the agent screen (screenpop.agents, screenpop.web.acks) --------------------
+    # --- appended by the agent screen (screenpop.agents, screenpop.push.acks) -------------------
     def agent_state(self, username: str) -> str:
         """Hash: one agent's state for supervisors and the dialer (screenpop.agents.AgentState):
         state (offline|available|paused|in_call|wrap_up), reason, since, call_id, customer,
@@ -142,6 +142,12 @@ class Keys:
         """Hash: username → epoch seconds when that agent answered the call (30 days)."""
         return f"{self.prefix}:call:{call_id}:agents"
 
+    def call_holders(self, call_id: str) -> str:
+        """String: JSON list of the endpoints that held the call last (answered legs of its
+        latest update that had one), so its holder keeps acting on it after the call's own state
+        expires (30 days; see screenpop.calls.access)."""
+        return f"{self.prefix}:call:{call_id}:holders"
+
     def call_record(self, call_id: str) -> str:
         """String: id of the preinstallation the call's script was rendered for (30 days)."""
         return f"{self.prefix}:call:{call_id}:record"
@@ -169,7 +175,7 @@ class Keys:
         return f"{self.prefix}:ops:outbox"
 
     def call_audit(self, call_id: str) -> str:
-        """List: JSON audit entries of every write to WispHub made for the call (kept)."""
+        """List: JSON audit entries of every write to WispHub made for the call (30 days)."""
         return f"{self.prefix}:call:{call_id}:audit"
 
     def call_write_target(self, call_id: str) -> str:

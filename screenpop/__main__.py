@@ -23,6 +23,7 @@ from common.settings import ConfigError, environ
 from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.operations.settings import ActionSettings
 from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
 from screenpop.sync import IndexSync
 from screenpop.users import ROLES, AccountError, UserStore
@@ -68,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = ScreenpopConfig.from_env(env)
         agent_settings = AgentSettings.from_env(env)
+        action_settings = ActionSettings.from_env(env)
         provider = load_provider_config(config.provider_config)
     except ProviderConfigError as exc:
         print(f"screenpop: PROVIDER_CONFIG inválido ({config.provider_config}): {exc}",
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
         return 2
     try:
-        uvloop.run(serve(config, agent_settings, provider))
+        uvloop.run(serve(config, agent_settings, action_settings, provider))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1
@@ -127,7 +129,8 @@ async def users_command(args: argparse.Namespace, target: RedisTarget) -> int:
 
 
 async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
-                provider: ProviderConfig) -> None:
+                action_settings: ActionSettings, provider: ProviderConfig) -> None:
+    log.info("screenpop starting %s", config.describe())
     redis = redisconn.connect(config.redis_url)
     gateway = create_gateway(config)
     try:
@@ -135,7 +138,8 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
         sync = IndexSync(gateway, index, config.sync_interval)
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
-                         agent_settings=agent_settings, provider=provider)
+                         agent_settings=agent_settings, provider=provider,
+                         action_settings=action_settings)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         stop = asyncio.Event()

@@ -1,8 +1,11 @@
-"""The screenpop service's configuration, read once from the environment."""
+"""The screenpop service's configuration, read once from the environment. Secrets (the server
+key, WispHub's API key and panel password, a password in REDIS_URL) never appear in its repr or
+in `describe()`, the start-up log line."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 from common.settings import ConfigError, env_float, env_int, env_str
 from screenpop.script.paths import default_provider_config_path
@@ -10,17 +13,18 @@ from screenpop.script.paths import default_provider_config_path
 
 @dataclass(frozen=True)
 class ScreenpopConfig:
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
     redis_prefix: str = "sp"
     host: str = "127.0.0.1"
     port: int = 8080
-    secret_key: str = ""  # signs nothing itself; required so deployments set one (sessions, CSRF)
+    # signs nothing itself; required so deployments set one (sessions, CSRF)
+    secret_key: str = field(default="", repr=False)
     public_origin: str = ""  # e.g. https://pop.example.mx; empty = same host as the request
     wisphub_url: str = "http://127.0.0.1:8090/api/"
-    wisphub_api_key: str = "sandbox.0123456789abcdef0123456789abcdef"
+    wisphub_api_key: str = field(default="sandbox.0123456789abcdef0123456789abcdef", repr=False)
     wisphub_panel_url: str = "http://127.0.0.1:8090/"
     wisphub_panel_user: str = "demo@isp-demo"
-    wisphub_panel_password: str = "demo"
+    wisphub_panel_password: str = field(default="demo", repr=False)
     wisphub_timeout: float = 8.0
     sync_interval: float = 300.0
     provider_config: str = str(default_provider_config_path())  # PROVIDER_CONFIG empty: the shipped example
@@ -57,3 +61,19 @@ class ScreenpopConfig:
         if not config.wisphub_panel_url.endswith("/"):
             raise ConfigError(f"WISPHUB_PANEL_URL must end in / , got {config.wisphub_panel_url!r}")
         return config
+
+    def describe(self) -> str:
+        """One line for the start-up log: where everything is, no secret."""
+        return (f"redis={redact_url(self.redis_url)} prefix={self.redis_prefix} "
+                f"listen={self.host}:{self.port} wisphub={redact_url(self.wisphub_url)} "
+                f"panel={redact_url(self.wisphub_panel_url)} panel_user={self.wisphub_panel_user} "
+                f"provider={self.provider_config} tz={self.tz_name}")
+
+
+def redact_url(url: str) -> str:
+    """The URL without the password of its user part (redis://:secret@host → redis://***@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:***" if parts.username else "***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.netloc.rsplit('@', 1)[1]}"))

@@ -1,8 +1,8 @@
-"""What an agent's browser is told about a call: pure functions from a call envelope and a match
-to the WebSocket messages documented in docs/websocket.md (schema version 1)."""
+"""What an agent's browser is told about a call's customer and record: pure functions from a call
+envelope and a match to the parts of a pop (the messages themselves: screenpop.push.protocol)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from common.envelope import CallUpdate
@@ -11,17 +11,6 @@ from screenpop.fields import MISSING_FIELDS
 from screenpop.index import Match
 from screenpop.wisphub.models import Preinstallation
 
-PROTOCOL_VERSION = 1
-
-# Leg state of the agent's endpoint → (pop state, reason)
-LEG_STATES: dict[str, tuple[str, str | None]] = {
-    "ringing": ("ringing", None),
-    "answered": ("answered", None),
-    "answered_elsewhere": ("ended", "answered_elsewhere"),
-    "missed": ("ended", "missed"),
-    "transferred": ("ended", "transferred"),
-    "ended": ("ended", None),
-}
 # When one agent has several endpoints in the same call, the most engaged leg speaks for them.
 _LEG_PRIORITY = ("answered", "ringing", "transferred", "answered_elsewhere", "missed", "ended")
 
@@ -59,40 +48,3 @@ def customer(update: CallUpdate) -> tuple[str | None, str]:
     if is_withheld(update.customer_number):
         return None, "Número oculto"
     return None, (update.customer_number or "").strip()
-
-
-def build_pop(update: CallUpdate, endpoint: str, leg: str,
-              match: Mapping[str, Any]) -> dict[str, Any]:
-    state, reason = LEG_STATES[leg]
-    if update.state == "ended" and state != "ended":
-        state = "ended"
-    number, shown = customer(update)
-    return {
-        "type": "pop",
-        "version": PROTOCOL_VERSION,
-        "call_id": update.call_id,
-        "seq": update.seq,
-        "direction": update.direction,
-        "state": state,
-        "reason": reason,
-        "agent_endpoint": endpoint,
-        "customer_number": number,
-        "customer_raw": update.customer_number,
-        "customer_display": shown,
-        "queue": update.queue,
-        "started_at": update.started_at,
-        "event_at": update.event_at,
-        "match": dict(match),
-    }
-
-
-def build_hello(user: Mapping[str, Any], endpoints: Iterable[str], *, server_time: float,
-                ping_interval: float) -> dict[str, Any]:
-    return {"type": "hello", "version": PROTOCOL_VERSION, "user": dict(user),
-            "endpoints": list(endpoints), "server_time": server_time,
-            "ping_interval": ping_interval}
-
-
-def build_synced(call_ids: Iterable[str]) -> dict[str, Any]:
-    """Sent after the live pops of a (re)connect: calls not listed are no longer live."""
-    return {"type": "synced", "version": PROTOCOL_VERSION, "call_ids": list(call_ids)}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from common.settings import ConfigError, env_float, env_int, env_list, env_str
 
@@ -15,11 +15,11 @@ class TelephonyConfig:
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "screenpop"
-    ami_secret: str = "screenpop-demo"
+    ami_secret: str = field(default="screenpop-demo", repr=False)
     # `system` brings FullyBooted and Shutdown; call/agent/user are what the tracker reads.
     ami_events: str = "system,call,agent,user"
     agent_endpoint_patterns: tuple[str, ...] = DEFAULT_AGENT_PATTERNS
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
     redis_prefix: str = "sp"
     node_name: str = "telephony-1"
     status_host: str = "127.0.0.1"

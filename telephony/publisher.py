@@ -19,13 +19,13 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from common.backoff import backoff_delay
+from common.callstate import queue_call_update
 from common.envelope import CallUpdate
-from common.keys import CALL_STATE_TTL_SECONDS, ENDED_CALL_TTL_SECONDS, Keys
+from common.keys import Keys
 from common.tasks import cancel_and_wait, cancel_requested
 
 log = logging.getLogger(__name__)
 
-LIVE_LEG_STATES = frozenset({"ringing", "answered"})
 REDIS_TIMEOUT = 2.0
 BATCH_LIMIT = 500  # updates per round trip
 
@@ -113,20 +113,9 @@ class CallPublisher:
 
     async def _write(self, updates: list[CallUpdate]) -> None:
         """One transaction: readers never see a call's state without its endpoint sets."""
-        keys = self._keys
         async with self._redis.pipeline(transaction=True) as pipe:
             for update in updates:
-                ttl = ENDED_CALL_TTL_SECONDS if update.state == "ended" else CALL_STATE_TTL_SECONDS
-                payload = update.to_json()
-                pipe.set(keys.call(update.call_id), payload, ex=ttl)
-                for endpoint, leg in update.agents.items():
-                    members = keys.endpoint_calls(endpoint)
-                    if leg in LIVE_LEG_STATES:
-                        pipe.sadd(members, update.call_id)
-                    else:
-                        pipe.srem(members, update.call_id)
-                    pipe.expire(members, CALL_STATE_TTL_SECONDS)
-                pipe.publish(keys.calls_channel, payload)
+                queue_call_update(pipe, self._keys, update)
             await pipe.execute()
 
     def _mark_down(self, exc: BaseException) -> None:

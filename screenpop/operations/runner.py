@@ -29,6 +29,7 @@ from screenpop.operations.model import (
 )
 from screenpop.operations.outcomes import classify
 from screenpop.operations.store import OperationStore
+from screenpop.push import protocol
 from screenpop.wisphub.errors import WispHubError
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,6 @@ class OperationRunner:
         return op
 
     async def _publish(self, op: Operation) -> None:
-        message = json.dumps({"type": "operation", "version": 1, **op.public()}, ensure_ascii=False)
+        message = json.dumps(protocol.operation(op.public()), ensure_ascii=False)
         await asyncio.wait_for(self._redis.publish(self._keys.agent_channel(op.by), message),
                                REDIS_TIMEOUT)

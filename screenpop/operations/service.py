@@ -9,16 +9,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from common.envelope import CallUpdate, EnvelopeError
-from common.keys import Keys
-from common.phones import to_e164
-from screenpop.index import PreinstallationIndex
+from screenpop.calls.record import CallRecords
 from screenpop.operations import fill
 from screenpop.operations.files import sniff
 from screenpop.operations.model import FAILED, PENDING, Operation
 from screenpop.operations.runner import OperationRunner
 from screenpop.operations.settings import ActionSettings
-from screenpop.operations.store import OPERATION_TTL_SECONDS, OperationStore
+from screenpop.operations.store import OperationStore
 from screenpop.wisphub.models import Preinstallation
 from screenpop.wisphub.writes import WispHubWriter
 
@@ -36,39 +33,20 @@ def _digest(value: Any) -> str:
 
 
 class CallActions:
-    def __init__(self, redis, keys: Keys, index: PreinstallationIndex, store: OperationStore,
-                 runner: OperationRunner, writer: WispHubWriter, settings: ActionSettings,
-                 provider, progress) -> None:
-        self._redis, self._keys, self._index = redis, keys, index
+    def __init__(self, records: CallRecords, store: OperationStore, runner: OperationRunner,
+                 writer: WispHubWriter, settings: ActionSettings, provider, progress) -> None:
+        self._records = records
         self.store, self.runner, self.writer = store, runner, writer
         self.settings, self._provider, self._progress = settings, provider, progress
 
     # --- the call's record and answers ------------------------------------------------------------
 
     async def target(self, call_id: str) -> Preinstallation:
-        keys = self._keys
-        saved = await self._redis.get(keys.call_write_target(call_id))
-        if saved:
-            return Preinstallation.from_json(saved)
-        record = None
-        for key in (keys.call_record(call_id), keys.call_link(call_id)):
-            record_id = await self._redis.get(key)
-            record = await self._index.get(record_id) if record_id else None
-            if record is not None:
-                break
-        if record is None:
-            raw = await self._redis.get(keys.call(call_id))
-            try:
-                number = to_e164(CallUpdate.from_json(raw).customer_number) if raw else None
-            except EnvelopeError:
-                number = None
-            match = await self._index.match(number)
-            record = match.preinstallations[0] if match.status == "one" else None
+        """The record the writes go to (screenpop.calls.record decides, for everyone)."""
+        record = await self._records.write_target(call_id)
         if record is None or not record.username:
             raise ActionError("no_record", "La llamada no está vinculada a una preinstalación de "
                                            "WispHub: vincúlela primero desde la búsqueda.")
-        await self._redis.set(keys.call_write_target(call_id), record.to_json(),
-                              ex=OPERATION_TTL_SECONDS)
         return record
 
     async def answers(self, call_id: str) -> dict[str, Any]:

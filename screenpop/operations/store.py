@@ -109,8 +109,11 @@ class OperationStore:
 
     async def audit(self, call_id: str, entry: dict[str, Any]) -> None:
         entry = {"at": time.time(), **entry}
-        await self._redis.rpush(self._keys.call_audit(call_id),
-                                json.dumps(entry, ensure_ascii=False, default=str))
+        key = self._keys.call_audit(call_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, json.dumps(entry, ensure_ascii=False, default=str))
+            pipe.expire(key, OPERATION_TTL_SECONDS)
+            await pipe.execute()
 
     async def audit_entries(self, call_id: str) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in await self._redis.lrange(self._keys.call_audit(call_id), 0, -1)]

@@ -1,6 +1,7 @@
 """Routes of the WispHub write-back on the pop, and the outbox worker they run with.
 
-Every POST needs the session's CSRF token (X-CSRF-Token) and an agent who has (or had) the call.
+Every POST needs the session's CSRF token (X-CSRF-Token); who may do what with the call is
+screenpop.calls.access's answer (writes: the agent who holds the call; the list: readers too).
 Uploads are read as a stream: the app's small client_max_size does not apply to them, the
 per-file limit below does.
 """
@@ -9,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
 from aiohttp import web
 
-from common.envelope import CallUpdate, EnvelopeError
+from screenpop.calls.access import Need
 from screenpop.operations.files import MAX_FILE_BYTES
 from screenpop.operations.handlers import handlers_for
 from screenpop.operations.outcomes import classify
@@ -26,7 +26,8 @@ from screenpop.operations.store import OperationStore
 from screenpop.operations.worker import OutboxWorker
 from screenpop.script.progress import CallProgressStore
 from screenpop.web import auth, csrf
-from screenpop.web.state import CONFIG, GATEWAY, INDEX, KEYS, PROGRESS, PROVIDER, REDIS
+from screenpop.web.call_routes import require_call
+from screenpop.web.state import CALL_RECORDS, CONFIG, GATEWAY, KEYS, PROGRESS, PROVIDER, REDIS
 from screenpop.wisphub.errors import WispHubError
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.http import RetryPolicy
@@ -38,13 +39,12 @@ ACTIONS = web.AppKey("call_actions", CallActions)
 ACTION_SETTINGS = web.AppKey("action_settings", ActionSettings)
 WISPHUB_TRANSPORT = web.AppKey("wisphub_transport", object)  # tests: reach WispHub another way
 HARD_CAP_BYTES = 24 * 1024 * 1024  # read and discard up to this much to refuse cleanly
-STAFF_ROLES = ("supervisor", "admin")
 TOO_LARGE = ("El archivo pesa más de 10 MB. Pida al cliente una foto más ligera o un PDF "
              "comprimido.")
 
 
-def add_action_routes(app: web.Application, settings: ActionSettings | None = None) -> None:
-    app[ACTION_SETTINGS] = settings or ActionSettings.from_env(os.environ)
+def add_action_routes(app: web.Application, settings: ActionSettings) -> None:
+    app[ACTION_SETTINGS] = settings
     app.router.add_post("/api/calls/{call_id}/activate", activate)
     app.router.add_post("/api/calls/{call_id}/documents", documents)
     app.router.add_post("/api/calls/{call_id}/data", save_data)
@@ -67,7 +67,7 @@ async def _run_actions(app: web.Application) -> AsyncIterator[None]:
     runner = OperationRunner(redis, keys, store, handlers_for(writer), RunnerSettings(
         settings.lock_seconds, settings.retry_base, settings.retry_cap))
     progress = app.get(PROGRESS) or CallProgressStore(redis, keys)
-    app[ACTIONS] = CallActions(redis, keys, app[INDEX], store, runner, writer, settings,
+    app[ACTIONS] = CallActions(app[CALL_RECORDS], store, runner, writer, settings,
                                app.get(PROVIDER), progress)
     worker = asyncio.create_task(OutboxWorker(runner, store, interval=settings.outbox_interval).run(),
                                  name="operations-outbox")
@@ -80,28 +80,14 @@ async def _run_actions(app: web.Application) -> AsyncIterator[None]:
         await own.aclose()
 
 
-async def _caller(request: web.Request) -> tuple[str, str]:
-    """(call id, username) after the session, CSRF (on POST) and call checks."""
+async def _caller(request: web.Request, need: Need = Need.ACT) -> tuple[str, str]:
+    """(call id, username) after the session, CSRF (on POST) and call access checks."""
     session, user = await auth.require_api(request)
     if request.method == "POST" and not csrf.same_token(session.csrf,
                                                         request.headers.get("X-CSRF-Token")):
         raise _forbidden("csrf", "La página caducó: recárguela e intente de nuevo.")
-    call_id = request.match_info["call_id"]
-    if user.role not in STAFF_ROLES and not await _had_call(request, call_id, user):
-        raise _forbidden("not_your_call", "Esta llamada no es suya.")
-    return call_id, user.username
-
-
-async def _had_call(request: web.Request, call_id: str, user) -> bool:
-    redis, keys = request.app[REDIS], request.app[KEYS]
-    if await redis.hexists(keys.call_agents(call_id), user.username):
-        return True
-    raw = await redis.get(keys.call(call_id))
-    try:
-        update = CallUpdate.from_json(raw) if raw else None
-    except EnvelopeError:
-        return False
-    return update is not None and any(ep in update.agents for ep in user.endpoints)
+    grant = await require_call(request, user, need)
+    return grant.call_id, user.username
 
 
 def _forbidden(code: str, message: str) -> web.HTTPException:
@@ -151,7 +137,7 @@ async def services(request: web.Request) -> web.Response:
 
 
 async def operations(request: web.Request) -> web.Response:
-    call_id, _ = await _caller(request)
+    call_id, _ = await _caller(request, Need.READ)
     ops = await request.app[ACTIONS].store.list(call_id)
     return web.json_response({"operations": [op.public() for op in ops]})
 

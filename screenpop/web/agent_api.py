@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 
 from common.tasks import cancel_requested
 from screenpop import agents
+from screenpop.push.hub import WATCHER_ROLES
 from screenpop.web import auth
-from screenpop.web.hub import WATCHER_ROLES
 from screenpop.web.state import AGENT_SETTINGS, AGENT_STATES, METRICS
 
 log = logging.getLogger(__name__)

@@ -12,18 +12,22 @@ from aiohttp import web
 from common.keys import Keys
 from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
+from screenpop.calls.access import CallAccess
+from screenpop.calls.record import CallRecords
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.operations.settings import ActionSettings
+from screenpop.push.acks import AckTracker
+from screenpop.push.bus import CallBus
+from screenpop.push.hub import Hub
+from screenpop.push.protocol import CLOSE_GOING_AWAY
+from screenpop.push.router import PopRouter
 from screenpop.script.model import ProviderConfig
 from screenpop.script.progress import CallProgressStore
 from screenpop.script.provider import default_provider_config_path, load_provider_config
 from screenpop.users import UserStore
-from screenpop.web import agent_api, api, auth, guided, status, ws
-from screenpop.web.acks import AckTracker
-from screenpop.web.bus import CallBus
-from screenpop.web.hub import CLOSE_GOING_AWAY, Hub
+from screenpop.web import actions, agent_api, api, auth, guided, status, ws
 from screenpop.web.metrics import Metrics
-from screenpop.web.router import PopRouter
 from screenpop.web.security import add_security_headers
 from screenpop.web.sessions import SessionStore
 from screenpop.web.state import (
@@ -31,6 +35,8 @@ from screenpop.web.state import (
     AGENT_SETTINGS,
     AGENT_STATES,
     BUS,
+    CALL_ACCESS,
+    CALL_RECORDS,
     CONFIG,
     GATEWAY,
     HUB,
@@ -54,9 +60,11 @@ SYNC_STOP_TIMEOUT = 10.0
 
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
                sync=None, agent_settings: AgentSettings | None = None,
-               provider: ProviderConfig | None = None) -> web.Application:
+               provider: ProviderConfig | None = None,
+               action_settings: ActionSettings | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
-    bad file stops start-up (ProviderConfigError names the key)."""
+    bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
+    write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured."""
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
@@ -64,9 +72,12 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     metrics, users = Metrics(), UserStore(redis, keys)
     settings = agent_settings or AgentSettings()
     states = AgentStateStore(redis, keys)
-    acks = AckTracker(redis, keys, metrics, states, settings.ack_deadline)
+    access, records = CallAccess(redis, keys), CallRecords(redis, keys, index)
+    acks = AckTracker(redis, keys, metrics, states, access, settings.ack_deadline)
     hub = Hub(metrics)
-    router = PopRouter(redis, keys, index, users, hub, states=states, settings=settings, acks=acks)
+    router = PopRouter(redis, keys, records, access, users, hub, states=states, settings=settings,
+                       acks=acks)
+    app[CALL_ACCESS], app[CALL_RECORDS] = access, records
     app[AGENT_SETTINGS], app[AGENT_STATES], app[ACKS] = settings, states, acks
     app[PROVIDER], app[PROGRESS] = provider, CallProgressStore(redis, keys, provider=provider)
     app[CONFIG], app[KEYS], app[REDIS], app[INDEX] = config, keys, redis, index
@@ -100,17 +111,11 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.cleanup_ctx.append(_background("agent-states", lambda app: app[ROUTER].run_states()))
     app.cleanup_ctx.append(_background("pop-acks", lambda app: app[ACKS].run()))
     app.cleanup_ctx.append(agent_api.run_wrapup_reaper)
-    _add_action_routes(app)
+    actions.add_action_routes(app, action_settings or ActionSettings())
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)
     return app
-
-
-def _add_action_routes(app: web.Application) -> None:
-    """The WispHub write-back routes (imported here: that module builds on this app's keys)."""
-    from screenpop.web.actions import add_action_routes
-    add_action_routes(app)
 
 
 async def agent_page(request: web.Request) -> web.Response:

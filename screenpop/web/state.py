@@ -6,14 +6,16 @@ from aiohttp import web
 
 from common.keys import Keys
 from screenpop.agents import AgentSettings, AgentStateStore
+from screenpop.calls.access import CallAccess
+from screenpop.calls.record import CallRecords
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.push.acks import AckTracker
+from screenpop.push.bus import CallBus
+from screenpop.push.hub import Hub
+from screenpop.push.router import PopRouter
 from screenpop.users import UserStore
-from screenpop.web.acks import AckTracker
-from screenpop.web.bus import CallBus
-from screenpop.web.hub import Hub
 from screenpop.web.metrics import Metrics
-from screenpop.web.router import PopRouter
 from screenpop.web.sessions import SessionStore
 
 CONFIG = web.AppKey("config", ScreenpopConfig)
@@ -33,3 +35,5 @@ AGENT_SETTINGS = web.AppKey("agent_settings", AgentSettings)
 ACKS = web.AppKey("acks", AckTracker)
 PROVIDER = web.AppKey("provider", object)
 PROGRESS = web.AppKey("progress", object)
+CALL_ACCESS = web.AppKey("call_access", CallAccess)
+CALL_RECORDS = web.AppKey("call_records", CallRecords)

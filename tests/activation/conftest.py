@@ -12,6 +12,7 @@ import pytest
 from common.keys import Keys
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.operations.settings import ActionSettings
 from screenpop.script.progress import CallProgressStore
 from screenpop.users import UserStore
 from screenpop.web.actions import ACTIONS
@@ -57,7 +58,8 @@ class Pop(Node):
     """A screenpop node with the write-back, and one agent signed in on it."""
 
     def __init__(self, config, redis, keys, index, gateway, settings_path) -> None:
-        super().__init__(config, redis, index, gateway=gateway)
+        super().__init__(config, redis, index, gateway=gateway,
+                         action_settings=ActionSettings.from_file(settings_path))
         self.keys, self.settings_path = keys, settings_path
 
     @property
@@ -66,10 +68,9 @@ class Pop(Node):
 
 
 @pytest.fixture
-def settings_path(tmp_path, monkeypatch):
+def settings_path(tmp_path):
     path = tmp_path / "actions.json"
     path.write_text(json.dumps(SETTINGS), encoding="utf-8")
-    monkeypatch.setenv("WISPHUB_ACTIONS_CONFIG", str(path))
     return path
 
 

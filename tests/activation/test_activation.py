@@ -96,5 +96,5 @@ async def test_posts_need_the_csrf_token_and_the_call(agent_on_call, sandbox, re
     assert response.status == 403
     response = await agent.http.post(f"{pop.url}/api/calls/other-call/activate",
                                      headers={"X-CSRF-Token": agent.csrf})
-    assert (response.status, (await response.json())["error"]) == (403, "not_your_call")
+    assert (response.status, (await response.json())["error"]) == (404, "unknown_call")
     assert POST_FORM not in sandbox.stats.requests

@@ -41,7 +41,11 @@ async def test_retry_after_a_lost_answer_checks_wisphub_first(agent_on_call, san
     assert (final["state"], final["reference"]) == ("verified", f"Instalación {RECORD_ID}")
     sandbox.faults.release_stalls()
     assert sandbox.stats.requests[POST_FORM] == 1
-    events = [e["event"] for e in await pop.actions.store.audit_entries(CALL_ID)]
+    async def audited() -> list[str]:
+        events = [e["event"] for e in await pop.actions.store.audit_entries(CALL_ID)]
+        return events if events[-1:] == ["verified"] else []
+    # the runner audits just after it saves the final state
+    events = await wait_for(audited, "the verification audited")
     assert events == ["requested", "check_failed", "sent", "answer", "verified"] or \
         events[-3:] == ["sent", "answer", "verified"]
 

@@ -13,11 +13,13 @@ import pytest
 from aiohttp import web
 from argon2 import PasswordHasher
 
+from common.callstate import queue_call_update
 from common.envelope import CallUpdate
 from common.keys import Keys
 from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.operations.settings import ActionSettings
 from screenpop.users import UserStore
 from screenpop.web.app import create_app
 from screenpop.web.state import BUS
@@ -59,15 +61,8 @@ class Telephony:
         self.redis, self.keys = redis, keys
 
     async def publish(self, update: CallUpdate) -> None:
-        keys = self.keys
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.call(update.call_id), update.to_json(), ex=3600)
-            for endpoint, leg in update.agents.items():
-                if update.state != "ended" and leg in ("ringing", "answered"):
-                    pipe.sadd(keys.endpoint_calls(endpoint), update.call_id)
-                else:
-                    pipe.srem(keys.endpoint_calls(endpoint), update.call_id)
-            pipe.publish(keys.calls_channel, update.to_json())
+            queue_call_update(pipe, self.keys, update)
             await pipe.execute()
 
 
@@ -76,9 +71,10 @@ class Node:
 
     def __init__(self, config: ScreenpopConfig, redis, index, port: int = 0,
                  agent_settings: AgentSettings | None = None, provider=None,
-                 gateway=None) -> None:
+                 gateway=None, action_settings: ActionSettings | None = None) -> None:
         self.config, self.redis, self.index, self.port = config, redis, index, port
         self.agent_settings, self.provider, self.gateway = agent_settings, provider, gateway
+        self.action_settings = action_settings
         self.app: web.Application | None = None
         self.runner: web.AppRunner | None = None
 
@@ -89,7 +85,7 @@ class Node:
     async def start(self) -> Node:
         self.app = create_app(self.config, redis=self.redis, index=self.index,
                               gateway=self.gateway, agent_settings=self.agent_settings,
-                              provider=self.provider)
+                              provider=self.provider, action_settings=self.action_settings)
         self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)

@@ -9,7 +9,7 @@ import socket
 import aiohttp
 from yarl import URL
 
-from screenpop.web.hub import CLOSE_GOING_AWAY, QUEUE_SIZE
+from screenpop.push.hub import CLOSE_GOING_AWAY, QUEUE_SIZE
 from screenpop.web.state import HUB, METRICS
 from tests.screenpop.conftest import TIMEOUT, call, record
 

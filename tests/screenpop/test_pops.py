@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from screenpop.index import Match
-from screenpop.pops import agent_leg, build_pop, match_payload
+from screenpop.pops import agent_leg, match_payload
+from screenpop.push.protocol import pop as build_pop
 from tests.screenpop.conftest import call, record
 
 

@@ -159,7 +159,8 @@ async def test_link_is_refused_for_calls_not_live_at_the_agent_and_without_csrf(
     await luis.sign_in()
     await telephony.publish(call("x", {"PJSIP/6001": "ringing"}, number="5533334444"))
 
-    assert (await luis.link("x", "301")).status == 409
+    refused = await luis.link("x", "301")
+    assert refused.status == 403 and (await refused.json())["error"] == "not_your_call"
     assert (await ana.link("x", "999")).status == 404
     no_csrf = await ana.http.post(f"{node.url}/api/calls/x/link", json={"preinstallation_id": "301"})
     assert no_csrf.status == 403
@@ -167,6 +168,9 @@ async def test_link_is_refused_for_calls_not_live_at_the_agent_and_without_csrf(
                                    headers={"X-CSRF-Token": ana.csrf})
     assert bad_body.status == 400
     assert (await ana.link("x", "301")).status == 200
+    await telephony.publish(call("x", {"PJSIP/6001": "ended"}, number="5533334444", seq=2))
+    ended = await ana.link("x", "301")
+    assert ended.status == 409 and (await ended.json())["error"] == "call_not_live"
 
 
 async def test_search_finds_records_for_signed_in_agents_only(nodes, agents, users, index):

@@ -7,6 +7,9 @@ of the agent, on any node, acknowledged it within the deadline; if none did — 
 browser open at all — the agent is marked unreachable (cleared by their next ack). A "seen" ack
 (the agent looked at the pop) is relayed to all the agent's tabs as `acked`, so they stop
 alerting.
+
+Only the acks of a call the sender's endpoint is in are recorded (anything else would be junk kept
+in Redis); every key written here expires with the call's state.
 """
 from __future__ import annotations
 
@@ -22,27 +25,32 @@ from redis.exceptions import RedisError
 from common.keys import CALL_STATE_TTL_SECONDS, Keys
 from common.tasks import cancel_requested
 from screenpop import agents
-from screenpop.pops import PROTOCOL_VERSION
+from screenpop.calls.access import CallAccess
+from screenpop.push import protocol
+from screenpop.users import User
 from screenpop.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 EVENTS_KEPT = 5000
 COMMAND_TIMEOUT = 5.0
-# Sets the acked seq when it is higher; 1 when this ack is the first for that seq.
+# Sets the acked seq when it is higher and (re)sets the hash's expiry in the same step, so the
+# hash never exists without one; 1 when this ack is the first for that seq.
 _ACK_SCRIPT = """
 local seen = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 local seq = tonumber(ARGV[2])
+local first = 0
+if seq > seen then redis.call('HSET', KEYS[1], ARGV[1], seq) first = 1 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-if seq > seen then redis.call('HSET', KEYS[1], ARGV[1], seq) return 1 end
-return 0
+return first
 """
 
 
 class AckTracker:
     def __init__(self, redis, keys: Keys, metrics: Metrics, states: agents.AgentStateStore,
-                 deadline: float) -> None:
+                 access: CallAccess, deadline: float) -> None:
         self._redis = redis
+        self._access = access
         self._keys = keys
         self._metrics = metrics
         self._states = states
@@ -80,7 +88,11 @@ class AckTracker:
             heapq.heappush(self._due, (time.monotonic() + self._deadline, username, call_id, seq))
             self._wake.set()
 
-    async def ack(self, username: str, call_id: str, seq: int, seen: bool) -> None:
+    async def ack(self, user: User, call_id: str, seq: int, seen: bool) -> bool:
+        """Record a browser's ack; False (nothing written) when the call is not the user's."""
+        if not await asyncio.wait_for(self._access.in_call(user, call_id), COMMAND_TIMEOUT):
+            return False
+        username = user.username
         first = await asyncio.wait_for(self._script(
             keys=[self._keys.call_acks(call_id)], args=[username, seq, CALL_STATE_TTL_SECONDS]),
             COMMAND_TIMEOUT)
@@ -89,8 +101,9 @@ class AckTracker:
             self._metrics.ack_latency.observe(max(0.0, time.time() - event_at))
         await self._states.update(username, agents.mark_reachable)
         if seen:
-            await self._redis.publish(self._keys.agent_channel(username), json.dumps(
-                {"type": "acked", "version": PROTOCOL_VERSION, "call_id": call_id, "seq": seq}))
+            await self._redis.publish(self._keys.agent_channel(username),
+                                      json.dumps(protocol.acked(call_id, seq)))
+        return True
 
     async def run(self) -> None:
         while not cancel_requested():

@@ -14,10 +14,10 @@ from common.backoff import backoff_delay
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
 from common.tasks import cancel_requested
-from screenpop.pops import PROTOCOL_VERSION
-from screenpop.web.hub import Hub
+from screenpop.push import protocol
+from screenpop.push.hub import Hub
+from screenpop.push.router import PopRouter
 from screenpop.web.metrics import Metrics
-from screenpop.web.router import PopRouter
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,12 @@ class CallBus:
             elif kind == "accounts":
                 self._router.forget_accounts()
             elif kind == "states":
-                self._hub.deliver_agent_state({"type": "agent_state", "version": PROTOCOL_VERSION,
-                                               "agent": json.loads(data)})
+                self._hub.deliver_agent_state(protocol.agent_state(json.loads(data)))
             else:
                 text = _text(data)
                 message = json.loads(text)
                 username = channel[len(self._agent_prefix):]
-                if message.get("type") == "session_ended":
+                if message.get("type") == protocol.SESSION_ENDED:
                     self._hub.end_session(username, str(message.get("session")))
                 else:
                     self._hub.deliver(username, message, text)

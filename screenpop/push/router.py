@@ -1,9 +1,10 @@
 """From call envelopes to the pops of the agents connected to this node, and to the agents'
 states (in_call when answered at their endpoint, wrap_up when that call ends).
 
-The endpoint → agents mapping is cached briefly (and dropped on account changes); the match of a
-call is looked up once per call and kept for the call's life, unless an agent links the call to
-a record (`keys.call_link`), which overrides it.
+The endpoint → agents mapping is cached briefly (and dropped on account changes); what a call is
+about (screenpop.calls.record) is looked up once per call and kept for the call's life, unless an
+agent links the call to a record, which overrides it. Who holds each call is recorded for
+screenpop.calls.access.
 """
 from __future__ import annotations
 
@@ -17,23 +18,17 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from common.envelope import CallUpdate, EnvelopeError
-from common.keys import CALL_STATE_TTL_SECONDS, Keys
-from common.phones import to_e164
+from common.keys import Keys
 from common.tasks import cancel_requested
 from screenpop import agents
-from screenpop.index import PreinstallationIndex
-from screenpop.pops import (
-    agent_leg,
-    build_pop,
-    build_synced,
-    customer,
-    linked_payload,
-    match_payload,
-)
-from screenpop.script.progress import CALL_PROGRESS_TTL_SECONDS
+from screenpop.calls.access import CallAccess
+from screenpop.calls.record import CallRecords
+from screenpop.pops import agent_leg, customer, linked_payload
+from screenpop.push import protocol
+from screenpop.push.acks import AckTracker
+from screenpop.push.hub import Hub
 from screenpop.users import User, UserStore
-from screenpop.web.acks import AckTracker
-from screenpop.web.hub import Hub
+from screenpop.wisphub.models import Preinstallation
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +37,17 @@ MATCHES_KEPT = 5000
 STATE_BACKLOG = 10_000
 
 
-class LinkError(Exception):
-    def __init__(self, code: str, status: int) -> None:
-        super().__init__(code)
-        self.code = code
-        self.status = status
-
-
 class PopRouter:
-    def __init__(self, redis, keys: Keys, index: PreinstallationIndex, users: UserStore,
-                 hub: Hub, *, states: agents.AgentStateStore, settings: agents.AgentSettings,
-                 acks: AckTracker) -> None:
+    def __init__(self, redis, keys: Keys, records: CallRecords, access: CallAccess,
+                 users: UserStore, hub: Hub, *, states: agents.AgentStateStore,
+                 settings: agents.AgentSettings, acks: AckTracker) -> None:
         self._redis = redis
+        self._records = records
+        self._access = access
         self._states = states
         self._settings = settings
         self._acks = acks
         self._keys = keys
-        self._index = index
         self._users = users
         self._hub = hub
         self._agents: dict[str, tuple[float, frozenset[str]]] = {}
@@ -81,7 +70,7 @@ class PopRouter:
             for username, endpoints in here.items():
                 leg = agent_leg(update, endpoints)
                 if leg is not None:
-                    self.send_pop(username, build_pop(update, *leg, match))
+                    self.send_pop(username, protocol.pop(update, *leg, match))
         if update.state == "ended":
             self._matches.pop(update.call_id, None)
         for username, endpoints in by_agent.items():
@@ -113,14 +102,10 @@ class PopRouter:
         if leg in ("ringing", "answered") and update.state != "ended":
             await self._acks.watch(username, update.call_id, update.seq)
         now = time.time()
-        _, changed = await self._states.update(username, lambda state: agents.on_call(
+        await self._states.update(username, lambda state: agents.on_call(
             state, update.call_id, leg, update.state, customer(update)[1], now, self._settings))
-        if changed and leg == "answered":
-            key = self._keys.call_agents(update.call_id)
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hsetnx(key, username, now)
-                pipe.expire(key, CALL_PROGRESS_TTL_SECONDS)
-                await pipe.execute()
+        if leg == "answered":
+            await self._access.record_answer(update, username, now)
 
     async def live_pops(self, user: User) -> list[dict[str, Any]]:
         """The pops of the calls still alerting or connected at the user's endpoints."""
@@ -139,7 +124,7 @@ class PopRouter:
             leg = agent_leg(update, user.endpoints) if update else None
             if update is None or leg is None or update.state == "ended":
                 continue
-            pop = build_pop(update, *leg, await self._match_for(update))
+            pop = protocol.pop(update, *leg, await self._match_for(update))
             if pop["state"] != "ended":
                 pops.append(pop)
         pops.sort(key=lambda pop: pop["started_at"])
@@ -153,38 +138,18 @@ class PopRouter:
         pops = await self.live_pops(user)
         for pop in pops:
             self.send_pop(username, pop)
-        self._hub.deliver(username, build_synced(p["call_id"] for p in pops))
+        self._hub.deliver(username, protocol.synced(p["call_id"] for p in pops))
 
-    async def link(self, user: User, call_id: str, preinstallation_id: str) -> dict[str, Any]:
-        """Link a call live at one of the user's endpoints to a record, remember the number, and
-        tell all the user's tabs (through their agent channel). Returns the new pop."""
-        keys = self._keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for endpoint in user.endpoints:
-                pipe.sismember(keys.endpoint_calls(endpoint), call_id)
-            pipe.get(keys.call(call_id))
-            *members, raw = await pipe.execute()
-        update = _envelope(raw)
-        leg = agent_leg(update, user.endpoints) if update else None
-        if not any(members) or update is None or leg is None:
-            raise LinkError("call_not_live", 409)
-        number = to_e164(update.customer_number)
-        try:
-            if number:
-                record = await self._index.link_number(number, preinstallation_id)
-            else:
-                record = await self._index.get(preinstallation_id)
-                if record is None:
-                    raise KeyError(preinstallation_id)
-        except KeyError:
-            raise LinkError("unknown_preinstallation", 404) from None
-        await self._redis.set(keys.call_link(call_id), record.id, ex=CALL_STATE_TTL_SECONDS)
+    async def announce_link(self, user: User, update: CallUpdate, leg: tuple[str, str],
+                            record: Preinstallation) -> dict[str, Any]:
+        """The call was just linked to `record`: tell all the user's tabs (through their agent
+        channel, whichever node holds them). Returns the new pop."""
         match = linked_payload(record)
-        self._remember(call_id, record.id, match)
-        pop = build_pop(update, *leg, match)
-        await self._redis.publish(keys.agent_channel(user.username), json.dumps(pop))
+        self._remember(update.call_id, record.id, match)
+        pop = protocol.pop(update, *leg, match)
+        await self._redis.publish(self._keys.agent_channel(user.username), json.dumps(pop))
         log.info("call linked to preinstallation %s agent=%s call=%s", record.id,
-                 user.username, call_id)
+                 user.username, update.call_id)
         return pop
 
     async def _agents_of(self, endpoint: str) -> frozenset[str]:
@@ -197,17 +162,13 @@ class PopRouter:
         return agents
 
     async def _match_for(self, update: CallUpdate) -> dict[str, Any]:
-        link = await self._redis.get(self._keys.call_link(update.call_id))
-        link = _text(link) if link else None
+        link = await self._records.linked_id(update.call_id)
         cached = self._matches.get(update.call_id)
         if cached is not None and cached[0] == link:
             self._matches.move_to_end(update.call_id)
             return cached[1]
-        record = await self._index.get(link) if link else None
-        if record is not None:
-            match = linked_payload(record)
-        else:
-            match = match_payload(await self._index.match(to_e164(update.customer_number)))
+        subject = await self._records.subject_of(update)
+        match = subject.pop_match()
         self._remember(update.call_id, link, match)
         return match
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
+from screenpop.push import protocol
+from screenpop.push.protocol import CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, CLOSE_SLOW_CONSUMER
 from screenpop.web.metrics import Metrics
 from screenpop.web.sessions import fingerprint
 
 log = logging.getLogger(__name__)
 
-CLOSE_GOING_AWAY = 1001
-CLOSE_SLOW_CONSUMER = 4001
-CLOSE_SESSION_ENDED = 4003
+__all__ = ["CLOSE_GOING_AWAY", "CLOSE_SESSION_ENDED", "CLOSE_SLOW_CONSUMER", "AgentSocket", "Hub"]
 
 QUEUE_SIZE = 100
 PING_INTERVAL = 20.0
@@ -80,7 +80,7 @@ class AgentSocket:
         self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.username}")
 
     async def _write_loop(self) -> None:
-        ping = json.dumps({"type": "ping", "version": 1})
+        ping = json.dumps(protocol.ping())
         while True:
             try:
                 text, is_pop = await asyncio.wait_for(self._queue.get(), self._ping_interval)
