@@ -24,7 +24,7 @@ from screenpop.web.bus import CallBus
 from screenpop.web.hub import CLOSE_GOING_AWAY, Hub
 from screenpop.web.metrics import Metrics
 from screenpop.web.router import PopRouter
-from screenpop.web.security import add_security_headers
+from screenpop.web.security import add_security_headers, refuse_malformed_call_ids
 from screenpop.web.sessions import SessionStore
 from screenpop.web.state import (
     ACKS,
@@ -60,7 +60,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[refuse_malformed_call_ids])
     metrics, users = Metrics(), UserStore(redis, keys)
     settings = agent_settings or AgentSettings()
     states = AgentStateStore(redis, keys)
