@@ -1,7 +1,6 @@
 """Sign-in, sign-out and the "who is this request" helpers."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -14,7 +13,7 @@ from screenpop.config import ScreenpopConfig
 from screenpop.users import User
 from screenpop.web import bodies, csrf, sessions
 from screenpop.web.peers import client_address, parse_networks
-from screenpop.web.sessions import Session, fingerprint
+from screenpop.web.sessions import Session
 from screenpop.web.state import AGENT_STATES, CONFIG, KEYS, REDIS, SESSIONS, TEMPLATES, USERS
 from screenpop.web.throttle import LoginThrottle, ThrottlePolicy
 
@@ -144,13 +143,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
         submitted = _field(form, "csrf_token") or request.headers.get("X-CSRF-Token")
         if not csrf.same_token(session.csrf, submitted):
             raise web.HTTPForbidden(text="CSRF")
-        await request.app[SESSIONS].delete(session.id)
         await request.app[AGENT_STATES].update(user.username,
                                                lambda s: agents.signed_out(s, time.time()))
         # Every node closes the sockets opened with this session (see bus.py).
-        await request.app[REDIS].publish(request.app[KEYS].agent_channel(user.username),
-                                         json.dumps({"type": "session_ended",
-                                                     "session": fingerprint(session.id)}))
+        await request.app[SESSIONS].delete(session)
         log.info("signed out agent=%s", user.username)
     sessions.clear_cookie(response)
     raise response
