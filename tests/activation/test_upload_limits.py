@@ -10,11 +10,13 @@ from dataclasses import replace
 import pytest
 
 from screenpop.operations.files import FileRejected, check_file
+from screenpop.users import UserStore
 from screenpop.web.uploads import MAX_PER_SESSION
 from tests.activation import samples
 from tests.activation.conftest import CALL_ID, RECORD_ID, Pop, wait_for
 from tests.activation.test_documents_services import UPLOAD, upload
-from tests.screenpop.conftest import Agent
+from tests.screenpop.conftest import FAST_HASHER, Agent, Telephony, call
+from tests.screenpop.service_process import ScreenpopProcess
 
 USUARIO = f"{RECORD_ID}@isp-demo"
 BOUNDARY = "limite-de-prueba"
@@ -163,3 +165,54 @@ async def test_uploads_stream_to_disk_and_each_session_has_a_few_in_flight(
     await spooled_pop.stop()
     assert not list((tmp_path / "data").iterdir())  # the node's spool folder is gone
 
+
+
+async def _jpeg_upload_body(bulk: bytes, tag: int) -> AsyncIterator[bytes]:
+    """A multipart body with a 5 MiB JPEG made unique by a small comment segment, streamed from
+    one shared buffer (the test itself stays small)."""
+    yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n"
+           f"dni_front\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+           f"filename=\"ine-{tag}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+    note = f"copia {tag}".encode()
+    yield b"\xff\xd8\xff\xfe" + (len(note) + 2).to_bytes(2, "big") + note
+    view = memoryview(bulk)[2:]
+    for start in range(0, len(view), 256 * 1024):
+        yield bytes(view[start:start + 256 * 1024])
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+async def test_fifty_parallel_uploads_from_one_session_keep_the_process_small(
+        redis, keys, redis_url, sandbox, settings_path, index, tmp_path):
+    await UserStore(redis, keys, FAST_HASHER).add("ana", "secreto-123", "agent", ["PJSIP/6001"])
+    await Telephony(redis, keys).publish(call(CALL_ID, {"PJSIP/6001": "answered"},
+                                              number="5512345678"))
+    service = await ScreenpopProcess(redis_url, keys.prefix, sandbox, tmp_path).start()
+    ana = Agent(service, "ana")
+    try:
+        assert (await ana.sign_in()).status == 302
+        status, body = await upload(ana, samples.jpeg(200_000), name="calentamiento.jpg")
+        assert status == 200, body
+        before = service.rss_kib()
+        bulk = samples.jpeg(5 * 1024 * 1024)
+
+        async def send(tag: int) -> tuple[int, dict]:
+            response = await ana.http.post(
+                f"{service.url}/api/calls/{CALL_ID}/documents", data=_jpeg_upload_body(bulk, tag),
+                headers={"X-CSRF-Token": ana.csrf,
+                         "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+            return response.status, await response.json()
+
+        results = await asyncio.gather(*(send(tag) for tag in range(50)))
+        peak, after = service.peak_rss_kib(), service.rss_kib()
+        print(f"\nscreenpop RSS: {before / 1024:.1f} MB before, peak {peak / 1024:.1f} MB during "
+              f"50 parallel 5 MiB uploads from one session, {after / 1024:.1f} MB after")
+        statuses = [status for status, _ in results]
+        print(f"answers: {statuses.count(200)} stored, {statuses.count(429)} refused (429)")
+        assert set(statuses) <= {200, 429} and 200 in statuses, statuses
+        assert all(body["error"] == "too_many_uploads" for status, body in results
+                   if status == 429)
+        # Generous: unbounded buffering took it ~880 MB up; streaming keeps it tens of MB.
+        assert (peak - before) / 1024 < 300, (before, peak)
+    finally:
+        await ana.close()
+        await service.stop()
