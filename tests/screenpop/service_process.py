@@ -21,8 +21,7 @@ def free_port() -> int:
 
 
 class ScreenpopProcess:
-    def __init__(self, redis_url: str, prefix: str, sandbox, data_dir: Path,
-                 **extra_env: str) -> None:
+    def __init__(self, redis_url: str, prefix: str, sandbox, data_dir: Path) -> None:
         self.port = free_port()
         self.env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix,
                     "SCREENPOP_HOST": "127.0.0.1", "SCREENPOP_PORT": str(self.port),
@@ -31,7 +30,7 @@ class ScreenpopProcess:
                     "WISPHUB_URL": sandbox.url, "WISPHUB_API_KEY": sandbox.api_key,
                     "WISPHUB_PANEL_URL": sandbox.panel_url,
                     "WISPHUB_PANEL_USER": sandbox.panel_user,
-                    "WISPHUB_PANEL_PASSWORD": sandbox.panel_password, **extra_env}
+                    "WISPHUB_PANEL_PASSWORD": sandbox.panel_password}
         self.log_path = data_dir / "screenpop.log"  # read it when a test fails
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -62,17 +61,18 @@ class ScreenpopProcess:
         raise TimeoutError("screenpop did not start listening")
 
     def rss_kib(self) -> int:
-        """Resident memory of the process now, from /proc (Linux)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS line")
+        """Resident memory of the process now (Linux /proc)."""
+        return self._status_kib("VmRSS")
 
     def peak_rss_kib(self) -> int:
+        """The most resident memory the process has had since it started."""
+        return self._status_kib("VmHWM")
+
+    def _status_kib(self, field: str) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-        raise RuntimeError("no VmHWM line")
+        raise RuntimeError(f"no {field} line in /proc/{self.pid}/status")
 
     async def stop(self) -> None:
         if self.proc is None or self.proc.returncode is not None:
