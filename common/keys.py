@@ -84,9 +84,20 @@ class Keys:
         """Hash: username, csrf token; expires with the session."""
         return f"{self.prefix}:session:{session_id}"
 
-    def login_failures(self, username: str) -> str:
-        """Counter of recent failed sign-ins (expires), for throttling."""
-        return f"{self.prefix}:login-failures:{username}"
+    def user_sessions(self, username: str) -> str:
+        """Set of the account's session ids, so a removal or a new password ends them all
+        (expires with the longest session; ids of expired sessions are harmless)."""
+        return f"{self.prefix}:user:{username}:sessions"
+
+    def login_throttle(self, username: str, address: str) -> str:
+        """Hash: failures, until (epoch ms) of sign-ins to one account from one client address
+        (expires); see screenpop.web.throttle."""
+        return f"{self.prefix}:login-throttle:{username}:{address}"
+
+    def login_throttle_address(self, address: str) -> str:
+        """Hash: failures, until (epoch ms) of sign-ins from one client address to any account
+        (expires)."""
+        return f"{self.prefix}:login-throttle-address:{address}"
 
     # --- push to browsers ---------------------------------------------------------------------
     def agent_channel(self, username: str) -> str:

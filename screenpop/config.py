@@ -3,12 +3,15 @@ key, WispHub's API key and panel password, a password in REDIS_URL) never appear
 in `describe()`, the start-up log line."""
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from common.settings import ConfigError, env_float, env_int, env_str
 from screenpop.script.paths import default_provider_config_path
+from screenpop.web.peers import parse_networks
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class ScreenpopConfig:
     tz_name: str = "America/Mexico_City"
     session_ttl: int = 12 * 3600
     cookie_secure: bool = False
+    data_dir: str = str(Path(tempfile.gettempdir()) / "screenpop")  # uploads are spooled here
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client
+    login_free_attempts: int = 5  # per account and address, before waits start
+    login_first_delay: float = 30.0  # seconds; doubles with each further failure
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScreenpopConfig:
@@ -53,7 +60,18 @@ class ScreenpopConfig:
             session_ttl=env_int(env, "SCREENPOP_SESSION_TTL", cls.session_ttl, minimum=60,
                                 maximum=30 * 24 * 3600),
             cookie_secure=env.get("SCREENPOP_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            data_dir=env.get("SCREENPOP_DATA_DIR", "").strip() or cls.data_dir,
+            trusted_proxies=tuple(p.strip() for p in env.get("SCREENPOP_TRUSTED_PROXIES", "")
+                                  .split(",") if p.strip()),
+            login_free_attempts=env_int(env, "SCREENPOP_LOGIN_FREE_ATTEMPTS",
+                                        cls.login_free_attempts, minimum=1, maximum=100),
+            login_first_delay=env_float(env, "SCREENPOP_LOGIN_FIRST_DELAY", cls.login_first_delay,
+                                        minimum=1.0),
         )
+        try:
+            parse_networks(config.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"SCREENPOP_TRUSTED_PROXIES: {exc}") from None
         if len(config.secret_key) < 16:
             raise ConfigError("SCREENPOP_SECRET_KEY must be at least 16 characters")
         if not config.wisphub_url.endswith("/api/"):

@@ -2,6 +2,8 @@
 
 Stored in Redis (`keys.user`, `keys.users`, `keys.endpoint_agents`); passwords only as argon2
 hashes. Every change is announced on `keys.accounts_channel` so web nodes refresh their caches.
+Replacing an account (new password, role or endpoints) or removing it ends its sessions and
+closes its sockets on every node; a removed agent also leaves the supervisors' list.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from common.keys import Keys
+from screenpop.web.sessions import end_sessions_of
 
 ROLES = ("agent", "supervisor", "qa", "admin")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -77,6 +80,8 @@ class UserStore:
                 pipe.sadd(keys.endpoint_agents(endpoint), username)
             pipe.publish(keys.accounts_channel, username)
             await pipe.execute()
+        if old is not None:
+            await end_sessions_of(self._redis, keys, username)
         return User(username, role, endpoints, display_name or username)
 
     async def remove(self, username: str) -> bool:
@@ -89,8 +94,15 @@ class UserStore:
                 pipe.srem(keys.endpoint_agents(endpoint), username)
             pipe.delete(keys.user(username))
             pipe.srem(keys.users, username)
+            # The agent's live state (screenpop.agents) goes too; supervisors drop the row.
+            pipe.delete(keys.agent_state(username))
+            pipe.srem(keys.agent_states, username)
+            pipe.zrem(keys.wrapup_deadlines, username)
+            pipe.publish(keys.agent_states_channel,
+                         json.dumps({"username": username, "removed": True}))
             pipe.publish(keys.accounts_channel, username)
             await pipe.execute()
+        await end_sessions_of(self._redis, keys, username)
         return True
 
     async def get(self, username: str) -> User | None:

@@ -81,15 +81,19 @@ class AgentSocket:
 
     async def _write_loop(self) -> None:
         ping = json.dumps(protocol.ping())
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that lands as
+        # the queue hands over a message (often under uvloop), and close() then waits forever.
         while True:
             try:
-                text, is_pop = await asyncio.wait_for(self._queue.get(), self._ping_interval)
+                async with asyncio.timeout(self._ping_interval):
+                    text, is_pop = await self._queue.get()
             except TimeoutError:
                 text, is_pop = ping, False
             if is_pop:
                 self._metrics.pops_sent.inc()
             try:
-                await asyncio.wait_for(self.ws.send_str(text), SEND_TIMEOUT)
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await self.ws.send_str(text)
             except TimeoutError:
                 log.warning("browser socket stalled, dropping agent=%s", self.username)
                 self._metrics.slow_dropped.inc()

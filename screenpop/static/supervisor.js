@@ -61,7 +61,8 @@
       msg.agents.forEach((agent) => agents.set(agent.username, agent));
       render();
     } else if (msg.type === "agent_state") {
-      agents.set(msg.agent.username, msg.agent);
+      if (msg.agent.removed) agents.delete(msg.agent.username);
+      else agents.set(msg.agent.username, msg.agent);
       render();
     } else if (msg.type === "ping") send({ type: "pong" });
   }

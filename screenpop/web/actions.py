@@ -2,8 +2,8 @@
 
 Every POST needs the session's CSRF token (X-CSRF-Token); who may do what with the call is
 screenpop.calls.access's answer (writes: the agent who holds the call; the list: readers too).
-Uploads are read as a stream: the app's small client_max_size does not apply to them, the
-per-file limit below does.
+Uploads are streamed to disk (screenpop.web.uploads): the app's small client_max_size does not
+apply to them, the per-file limit and the per-session cap on uploads in flight do.
 """
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from pathlib import Path
 
 from aiohttp import web
 
 from screenpop.calls.access import Need
-from screenpop.operations.files import MAX_FILE_BYTES
+from screenpop.operations.files import MAX_FILE_BYTES, FileRejected
 from screenpop.operations.handlers import handlers_for
 from screenpop.operations.outcomes import classify
 from screenpop.operations.runner import OperationRunner, RunnerSettings
@@ -28,6 +29,7 @@ from screenpop.script.progress import CallProgressStore
 from screenpop.web import auth, csrf
 from screenpop.web.call_routes import require_call
 from screenpop.web.state import CALL_RECORDS, CONFIG, GATEWAY, KEYS, PROGRESS, PROVIDER, REDIS
+from screenpop.web.uploads import MAX_PER_SESSION, TooManyUploads, UploadSpool, discard
 from screenpop.wisphub.errors import WispHubError
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.http import RetryPolicy
@@ -41,10 +43,15 @@ WISPHUB_TRANSPORT = web.AppKey("wisphub_transport", object)  # tests: reach Wisp
 HARD_CAP_BYTES = 24 * 1024 * 1024  # read and discard up to this much to refuse cleanly
 TOO_LARGE = ("El archivo pesa más de 10 MB. Pida al cliente una foto más ligera o un PDF "
              "comprimido.")
+TOO_MANY_UPLOADS = (f"Ya se están subiendo {MAX_PER_SESSION} archivos desde esta sesión. Espere a "
+                    "que terminen y vuelva a intentarlo.")
+UPLOADS = web.AppKey("uploads", UploadSpool)
 
 
 def add_action_routes(app: web.Application, settings: ActionSettings) -> None:
     app[ACTION_SETTINGS] = settings
+    app[UPLOADS] = UploadSpool(Path(app[CONFIG].data_dir))
+    app.cleanup_ctx.append(lambda app: app[UPLOADS].run())
     app.router.add_post("/api/calls/{call_id}/activate", activate)
     app.router.add_post("/api/calls/{call_id}/documents", documents)
     app.router.add_post("/api/calls/{call_id}/data", save_data)
@@ -154,38 +161,47 @@ async def retry(request: web.Request) -> web.Response:
 
 async def documents(request: web.Request) -> web.Response:
     call_id, username = await _caller(request)
+    session, _ = await auth.require_api(request)
     if (request.content_length or 0) > HARD_CAP_BYTES:
-        return web.json_response({"error": "too_large", "message": TOO_LARGE}, status=413,
-                                 headers={"Connection": "close"})
+        return _too_large(close=True)
     if not request.content_type.startswith("multipart/"):
         return web.json_response({"error": "bad_request", "message": "Envíe el archivo como formulario."},
                                  status=400)
-    kind, content, too_large = "other", None, False
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if part.name == "kind":
-            kind = (await part.read(decode=True)).decode(errors="replace")[:40]
-        elif part.name == "file" and content is None:
-            chunks, size = [], 0
-            while chunk := await part.read_chunk(256 * 1024):
-                size += len(chunk)
-                if size > HARD_CAP_BYTES:
-                    return web.json_response({"error": "too_large", "message": TOO_LARGE},
-                                             status=413, headers={"Connection": "close"})
-                if size <= MAX_FILE_BYTES:
-                    chunks.append(chunk)
-            too_large = size > MAX_FILE_BYTES
-            content = b"".join(chunks)
-        else:
-            await part.release()
-    if too_large:
-        return web.json_response({"error": "too_large", "message": TOO_LARGE}, status=413)
-    if not content:
+    spool = request.app[UPLOADS]
+    try:
+        async with spool.slot(session.id):
+            received = await spool.receive(await request.multipart(), HARD_CAP_BYTES)
+            try:
+                return await _upload(request, spool, received, call_id, username)
+            finally:
+                discard(received.path)
+    except TooManyUploads:
+        return web.json_response({"error": "too_many_uploads", "message": TOO_MANY_UPLOADS},
+                                 status=429, headers={"Retry-After": "5"})
+
+
+async def _upload(request: web.Request, spool: UploadSpool, received, call_id: str,
+                  username: str) -> web.Response:
+    if received.size > HARD_CAP_BYTES:
+        return _too_large(close=True)
+    if received.size > MAX_FILE_BYTES:
+        return _too_large(close=False)
+    if received.path is None or not received.size:
         return web.json_response({"error": "no_file", "message": "No llegó ningún archivo."},
                                  status=400)
+    try:
+        await spool.check(received.path, received.size)
+    except FileRejected as exc:
+        return web.json_response({"error": "bad_type", "message": str(exc)}, status=415)
     actions = request.app[ACTIONS]
 
     async def run() -> web.Response:
-        op = await actions.upload(call_id, username, kind, content)
+        op = await spool.with_content(received.path, lambda content: actions.upload(
+            call_id, username, received.kind, content))
         return web.json_response({"operation": op.public()})
     return await _act(request, run)
+
+
+def _too_large(*, close: bool) -> web.Response:
+    return web.json_response({"error": "too_large", "message": TOO_LARGE}, status=413,
+                             headers={"Connection": "close"} if close else None)

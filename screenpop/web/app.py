@@ -28,7 +28,7 @@ from screenpop.script.provider import default_provider_config_path, load_provide
 from screenpop.users import UserStore
 from screenpop.web import actions, agent_api, api, auth, guided, status, ws
 from screenpop.web.metrics import Metrics
-from screenpop.web.security import add_security_headers
+from screenpop.web.security import add_security_headers, refuse_malformed_call_ids
 from screenpop.web.sessions import SessionStore
 from screenpop.web.state import (
     ACKS,
@@ -68,7 +68,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[refuse_malformed_call_ids])
     metrics, users = Metrics(), UserStore(redis, keys)
     settings = agent_settings or AgentSettings()
     states = AgentStateStore(redis, keys)

@@ -1,23 +1,24 @@
 """Sign-in, sign-out and the "who is this request" helpers."""
 from __future__ import annotations
 
-import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from screenpop import agents
+from screenpop.config import ScreenpopConfig
 from screenpop.users import User
-from screenpop.web import csrf, sessions
-from screenpop.web.sessions import Session, fingerprint
+from screenpop.web import bodies, csrf, sessions
+from screenpop.web.peers import client_address, parse_networks
+from screenpop.web.sessions import Session
 from screenpop.web.state import AGENT_STATES, CONFIG, KEYS, REDIS, SESSIONS, TEMPLATES, USERS
+from screenpop.web.throttle import LoginThrottle, ThrottlePolicy
 
 log = logging.getLogger(__name__)
 
-MAX_FAILURES = 5
-FAILURE_WINDOW_SECONDS = 15 * 60
 _AUTH = web.RequestKey("auth", object)
 
 
@@ -49,15 +50,11 @@ async def require_api(request: web.Request) -> tuple[Session, User]:
 
 async def require_json_post(request: web.Request) -> tuple[Session, User, Any]:
     """The signed-in user of a state-changing API call, its CSRF header checked, and its JSON
-    body (None when the body is not JSON)."""
+    body (a 400 with a Spanish message when the body is not usable JSON)."""
     session, user = await require_api(request)
     if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
         raise web.HTTPForbidden(text='{"error":"csrf"}', content_type="application/json")
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    return session, user, body
+    return session, user, await bodies.read_json(request)
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
@@ -66,11 +63,13 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 
 
 def _login_page(request: web.Request, status: int = 200, error: str | None = None,
-                username: str = "") -> web.Response:
+                username: str = "", retry_after: int | None = None) -> web.Response:
     config = request.app[CONFIG]
     nonce = csrf.new_token()
     response = render(request, "login.html", status, error=error, username=username,
                       csrf_token=csrf.login_form_token(config.secret_key, nonce))
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     response.set_cookie(csrf.LOGIN_COOKIE, nonce, path="/login", httponly=True,
                         samesite="Strict", secure=config.cookie_secure)
     return response
@@ -84,34 +83,55 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
     app = request.app
-    config, redis, keys = app[CONFIG], app[REDIS], app[KEYS]
+    config = app[CONFIG]
     form = await request.post()
     if not csrf.login_form_valid(config.secret_key, request.cookies.get(csrf.LOGIN_COOKIE),
                                  _field(form, "csrf_token")):
         return _login_page(request, 403, "El formulario caducó. Intente de nuevo.")
     username = _field(form, "username").strip().lower()[:64]
     password = _field(form, "password")[:1024]
-    failures_key = keys.login_failures(username)
-    if int(await redis.get(failures_key) or 0) >= MAX_FAILURES:
-        log.warning("sign-in throttled agent=%s", username)
-        return _login_page(request, 429, "Demasiados intentos fallidos. Espere 15 minutos o "
-                                         "pida ayuda a su supervisor.", username)
-    user = await app[USERS].verify(username, password) if username and password else None
+    if not username or not password:
+        return _login_page(request, 401, "Escriba su usuario y su contraseña.", username)
+    address = client_address(request, parse_networks(config.trusted_proxies))
+    throttle = LoginThrottle(app[REDIS], app[KEYS], throttle_policy(config))
+    verdict = await throttle.attempt(username, address)
+    if not verdict.allowed:
+        log.warning("sign-in throttled agent=%s address=%s wait=%ds", username, address,
+                    verdict.wait_seconds)
+        return _login_page(request, 429, f"Demasiados intentos; espere "
+                           f"{_duration(verdict.wait_seconds)} e intente de nuevo.", username,
+                           retry_after=verdict.wait_seconds)
+    user = await app[USERS].verify(username, password)
     if user is None:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(failures_key)
-            pipe.expire(failures_key, FAILURE_WINDOW_SECONDS)
-            await pipe.execute()
-        log.info("sign-in refused agent=%s", username)
-        return _login_page(request, 401, "Usuario o contraseña incorrectos.", username)
-    await redis.delete(failures_key)
+        log.info("sign-in refused agent=%s address=%s", username, address)
+        message = "Usuario o contraseña incorrectos."
+        if verdict.wait_seconds:
+            message += (f" Demasiados intentos; espere {_duration(verdict.wait_seconds)} antes "
+                        "de intentar de nuevo.")
+        return _login_page(request, 401, message, username,
+                           retry_after=verdict.wait_seconds or None)
+    await throttle.succeeded(username, address)
     session = await app[SESSIONS].create(user.username)
     await app[AGENT_STATES].update(user.username, lambda s: agents.signed_in(s, time.time()))
     response = web.HTTPFound("/")
     sessions.set_cookie(response, session, ttl=config.session_ttl, secure=config.cookie_secure)
     response.del_cookie(csrf.LOGIN_COOKIE, path="/login")
-    log.info("signed in agent=%s", user.username)
+    log.info("signed in agent=%s address=%s", user.username, address)
     raise response
+
+
+def throttle_policy(config: ScreenpopConfig) -> ThrottlePolicy:
+    default = ThrottlePolicy()
+    return replace(default, account=replace(default.account,
+                                            free_attempts=config.login_free_attempts,
+                                            first_delay=config.login_first_delay))
+
+
+def _duration(seconds: int) -> str:
+    if seconds >= 120:
+        minutes = -(-seconds // 60)
+        return f"{minutes} minutos"
+    return "1 segundo" if seconds == 1 else f"{seconds} segundos"
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -123,13 +143,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
         submitted = _field(form, "csrf_token") or request.headers.get("X-CSRF-Token")
         if not csrf.same_token(session.csrf, submitted):
             raise web.HTTPForbidden(text="CSRF")
-        await request.app[SESSIONS].delete(session.id)
         await request.app[AGENT_STATES].update(user.username,
                                                lambda s: agents.signed_out(s, time.time()))
         # Every node closes the sockets opened with this session (see bus.py).
-        await request.app[REDIS].publish(request.app[KEYS].agent_channel(user.username),
-                                         json.dumps({"type": "session_ended",
-                                                     "session": fingerprint(session.id)}))
+        await request.app[SESSIONS].delete(session)
         log.info("signed out agent=%s", user.username)
     sessions.clear_cookie(response)
     raise response

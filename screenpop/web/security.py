@@ -3,10 +3,13 @@
 Framing is refused (X-Frame-Options DENY, frame-ancestors 'none'): softphones with a side panel
 open the page as a top-level browser view, not inside a frame, so nothing needs to embed it.
 Scripts only from /static (no inline script), so the CSP needs no 'unsafe-inline'.
+Malformed call ids in paths are refused here, once for every route.
 """
 from __future__ import annotations
 
 from aiohttp import web
+
+from screenpop.web import bodies
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -21,3 +24,12 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     headers.setdefault("Referrer-Policy", "same-origin")
     if not request.path.startswith("/static/"):
         headers.setdefault("Cache-Control", "no-store")
+
+
+@web.middleware
+async def refuse_malformed_call_ids(request: web.Request, handler):
+    """A call id in the path that no call can have is a 400 before any route reads it."""
+    call_id = request.match_info.get("call_id")
+    if call_id is not None and not bodies.valid_call_id(call_id):
+        raise bodies.bad_call_id()
+    return await handler(request)

@@ -1,13 +1,19 @@
-"""Server-side sessions: a random id in an HttpOnly cookie, the data in Redis with a TTL."""
+"""Server-side sessions: a random id in an HttpOnly cookie, the data in Redis with a TTL.
+
+Each account's session ids are indexed (`keys.user_sessions`) so that removing the account or
+setting a new password ends them all at once, and every node closes their sockets.
+"""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import time
 from dataclasses import dataclass
 
 from aiohttp import web
+from redis.exceptions import WatchError
 
 from common.keys import Keys
 from screenpop.web.csrf import new_token
@@ -31,11 +37,13 @@ class SessionStore:
 
     async def create(self, username: str) -> Session:
         session = Session(secrets.token_urlsafe(32), username, new_token())
-        key = self._keys.session(session.id)
+        key, index = self._keys.session(session.id), self._keys.user_sessions(username)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"username": username, "csrf": session.csrf,
                                     "created_at": time.time()})
             pipe.expire(key, self.ttl)
+            pipe.sadd(index, session.id)
+            pipe.expire(index, self.ttl)
             await pipe.execute()
         return session
 
@@ -50,10 +58,41 @@ class SessionStore:
             (username, csrf), _ = await pipe.execute()
         if not username or not csrf:
             return None
+        await self._redis.expire(self._keys.user_sessions(_text(username)), self.ttl, gt=True)
         return Session(session_id, _text(username), _text(csrf))
 
-    async def delete(self, session_id: str) -> None:
-        await self._redis.delete(self._keys.session(session_id))
+    async def delete(self, session: Session) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._keys.session(session.id))
+            pipe.srem(self._keys.user_sessions(session.username), session.id)
+            pipe.publish(self._keys.agent_channel(session.username),
+                         session_ended_message(session.id))
+            await pipe.execute()
+
+
+async def end_sessions_of(redis, keys: Keys, username: str) -> int:
+    """Delete every session of the account and tell the nodes holding its sockets to close
+    them (the `session_ended` message on the agent channel). Returns how many ended."""
+    index = keys.user_sessions(username)
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(index)
+                ids = [_text(i) for i in await pipe.smembers(index)]
+                pipe.multi()
+                for session_id in ids:
+                    pipe.delete(keys.session(session_id))
+                    pipe.publish(keys.agent_channel(username), session_ended_message(session_id))
+                pipe.delete(index)
+                await pipe.execute()
+                return len(ids)
+            except WatchError:
+                continue
+
+
+def session_ended_message(session_id: str) -> str:
+    """What the agent channel carries to close the sockets of one session (see bus.py)."""
+    return json.dumps({"type": "session_ended", "session": fingerprint(session_id)})
 
 
 def set_cookie(response: web.StreamResponse, session: Session, *, ttl: int, secure: bool) -> None:

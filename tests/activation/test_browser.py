@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from tests.activation import samples
 from tests.activation.conftest import RECORD_ID
 
 pytestmark = pytest.mark.browser
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x22" * 3000
+JPEG = samples.jpeg(3000)
 
 
 async def test_activate_and_upload_from_the_pop(browser, agent_on_call, sandbox, tmp_path):

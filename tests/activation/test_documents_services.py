@@ -5,10 +5,11 @@ import io
 
 import aiohttp
 
+from tests.activation import samples
 from tests.activation.conftest import CALL_ID, RECORD_ID, post
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 5000
-PDF = b"%PDF-1.7\n" + b"0" * 2000
+JPEG = samples.jpeg(5000)
+PDF = samples.pdf(2000)
 USUARIO = f"{RECORD_ID}@isp-demo"
 UPLOAD = "POST /clientes/agregar-documento/{usuario}/"
 

@@ -7,8 +7,10 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
-from screenpop.web.auth import MAX_FAILURES
+from screenpop.config import ScreenpopConfig
 from tests.screenpop.conftest import TIMEOUT, Node, login_token
+
+FREE_ATTEMPTS = ScreenpopConfig.login_free_attempts
 
 
 async def test_pages_require_sign_in_and_a_good_password_gets_in(nodes, agents, users):
@@ -38,13 +40,15 @@ async def test_wrong_password_then_throttled_even_with_the_right_one(nodes, agen
     await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
     node = await nodes()
     ana = agents(node, "ana")
-    for _ in range(MAX_FAILURES):
+    for _ in range(FREE_ATTEMPTS):
         response = await ana.sign_in("equivocada")
         assert response.status == 401
         assert "Usuario o contraseña incorrectos" in await response.text()
+    assert response.headers["Retry-After"] == "30"
+    assert "espere 30 segundos" in await response.text()
     throttled = await ana.sign_in()
-    assert throttled.status == 429
-    assert "Demasiados intentos" in await throttled.text()
+    assert throttled.status == 429 and 0 < int(throttled.headers["Retry-After"]) <= 30
+    assert "Demasiados intentos; espere" in await throttled.text()
     other = agents(node, "nadie")
     assert (await other.sign_in()).status == 401  # unknown user: same answer as a bad password
 
