@@ -5,8 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from tests.activation.conftest import CALL_ID, post
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+from tests.activation.samples import png
 
 
 async def test_every_key_of_a_call_expires(agent_on_call, redis, keys):
@@ -24,7 +23,7 @@ async def test_every_key_of_a_call_expires(agent_on_call, redis, keys):
     assert status == 200, body
     form = aiohttp.FormData()
     form.add_field("kind", "dni_front")
-    form.add_field("file", PNG, filename="ine.png", content_type="image/png")
+    form.add_field("file", png(), filename="ine.png", content_type="image/png")
     status, body = await post(agent, f"/api/calls/{CALL_ID}/documents", data=form)
     assert status == 200, body
 
