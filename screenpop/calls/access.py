@@ -53,11 +53,17 @@ class AccessDenied(Exception):
         self.code, self.status, self.message = code, status, message
 
 
-BAD_CALL_ID = AccessDenied("bad_call_id", 400, "El identificador de llamada no es válido.")
-UNKNOWN_CALL = AccessDenied("unknown_call", 404, "No existe esa llamada.")
-NOT_YOUR_CALL = AccessDenied("not_your_call", 403, "Esta llamada no es suya.")
-READ_ONLY = AccessDenied("read_only", 403, "Puede consultar esta llamada, pero solo el asesor que "
-                                           "la atiende puede modificarla.")
+REFUSALS: dict[str, tuple[int, str]] = {
+    "bad_call_id": (400, "El identificador de llamada no es válido."),
+    "unknown_call": (404, "No existe esa llamada."),
+    "not_your_call": (403, "Esta llamada no es suya."),
+    "read_only": (403, "Puede consultar esta llamada, pero solo el asesor que la atiende puede "
+                       "modificarla."),
+}
+
+
+def refusal(code: str) -> AccessDenied:
+    return AccessDenied(code, *REFUSALS[code])
 
 
 @dataclass(frozen=True)
@@ -104,17 +110,17 @@ class CallAccess:
     async def check(self, user: User, call_id: str, need: Need) -> CallGrant:
         """The grant for `need`, or AccessDenied saying why not."""
         if not is_call_id(call_id):
-            raise BAD_CALL_ID
+            raise refusal("bad_call_id")
         facts = await self.facts(user, call_id)
         if not facts.known:
-            raise UNKNOWN_CALL
+            raise refusal("unknown_call")
         level = allowed(user, facts)
         if level < need:
             if level >= Need.READ:
-                raise READ_ONLY
+                raise refusal("read_only")
             log.warning("call access refused agent=%s call=%s need=%s", user.username, call_id,
                         need.name.lower())
-            raise NOT_YOUR_CALL
+            raise refusal("not_your_call")
         return CallGrant(call_id, facts.update, level)
 
     async def in_call(self, user: User, call_id: str) -> bool:
