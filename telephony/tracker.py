@@ -19,6 +19,21 @@ OriginateResponse of the root). The CallerIDNum of an agent leg is never used.
 
 An agent's phone that starts a call (root agent channel in state Ring) is held back until it dials:
 a call to another agent (a transfer consultation) is internal and never published.
+
+Channel variables (manager.conf `channelvars`): Asterisk adds one `ChanVariable: NAME=value` header
+per variable to every snapshot of a channel (`DestChanVariable:` for the second channel of an
+event). Variables an Originate sets are empty on its Newchannel and carry their value from a later
+event, so every event is read and the call is republished when a value arrives. The call's
+variables are the non-empty values seen on any of its channels (the dialer tags the leg it
+originates; the other legs stay empty and never erase a value).
+
+Sequence numbers: every update of a call has a larger `seq` than the one before, also across a
+restart of this process (pages drop an update older than the one they hold). A tracker numbers
+its calls from a base read from the clock at start (milliseconds), not from Redis: the clock is
+there before Redis answers (telephony starts and pops while Redis is away), it cannot be lost or
+rolled back by a Redis flush or failover, and a call's few updates in one process never reach the
+milliseconds that pass before the next process starts. Only a wall clock stepped back by more than
+the restart took would break it.
 """
 from __future__ import annotations
 
@@ -27,10 +42,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from common.envelope import CallUpdate
 from common.phones import is_withheld
+from telephony.ami.frames import values_of
 from telephony.channels import EndpointMatcher
 from telephony.legs import Call, Channel, answer, finish, ring, stop_ringing
 
-VARIABLES = frozenset({"CAMPAIGN_ID", "PREINST_ID", "CAMPAIGN"})
+VARIABLES = frozenset({"CAMPAIGN_ID", "PREINST_ID", "SP_CALL", "CAMPAIGN"})  # read from VarSet
 FAILED = frozenset({"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "CANCEL", "DONTCALL",
                     "TORTURE", "INVALIDARGS"})
 _CREATES = frozenset({"Newchannel", "Newstate", "DialBegin", "AgentCalled", "AgentConnect",
@@ -56,10 +72,22 @@ def _timestamp(event: Mapping[str, str], default: float) -> float:
         return default
 
 
+def _variables(event: Mapping[str, str], prefix: str) -> list[tuple[str, str]]:
+    """The non-empty `NAME=value` pairs of one snapshot's ChanVariable headers."""
+    pairs = []
+    for item in values_of(event, prefix + "ChanVariable"):  # type: ignore[arg-type]
+        name, sep, value = item.partition("=")
+        if sep and name and value:
+            pairs.append((name, value))
+    return pairs
+
+
 class CallTracker:
-    def __init__(self, agents: EndpointMatcher, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, agents: EndpointMatcher, clock: Callable[[], float] = time.time, *,
+                 seq_base: int | None = None) -> None:
         self._agents = agents
         self._clock = clock
+        self._seq_base = int(clock() * 1000) if seq_base is None else seq_base
         self._channels: dict[str, Channel] = {}
         self._by_linkedid: dict[str, Call] = {}
         self._calls: dict[str, Call] = {}
@@ -78,14 +106,12 @@ class CallTracker:
 
     # --- public API --------------------------------------------------------------------------
     def feed(self, event: Mapping[str, str]) -> list[CallUpdate]:
-        name = event.get("Event")
-        if name == "VarSet" and event.get("Variable") not in VARIABLES:
-            return []  # most of a real stream: keep this path to two lookups
-        handler = self._handlers.get(name)  # type: ignore[arg-type]
-        if handler is None:
-            return []
-        handler(event)
-        return self._flush()
+        handler = self._handlers.get(event.get("Event"))  # type: ignore[arg-type]
+        if handler is not None:
+            handler(event)
+        if "ChanVariable" in event or "DestChanVariable" in event:
+            self._read_variables(event)
+        return self._flush() if self._touched else []
 
     def resync(self, channels: Sequence[Mapping[str, str]]) -> list[CallUpdate]:
         groups: dict[str, list[Mapping[str, str]]] = {}
@@ -100,6 +126,8 @@ class CallTracker:
                     self._drop(ch)
                 self._end(call)
                 self._touched.append(call)
+        # the live calls are re-sent below, whatever the rebuild touched
+        self._touched = [call for call in self._touched if all(call is not c for c in live)]
         updates = self._flush()
         for call in live:
             if any(leg in ("ringing", "answered") for leg in call.agents().values()):
@@ -138,7 +166,7 @@ class CallTracker:
     def _new_channel(self, uid: str, name: str, linkedid: str, event: Mapping[str, str]) -> Channel:
         call = self._by_linkedid.get(linkedid)
         if call is None:
-            call = Call(linkedid, _timestamp(event, self._clock()))
+            call = Call(linkedid, _timestamp(event, self._clock()), self._seq_base)
             self._calls[linkedid] = call
             self._by_linkedid[linkedid] = call
         ch = Channel(uid, name, self._agents.endpoint_of(name), call)
@@ -148,10 +176,6 @@ class CallTracker:
             call.root_is_agent = ch.endpoint is not None
             call.deferred = call.root_is_agent
             call.caller_number = event.get("CallerIDNum")
-            variable = event.get("ChanVariable", "")
-            name_, _, value = variable.partition("=")
-            if name_ in VARIABLES:
-                call.variables[name_] = value
         return ch
 
     def _relink(self, ch: Channel, linkedid: str) -> None:
@@ -294,22 +318,36 @@ class CallTracker:
                 self._touched.append(call)
 
     def _on_varset(self, event: Mapping[str, str]) -> None:
-        call = self._calls.get(event.get("Uniqueid", ""))
-        if call is not None:
-            call.variables[event["Variable"]] = event.get("Value", "")
-            self._touched.append(call)
+        name = event.get("Variable")
+        if name not in VARIABLES:
+            return  # most of a real stream when the dialplan class is on
+        ch = self._channels.get(event.get("Uniqueid", ""))
+        if ch is not None:
+            self._set_variables(ch.call, [(name, event.get("Value", ""))])
+
+    def _read_variables(self, event: Mapping[str, str]) -> None:
+        for prefix in ("", "Dest"):
+            ch = self._channels.get(event.get(prefix + "Uniqueid", ""))
+            if ch is not None:
+                self._set_variables(ch.call, _variables(event, prefix))
+
+    def _set_variables(self, call: Call, pairs: list[tuple[str, str]]) -> None:
+        for name, value in pairs:
+            if value and call.variables.get(name) != value:
+                call.variables[name] = value
+                self._touched.append(call)
 
     # --- resync -------------------------------------------------------------------------------
     def _rebuild(self, linkedid: str, snaps: list[Mapping[str, str]], now: float) -> Call:
         call = next((self._channels[s["Uniqueid"]].call for s in snaps
                      if s["Uniqueid"] in self._channels), None) or self._by_linkedid.get(linkedid)
         if call is None:
-            call = Call(linkedid, now - max(_duration(s) for s in snaps))
+            call = Call(linkedid, now - max(_duration(s) for s in snaps), self._seq_base)
             self._calls[linkedid] = call
             root = next((s for s in snaps if s["Uniqueid"] == linkedid), None)
             if root is not None:
                 call.root_is_agent = self._agents.endpoint_of(root["Channel"]) is not None
-                call.caller_number = root.get("CallerIDNum")
+                call.caller_number = _caller_of(root, snaps)
         call.linkedids.add(linkedid)
         self._by_linkedid[linkedid] = call
         present = {s["Uniqueid"] for s in snaps}
@@ -333,6 +371,7 @@ class CallTracker:
             if not ch.endpoint and call.dialled is None:
                 exten = snap.get("Exten")
                 call.dialled = exten if exten and exten != "s" else None
+            self._set_variables(call, _variables(snap, ""))
         for snap in snaps:
             ch = self._channels[snap["Uniqueid"]]
             if snap.get("ChannelState") == "6":
@@ -387,6 +426,20 @@ class CallTracker:
             started_at=call.started_at, event_at=self._clock(), variables=dict(call.variables),
             seq=call.seq)
         return call.last
+
+
+def _caller_of(root: Mapping[str, str], snaps: Sequence[Mapping[str, str]]) -> str | None:
+    """The inbound customer's number in a CoreShowChannels answer. A Local `;1` root (a caller
+    Asterisk originated as a Local pair) takes on the agent's number as its caller ID once the
+    agent's phone rings (real Asterisk 20: `6001`); its `;2` half, which dialled on the caller's
+    behalf, keeps the caller's own."""
+    name = root["Channel"]
+    if name.startswith("Local/") and name.endswith(";1"):
+        half = name[:-1] + "2"
+        partner = next((s for s in snaps if s.get("Channel") == half), None)
+        if partner is not None:
+            return partner.get("CallerIDNum")
+    return root.get("CallerIDNum")
 
 
 def _duration(snap: Mapping[str, str]) -> float:
