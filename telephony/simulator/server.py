@@ -8,10 +8,10 @@ import logging
 import time
 from collections.abc import Sequence
 
-from telephony.ami.frames import encode, parse_block
+from telephony.ami.frames import encode, join_repeated, parse_block
 from telephony.simulator.call import IdSource, SimCall, bind_values
 from telephony.simulator.catalogue import Catalogue, endpoint_ext
-from telephony.simulator.channels import ChannelTable
+from telephony.simulator.channels import ChannelTable, snapshot_pairs
 from telephony.simulator.session import AmiSession
 from telephony.simulator.template import CompiledEvent
 
@@ -33,6 +33,7 @@ class PbxSimulator:
         self.default_speed = default_speed
         self.max_write_buffer = max_write_buffer
         self.answer_pings = True
+        self.shutting_down = False  # answer every action as an Asterisk that is stopping does
         self.logins = 0
         self.catalogue = catalogue or Catalogue()
         self.table = ChannelTable()
@@ -156,7 +157,7 @@ class PbxSimulator:
         for channel in channels:
             self.table.remove(channel.snapshot["Uniqueid"])
             events.append(encode([("Event", "Hangup"), ("Privilege", "call,all"),
-                                  ("Timestamp", stamp), *channel.snapshot.items(),
+                                  ("Timestamp", stamp), *snapshot_pairs(channel.snapshot),
                                   ("Cause", "16"), ("Cause-txt", "Normal Clearing")]))
         self._broadcast(b"".join(events), frozenset({"call"}))
         return True
@@ -165,12 +166,13 @@ class PbxSimulator:
         now = time.monotonic()
         for event, data in batch:
             if event.table:
-                headers, _ = parse_block(data[:-4])
-                self.table.apply(headers, now=now, owner=call.call_id)
+                self.table.apply(join_repeated(*parse_block(data[:-4])), now=now,
+                                 owner=call.call_id)
         for session in self._sessions:
             if not session.authenticated:
                 continue
-            chunk = b"".join(data for event, data in batch if session.wants(event.classes))
+            chunk = b"".join(data for event, data in batch
+                             if event.sent and session.wants(event.classes))
             if chunk:
                 session.send(chunk)
 

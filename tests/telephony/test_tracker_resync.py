@@ -1,7 +1,17 @@
 """resync(): rebuilding the picture from a CoreShowChannels answer after a (re)connect."""
 from __future__ import annotations
 
-from tests.telephony.replay import TRACES, core_show_channels, feed_all, messages, summary, tracker
+import pytest
+
+from tests.telephony.replay import (
+    TRACES,
+    core_show_channels,
+    feed_all,
+    messages,
+    simulated_answer,
+    summary,
+    tracker,
+)
 
 RECONNECT_CALL = "1795497245.70"
 
@@ -73,3 +83,30 @@ def test_resync_twice_resends_the_live_calls():
 def test_resync_ignores_entries_without_ids():
     t = tracker("SIP/600*")
     assert t.resync([{"Event": "CoreShowChannel"}, {"Channel": "SIP/6001-00000001"}]) == []
+
+
+def bridged_at(trace) -> float:
+    """Just after the customer and the agent are bridged in a recorded call."""
+    return next(float(e["Timestamp"]) for e in messages(trace)
+                if e.get("Event") == "BridgeEnter" and e.get("BridgeNumChannels") == "2") + 0.01
+
+
+@pytest.mark.parametrize(("trace", "number", "root_shows"), [
+    ("sip-inbound-direct.txt", "+525598765432", "6001"),  # what the old rebuild published
+    ("ivr-menu.txt", "5215587654321", "5215587654321"),
+    ("reconnect.listener.txt", "5215512345678", "5215512345678"),
+])
+def test_resync_mid_call_keeps_the_caller_number_not_the_agent_extension(trace, number, root_shows):
+    """A caller Asterisk originated as a Local pair: its `;1` root may show the agent's `6001`
+    as caller ID (recorded NewCallerid: at the ring of a direct call, at the end of a queue
+    call); the `;2` half keeps the caller's. The answer is what CoreShowChannels gives at that moment (the simulator's
+    snapshot, checked field by field against Asterisk in tests/simulator/test_snapshot.py)."""
+    path = TRACES / trace
+    live = feed_all(tracker("SIP/600*"), messages(path))
+    assert {u.customer_number for u in live} == {number}
+    snapshot = simulated_answer(path, bridged_at(path))
+    root = next(s for s in snapshot if s["Uniqueid"] == s["Linkedid"] and s["Channel"].endswith(";1"))
+    updates = tracker("SIP/600*").resync(core_show_channels(snapshot))
+    assert [(u.call_id, u.state, u.customer_number) for u in updates] == [
+        (live[0].call_id, "answered", number)]
+    assert root["CallerIDNum"] == root_shows
