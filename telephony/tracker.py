@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from common.envelope import CallUpdate
 from common.phones import is_withheld
@@ -139,6 +140,10 @@ class CallTracker:
 
     def live_calls(self) -> list[CallUpdate]:
         return [call.last for call in self._calls.values() if call.last is not None]
+
+    def live_call_ids(self) -> set[str]:
+        """Every call Asterisk has that the tracker holds, published or not."""
+        return set(self._calls)
 
     # --- channels and calls -------------------------------------------------------------------
     def _touch(self, event: Mapping[str, str], prefix: str = "") -> Channel | None:
@@ -426,6 +431,18 @@ class CallTracker:
             started_at=call.started_at, event_at=self._clock(), variables=dict(call.variables),
             seq=call.seq)
         return call.last
+
+
+def ended_while_away(last: CallUpdate, now: float) -> CallUpdate:
+    """The end of a call Asterisk no longer has, from the last update published for it (by this
+    process or one before it): each agent leg ends as it would have at a hang-up, and the update
+    outnumbers the last one."""
+    answered = any(leg == "answered" for leg in last.agents.values())
+    agents = {endpoint: ("ended" if leg == "answered" else
+                         ("answered_elsewhere" if answered else "missed") if leg == "ringing"
+                         else leg)
+              for endpoint, leg in last.agents.items()}
+    return replace(last, state="ended", agents=agents, event_at=now, seq=last.seq + 1)
 
 
 def _caller_of(root: Mapping[str, str], snaps: Sequence[Mapping[str, str]]) -> str | None:
