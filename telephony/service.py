@@ -178,6 +178,8 @@ class TelephonyService:
             ("telephony_ami_reconnects", "AMI reconnection attempts", stats.reconnects),
             ("telephony_ami_ping_timeouts", "AMI pings unanswered in time", stats.ping_timeouts),
             ("telephony_ami_auth_failures", "AMI logins refused or unanswered", stats.auth_failures),
+            ("telephony_ami_pbx_restarts", "AMI logins refused or sessions ended by Asterisk shutting down",
+             stats.pbx_restarts),
             ("telephony_ami_bad_frames", "AMI frames skipped as oversized or malformed",
              stats.oversized_frames + stats.malformed_frames),
             ("telephony_tracker_errors", "Events the call tracker failed on", self._feed.errors),
