@@ -41,13 +41,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from common.envelope import CallUpdate
+from common.envelope import (
+    CAMPAIGN_VARIABLE,
+    DIALER_CALL_VARIABLE,
+    PREINSTALLATION_VARIABLE,
+    CallUpdate,
+)
 from common.phones import is_withheld
 from telephony.ami.frames import values_of
 from telephony.channels import EndpointMatcher
 from telephony.legs import Call, Channel, answer, finish, ring, stop_ringing
 
-VARIABLES = frozenset({"CAMPAIGN_ID", "PREINST_ID", "SP_CALL", "CAMPAIGN"})  # read from VarSet
+# read from VarSet too, for a deployment with the dialplan class and no channelvars
+VARIABLES = frozenset({CAMPAIGN_VARIABLE, PREINSTALLATION_VARIABLE, DIALER_CALL_VARIABLE, "CAMPAIGN"})
 FAILED = frozenset({"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "CANCEL", "DONTCALL",
                     "TORTURE", "INVALIDARGS"})
 _CREATES = frozenset({"Newchannel", "Newstate", "DialBegin", "AgentCalled", "AgentConnect",

@@ -5,6 +5,10 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from common.envelope import CallUpdate
+from telephony.ami.frames import TERMINATOR
+from telephony.simulator.catalogue import TRACES_DIR
+from telephony.simulator.template import read_trace
+from tests.listener.conftest import with_changes
 from tests.listener.helpers import eventually, free_port, updates_until
 
 AGENTS = ["PJSIP/6001", "PJSIP/6002"]
@@ -165,3 +169,17 @@ async def test_a_call_that_ended_while_telephony_was_down_is_ended_at_the_resync
     await kept.release()
     await updates_until(bus, of_call(kept.call_id, "ended"))
     assert await redis.smembers(live_calls) == set()
+
+
+async def test_every_chanvariable_of_a_dialer_call_reaches_the_envelope(services, config, sim, bus):
+    """The recorded Asterisk 20 stream of a dialer call with `channelvars`, as a listener with
+    the default AMI_EVENTS receives it, through panoramisk (which turns the repeated
+    `ChanVariable:` headers into a list) into the published envelope."""
+    await connected_service(services, with_changes(config, agent_endpoint_patterns=("SIP/600*",)))
+    recorded = read_trace((TRACES_DIR / "dialer" / "agent-first.txt").read_bytes())
+    wanted = [event.block + TERMINATOR for event in recorded
+              if {"call", "agent", "user"} & set(event.headers.get("Privilege", "").split(","))]
+    await sim.send_raw(b"".join(wanted))
+    seen = await updates_until(bus, lambda u: u.state == "ended")
+    assert {u.call_id for u in seen} == {"c7-1001-agent"}
+    assert all(u.variables == {"CAMPAIGN_ID": "c7", "PREINST_ID": "1001"} for u in seen)
