@@ -10,7 +10,9 @@ Direction (decided when the call first reaches an agent, then fixed):
             (predictive dialer: Originate to the customer first, then Queue);
   inbound   everything else (a trunk or a Local `…@from-pstn` caller; a simulated caller
             originated as a Local pair rings agents from its `;2` half, so it stays inbound).
-After a resync the originate history is unknown: only "root is an agent" makes a call outbound.
+After a resync the originate history is unknown: a call is outbound when its root is an agent or
+the dialer tagged it (a `CAMPAIGN_ID` channel variable); its customer is the first number a
+non-agent leg runs (`Exten`), else the digits the agent's phone dialled.
 
 Customer number: inbound → the root's CallerIDNum (Newchannel, then NewCallerid until the first
 update; later NewCallerids on a Local root only mirror the agent's connected line); outbound → the
@@ -379,10 +381,15 @@ class CallTracker:
                 call.channels[ch.uid] = ch
             if snap.get("Application") == "Queue" and not call.queue:
                 call.queue = (snap.get("ApplicationData") or "").split(",", 1)[0] or None
-            if not ch.endpoint and call.dialled is None:
-                exten = snap.get("Exten")
-                call.dialled = exten if exten and exten != "s" else None
+            exten = snap.get("Exten")
+            if not ch.endpoint and call.dialled is None and not is_withheld(exten):
+                call.dialled = exten  # the number the customer leg runs or was dialled as
             self._set_variables(call, _variables(snap, ""))
+        if call.dialled is None and call.root_is_agent:
+            # no customer leg up yet, or one with no digits: the agent's phone dialled them
+            root = next((s for s in snaps if s["Uniqueid"] == call.id), None)
+            if root is not None and not is_withheld(root.get("Exten")):
+                call.dialled = root.get("Exten")
         for snap in snaps:
             ch = self._channels[snap["Uniqueid"]]
             if snap.get("ChannelState") == "6":
@@ -393,7 +400,8 @@ class CallTracker:
         call.deferred = False
         call.internal = call.last is None and len(agents) > 1 and len(agents) == len(call.channels)
         if call.direction is None and call.last is None:
-            call.direction = "outbound" if call.root_is_agent else "inbound"
+            dialer = CAMPAIGN_VARIABLE in call.variables
+            call.direction = "outbound" if call.root_is_agent or dialer else "inbound"
         return call
 
     # --- publishing ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from common.envelope import CallUpdate
-from telephony.ami.frames import iter_messages, join_repeated, parse_block
+from telephony.ami.frames import encode, iter_messages, join_repeated, parse_block
 from telephony.channels import EndpointMatcher
 from telephony.simulator.channels import ChannelTable
 from telephony.simulator.template import call_events, compile_template, read_trace, render
@@ -64,5 +64,6 @@ def simulated_answer(trace: Path, asked_at: float, action_id: str | None = None
         if compiled.table:
             block = render(compiled, values)[:-4]
             table.apply(join_repeated(*parse_block(block)), now=at, owner="call")
-    return [dict(table.core_show_channel(ch, now=asked_at, action_id=action_id))
+    return [join_repeated(*parse_block(encode(table.core_show_channel(ch, now=asked_at,
+                                                                      action_id=action_id))))
             for ch in table.channels()]

@@ -7,8 +7,15 @@ import re
 
 import pytest
 
-from telephony.ami.frames import REPEAT_SEPARATOR
-from tests.telephony.replay import TRACES, core_show_channels, feed_all, messages, tracker
+from telephony.ami.frames import REPEAT_SEPARATOR, values_of
+from tests.telephony.replay import (
+    TRACES,
+    core_show_channels,
+    feed_all,
+    messages,
+    simulated_answer,
+    tracker,
+)
 
 DIALER = TRACES / "dialer"
 # what a listener with the default AMI_EVENTS receives: no dialplan class (VarSet, Newexten)
@@ -79,13 +86,21 @@ def test_inbound_calls_without_dialer_variables_carry_none():
     assert all(u.variables == {} for u in updates)
 
 
-def test_resync_reads_the_variables_of_core_show_channels():
-    events = messages(DIALER / "agent-first.txt")
-    bridged = next(e for e in events if e.get("Event") == "BridgeEnter"
-                   and e.get("BridgeNumChannels") == "2")
-    agent = {k: v for k, v in bridged.items() if k not in ("Event", "Privilege", "Timestamp")}
-    snapshot = {"Event": "CoreShowChannel", **agent, "Application": "Dial",
-                "ApplicationData": "SIP/pstn-gw/5215512345678,30,tT", "Duration": "00:00:03"}
-    updates = tracker("SIP/600*").resync(core_show_channels([snapshot]))
-    assert [(u.call_id, u.direction, u.variables) for u in updates] == [
-        ("c7-1001-agent", "outbound", {"CAMPAIGN_ID": "c7", "PREINST_ID": "1001"})]
+@pytest.mark.parametrize(("name", "number"), [
+    ("agent-first", "5215512345678"),  # the digits the agent's channel was originated to
+    ("mixmonitor", "5215512345678"),
+    ("amd-human", "5215500001111"),  # the Local customer's `;2` runs its number
+    # the trunk leg shows only the dialer's own caller ID and `ventas`: the number is not in
+    # CoreShowChannels (PREINST_ID still says which preinstallation the call is about)
+    ("customer-first", None),
+])
+def test_resync_mid_call_of_a_dialer_call_is_outbound_with_its_variables(name, number):
+    path = DIALER / f"{name}.txt"
+    bridged = next(float(e["Timestamp"]) for e in messages(path)
+                   if e.get("Event") == "BridgeEnter" and e.get("BridgeNumChannels") == "2")
+    snapshot = simulated_answer(path, bridged + 0.01)
+    assert any("PREINST_ID=" + sent_variables(name)["PREINST_ID"] in values_of(s, "ChanVariable")
+               for s in snapshot)
+    updates = tracker("SIP/600*").resync(core_show_channels(snapshot))
+    assert [(u.state, u.direction, u.customer_number, u.variables) for u in updates] == [
+        ("answered", "outbound", number, sent_variables(name))]
