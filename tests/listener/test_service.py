@@ -183,3 +183,22 @@ async def test_every_chanvariable_of_a_dialer_call_reaches_the_envelope(services
     seen = await updates_until(bus, lambda u: u.state == "ended")
     assert {u.call_id for u in seen} == {"c7-1001-agent"}
     assert all(u.variables == {"CAMPAIGN_ID": "c7", "PREINST_ID": "1001"} for u in seen)
+
+
+async def test_a_restarted_service_republishes_a_direct_call_with_the_callers_number(
+        services, config, sim, bus):
+    """Asterisk's Local `;1` caller shows the agent's `6001` as caller ID once the agent's phone
+    rings; the rebuilt call must still name the caller."""
+    first = await connected_service(services, config)
+    call = await sim.start_call("inbound_direct", customer="+525598765432",
+                                agents=["PJSIP/6001"], hold_at="answered", speed=0.0)
+    answered = (await updates_until(bus, of_call(call.call_id, "answered")))[-1]
+    assert answered.customer_number == "+525598765432"
+    await first.stop()
+
+    await connected_service(services, config)
+    rebuilt = (await updates_until(bus, lambda u: u.call_id == call.call_id))[-1]
+    assert (rebuilt.state, rebuilt.customer_number, rebuilt.agents) == (
+        "answered", "+525598765432", {"PJSIP/6001": "answered"})
+    await call.release()
+    await updates_until(bus, of_call(call.call_id, "ended"))
