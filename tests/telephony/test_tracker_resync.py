@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.envelope import CallUpdate
+from telephony.tracker import ended_while_away
 from tests.telephony.replay import (
     TRACES,
     core_show_channels,
@@ -110,3 +112,17 @@ def test_resync_mid_call_keeps_the_caller_number_not_the_agent_extension(trace, 
     assert [(u.call_id, u.state, u.customer_number) for u in updates] == [
         (live[0].call_id, "answered", number)]
     assert root["CallerIDNum"] == root_shows
+
+
+def test_a_call_gone_while_away_ends_each_leg_as_a_hang_up_would():
+    ringing = CallUpdate(call_id="1.1", direction="inbound", state="ringing",
+                         customer_number="5512345678",
+                         agents={"PJSIP/6001": "ringing", "PJSIP/6002": "missed"}, seq=41)
+    answered = CallUpdate(call_id="1.2", direction="inbound", state="answered",
+                          customer_number="5512345678",
+                          agents={"PJSIP/6001": "answered", "PJSIP/6002": "ringing"}, seq=7)
+    assert ended_while_away(ringing, 99.0) == CallUpdate(
+        call_id="1.1", direction="inbound", state="ended", customer_number="5512345678",
+        agents={"PJSIP/6001": "missed", "PJSIP/6002": "missed"}, event_at=99.0, seq=42)
+    assert ended_while_away(answered, 99.0).agents == {"PJSIP/6001": "ended",
+                                                       "PJSIP/6002": "answered_elsewhere"}
