@@ -103,6 +103,8 @@ class CallPublisher:
                 try:
                     await asyncio.wait_for(self._end_missing(self._reconcile), REDIS_TIMEOUT)
                     self._reconcile = None
+                    failures = 0
+                    self.redis_ok = True
                 except Exception as exc:  # noqa: BLE001 - any Redis/network failure: retry later
                     failures += 1
                     self._mark_down(exc)
