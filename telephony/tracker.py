@@ -84,7 +84,7 @@ def _timestamp(event: Mapping[str, str], default: float) -> float:
 def _variables(event: Mapping[str, str], prefix: str) -> list[tuple[str, str]]:
     """The non-empty `NAME=value` pairs of one snapshot's ChanVariable headers."""
     pairs = []
-    for item in values_of(event, prefix + "ChanVariable"):  # type: ignore[arg-type]
+    for item in values_of(event, prefix + "ChanVariable"):
         name, sep, value = item.partition("=")
         if sep and name and value:
             pairs.append((name, value))

@@ -8,7 +8,7 @@ never hold a line break on the wire (``values_of`` splits them again).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 Message = dict[str, str]
 REPEAT_SEPARATOR = "\n"
@@ -58,7 +58,7 @@ def join_repeated(headers: Message, repeated: dict[str, list[str]]) -> Message:
     return merged
 
 
-def values_of(message: Message, key: str) -> list[str]:
+def values_of(message: Mapping[str, str], key: str) -> list[str]:
     """Every value of a header in wire order ([] when absent)."""
     raw = message.get(key)
     return [] if raw is None else raw.split(REPEAT_SEPARATOR)
