@@ -31,20 +31,26 @@ def asked_at(path: Path) -> float:
 
 
 CASES = {
+    # played, answer, where the answer sits in a stream, its ActionID, Duration comparable
     # a session that logged in mid-call and asked at once (its SuccessfulAuth is the last
     # event before the answer), compared with the stream of a session connected all along
-    "reconnect": ("reconnect.listener.txt", "reconnect.txt", "reconnect-csc", True),
+    "reconnect": ("reconnect.listener.txt", "reconnect.txt", "reconnect.txt", "reconnect-csc",
+                  True),
     # asked mid-call on the same session some quiet seconds after the last event: when exactly
     # is not recorded, so Duration cannot be compared
-    "local-inbound-queue": ("local-inbound-queue.txt", "local-inbound-queue.txt", "csc-1", False),
+    "local-inbound-queue": ("local-inbound-queue.txt", "local-inbound-queue.txt",
+                            "local-inbound-queue.txt", "csc-1", False),
+    "coreshowchannels-live-inbound": ("local-inbound-queue.txt",
+                                      "coreshowchannels-live-inbound.txt",
+                                      "local-inbound-queue.txt", "csc-1", False),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_core_show_channels_matches_asterisk_field_by_field(case):
-    played, answered, action_id, timed = CASES[case]
+    played, answered, positioned, action_id, timed = CASES[case]
     real = recorded_answer(TRACES_DIR / answered)
-    when = asked_at(TRACES_DIR / answered)
+    when = asked_at(TRACES_DIR / positioned)
     simulated = {item["Uniqueid"]: item for item in simulated_answer(TRACES_DIR / played, when,
                                                                       action_id)}
     assert sorted(simulated) == sorted(item["Uniqueid"] for item in real)
