@@ -29,6 +29,11 @@ class Keys:
         """Set of call ids currently alerting or connected at an agent endpoint (expires)."""
         return f"{self.prefix}:endpoint:{endpoint}:calls"
 
+    def telephony_live_calls(self, node: str) -> str:
+        """Set of the call ids a telephony node last published as live (ringing or answered),
+        so a restarted node can end the ones Asterisk no longer has (expires)."""
+        return f"{self.prefix}:telephony:{node}:live-calls"
+
     def telephony_heartbeat(self, node: str) -> str:
         """String with the listener's AMI state, refreshed while the listener runs (expires)."""
         return f"{self.prefix}:telephony:{node}:heartbeat"

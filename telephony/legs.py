@@ -29,7 +29,7 @@ class Call:
                  "direction", "caller_number", "dialled", "queue", "variables", "started_at",
                  "seq", "last", "picture", "finished", "answered", "deferred", "internal")
 
-    def __init__(self, call_id: str, started_at: float) -> None:
+    def __init__(self, call_id: str, started_at: float, seq_base: int = 0) -> None:
         self.id = call_id
         self.linkedids = {call_id}
         self.channels: dict[str, Channel] = {}
@@ -42,7 +42,7 @@ class Call:
         self.queue: str | None = None
         self.variables: dict[str, str] = {}
         self.started_at = started_at
-        self.seq = 0
+        self.seq = seq_base  # see tracker.py: numbering survives a restart
         self.last = None  # the last CallUpdate published
         self.picture: tuple | None = None
         self.finished: dict[str, str] = {}  # endpoint → leg state of its channels that are gone

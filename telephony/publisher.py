@@ -5,6 +5,11 @@ While Redis answers, every update is written in the order it was submitted, as m
 waiting in one round trip (a burst costs one round trip, not one per update). While Redis does
 not answer, only the latest update of each call is kept (bounded) and written once Redis is back,
 retried with capped backoff: the envelope carries the whole picture, so the latest one is enough.
+
+The calls a node published as live are listed in Redis (``Keys.telephony_live_calls``). After
+each resync the publisher ends, from their last stored envelope, the listed calls the tracker no
+longer holds: calls that ended while this node was disconnected or not running at all, which would
+otherwise stay answered on every page until their state expires.
 """
 from __future__ import annotations
 
@@ -14,15 +19,16 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from redis.asyncio import Redis
 
 from common.backoff import backoff_delay
 from common.callstate import queue_call_update
-from common.envelope import CallUpdate
-from common.keys import Keys
+from common.envelope import CallUpdate, EnvelopeError
+from common.keys import CALL_STATE_TTL_SECONDS, Keys
 from common.tasks import cancel_and_wait, cancel_requested
+from telephony.tracker import ended_while_away
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +37,14 @@ BATCH_LIMIT = 500  # updates per round trip
 
 
 class CallPublisher:
-    def __init__(self, redis: Redis, keys: Keys, *, max_pending: int = 50_000,
+    def __init__(self, redis: Redis, keys: Keys, *, node: str, max_pending: int = 50_000,
                  retry_base: float = 0.2, retry_cap: float = 10.0,
                  on_published: Callable[[CallUpdate, float], None] | None = None,
                  rand: random.Random | None = None) -> None:
         self._redis = redis
         self._keys = keys
+        self._live_key = keys.telephony_live_calls(node)
+        self._reconcile: Callable[[], Collection[str]] | None = None
         self._max_pending = max_pending
         self._retry_base = retry_base
         self._retry_cap = retry_cap
@@ -48,6 +56,7 @@ class CallPublisher:
         self._idle.set()
         self._task: asyncio.Task | None = None
         self.published = 0
+        self.ended_while_away = 0  # calls ended because Asterisk no longer had them at a resync
         self.discarded = 0  # calls forgotten to keep the backlog bounded while Redis was away
         self.redis_ok = True
         self.last_error: str | None = None
@@ -61,6 +70,13 @@ class CallPublisher:
         self._pending.append((update, time.monotonic()))
         if len(self._pending) > self._max_pending:
             self._compact()
+        self._idle.clear()
+        self._wakeup.set()
+
+    def request_reconcile(self, live_call_ids: Callable[[], Collection[str]]) -> None:
+        """After a resync: end the calls this node listed as live that are not in
+        ``live_call_ids()`` (read when Redis is written, so calls that start meanwhile count)."""
+        self._reconcile = live_call_ids
         self._idle.clear()
         self._wakeup.set()
 
@@ -83,6 +99,18 @@ class CallPublisher:
     async def _run(self) -> None:
         failures = 0
         while not cancel_requested():
+            if self._reconcile is not None:
+                try:
+                    await asyncio.wait_for(self._end_missing(self._reconcile), REDIS_TIMEOUT)
+                    self._reconcile = None
+                    failures = 0
+                    self.redis_ok = True
+                except Exception as exc:  # noqa: BLE001 - any Redis/network failure: retry later
+                    failures += 1
+                    self._mark_down(exc)
+                    await asyncio.sleep(backoff_delay(failures - 1, base=self._retry_base,
+                                                      cap=self._retry_cap, rand=self._rand))
+                    continue
             if not self._pending:
                 self._idle.set()
                 self._wakeup.clear()
@@ -111,11 +139,45 @@ class CallPublisher:
                 for update, submitted in batch:
                     self._on_published(update, now - submitted)
 
+    async def _end_missing(self, live_call_ids: Callable[[], Collection[str]]) -> None:
+        listed = sorted(await self._redis.smembers(self._live_key))
+        if not listed:
+            return
+        # a call with an update still waiting here is not lost: that update says how it is
+        live = set(live_call_ids()) | {update.call_id for update, _ in self._pending}
+        missing = [call_id for call_id in listed if call_id not in live]
+        now = time.time()
+        for start in range(0, len(missing), BATCH_LIMIT):
+            chunk = missing[start:start + BATCH_LIMIT]
+            stored = await self._redis.mget([self._keys.call(call_id) for call_id in chunk])
+            ended, forgotten = [], []
+            for call_id, raw in zip(chunk, stored):
+                try:
+                    last = CallUpdate.from_json(raw) if raw is not None else None
+                except EnvelopeError:
+                    last = None
+                if last is None or last.state == "ended":
+                    forgotten.append(call_id)  # expired or already ended: nothing to tell
+                else:
+                    ended.append(ended_while_away(last, now))
+            if forgotten:
+                await self._redis.srem(self._live_key, *forgotten)
+            if ended:
+                await self._write(ended)
+                self.ended_while_away += len(ended)
+                log.info("calls ended while telephony was away count=%d ids=%s", len(ended),
+                         ",".join(u.call_id for u in ended[:20]))
+
     async def _write(self, updates: list[CallUpdate]) -> None:
         """One transaction: readers never see a call's state without its endpoint sets."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for update in updates:
                 queue_call_update(pipe, self._keys, update)
+                if update.state == "ended":
+                    pipe.srem(self._live_key, update.call_id)
+                else:
+                    pipe.sadd(self._live_key, update.call_id)
+            pipe.expire(self._live_key, CALL_STATE_TTL_SECONDS)
             await pipe.execute()
 
     def _mark_down(self, exc: BaseException) -> None:

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
@@ -64,9 +64,11 @@ class TrackerFeed:
     """The listener's sink: each AMI item → the call tracker → the publisher, on the spot and in
     stream order. Never raises (it runs inside panoramisk's read path)."""
 
-    def __init__(self, tracker: CallTracker, publisher: CallPublisher) -> None:
+    def __init__(self, tracker: CallTracker, publisher: CallPublisher, *,
+                 on_resync: Callable[[], None] | None = None) -> None:
         self._tracker = tracker
         self._publisher = publisher
+        self._on_resync = on_resync
         self.event_counts: Counter[str] = Counter()
         self.errors = 0
 
@@ -75,6 +77,8 @@ class TrackerFeed:
             if isinstance(item, Resync):
                 updates = self._tracker.resync(item.channels)
                 log.info("resync channels=%d updates=%d", len(item.channels), len(updates))
+                if self._on_resync is not None:
+                    self._on_resync()
             else:
                 self.event_counts[event_bucket(item.get("Event", ""))] += 1
                 updates = self._tracker.feed(item)
@@ -169,9 +173,13 @@ class TelephonyService:
         for name, doc, value in (
             ("telephony_call_updates_published", "Call updates written to Redis", self.publisher.published),
             ("telephony_call_updates_discarded", "Call updates forgotten while Redis was away", self.publisher.discarded),
+            ("telephony_calls_ended_while_away", "Calls ended at a resync because Asterisk no longer had them",
+             self.publisher.ended_while_away),
             ("telephony_ami_reconnects", "AMI reconnection attempts", stats.reconnects),
             ("telephony_ami_ping_timeouts", "AMI pings unanswered in time", stats.ping_timeouts),
             ("telephony_ami_auth_failures", "AMI logins refused or unanswered", stats.auth_failures),
+            ("telephony_ami_pbx_restarts", "AMI logins refused or sessions ended by Asterisk shutting down",
+             stats.pbx_restarts),
             ("telephony_ami_bad_frames", "AMI frames skipped as oversized or malformed",
              stats.oversized_frames + stats.malformed_frames),
             ("telephony_tracker_errors", "Events the call tracker failed on", self._feed.errors),
@@ -194,8 +202,10 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
                         registry=registry)
     tracker = CallTracker(EndpointMatcher(config.agent_endpoint_patterns))
-    publisher = CallPublisher(redis, keys, on_published=lambda _update, secs: latency.observe(secs))
-    feed = TrackerFeed(tracker, publisher)
+    publisher = CallPublisher(redis, keys, node=config.node_name,
+                              on_published=lambda _update, secs: latency.observe(secs))
+    feed = TrackerFeed(tracker, publisher,
+                       on_resync=lambda: publisher.request_reconcile(tracker.live_call_ids))
     listener = AmiListener(config, feed, retry_base=retry_base, retry_cap=retry_cap)
     heartbeat = Heartbeat(redis, keys, config.node_name,
                           lambda: (listener.state, listener.stats.events),

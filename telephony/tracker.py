@@ -10,7 +10,9 @@ Direction (decided when the call first reaches an agent, then fixed):
             (predictive dialer: Originate to the customer first, then Queue);
   inbound   everything else (a trunk or a Local `…@from-pstn` caller; a simulated caller
             originated as a Local pair rings agents from its `;2` half, so it stays inbound).
-After a resync the originate history is unknown: only "root is an agent" makes a call outbound.
+After a resync the originate history is unknown: a call is outbound when its root is an agent or
+the dialer tagged it (a `CAMPAIGN_ID` channel variable); its customer is the first number a
+non-agent leg runs (`Exten`), else the digits the agent's phone dialled.
 
 Customer number: inbound → the root's CallerIDNum (Newchannel, then NewCallerid until the first
 update; later NewCallerids on a Local root only mirror the agent's connected line); outbound → the
@@ -19,18 +21,41 @@ OriginateResponse of the root). The CallerIDNum of an agent leg is never used.
 
 An agent's phone that starts a call (root agent channel in state Ring) is held back until it dials:
 a call to another agent (a transfer consultation) is internal and never published.
+
+Channel variables (manager.conf `channelvars`): Asterisk adds one `ChanVariable: NAME=value` header
+per variable to every snapshot of a channel (`DestChanVariable:` for the second channel of an
+event). Variables an Originate sets are empty on its Newchannel and carry their value from a later
+event, so every event is read and the call is republished when a value arrives. The call's
+variables are the non-empty values seen on any of its channels (the dialer tags the leg it
+originates; the other legs stay empty and never erase a value).
+
+Sequence numbers: every update of a call has a larger `seq` than the one before, also across a
+restart of this process (pages drop an update older than the one they hold). A tracker numbers
+its calls from a base read from the clock at start (milliseconds), not from Redis: the clock is
+there before Redis answers (telephony starts and pops while Redis is away), it cannot be lost or
+rolled back by a Redis flush or failover, and a call's few updates in one process never reach the
+milliseconds that pass before the next process starts. Only a wall clock stepped back by more than
+the restart took would break it.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
-from common.envelope import CallUpdate
+from common.envelope import (
+    CAMPAIGN_VARIABLE,
+    DIALER_CALL_VARIABLE,
+    PREINSTALLATION_VARIABLE,
+    CallUpdate,
+)
 from common.phones import is_withheld
+from telephony.ami.frames import values_of
 from telephony.channels import EndpointMatcher
 from telephony.legs import Call, Channel, answer, finish, ring, stop_ringing
 
-VARIABLES = frozenset({"CAMPAIGN_ID", "PREINST_ID", "CAMPAIGN"})
+# read from VarSet too, for a deployment with the dialplan class and no channelvars
+VARIABLES = frozenset({CAMPAIGN_VARIABLE, PREINSTALLATION_VARIABLE, DIALER_CALL_VARIABLE, "CAMPAIGN"})
 FAILED = frozenset({"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "CANCEL", "DONTCALL",
                     "TORTURE", "INVALIDARGS"})
 _CREATES = frozenset({"Newchannel", "Newstate", "DialBegin", "AgentCalled", "AgentConnect",
@@ -56,10 +81,22 @@ def _timestamp(event: Mapping[str, str], default: float) -> float:
         return default
 
 
+def _variables(event: Mapping[str, str], prefix: str) -> list[tuple[str, str]]:
+    """The non-empty `NAME=value` pairs of one snapshot's ChanVariable headers."""
+    pairs = []
+    for item in values_of(event, prefix + "ChanVariable"):
+        name, sep, value = item.partition("=")
+        if sep and name and value:
+            pairs.append((name, value))
+    return pairs
+
+
 class CallTracker:
-    def __init__(self, agents: EndpointMatcher, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, agents: EndpointMatcher, clock: Callable[[], float] = time.time, *,
+                 seq_base: int | None = None) -> None:
         self._agents = agents
         self._clock = clock
+        self._seq_base = int(clock() * 1000) if seq_base is None else seq_base
         self._channels: dict[str, Channel] = {}
         self._by_linkedid: dict[str, Call] = {}
         self._calls: dict[str, Call] = {}
@@ -78,14 +115,12 @@ class CallTracker:
 
     # --- public API --------------------------------------------------------------------------
     def feed(self, event: Mapping[str, str]) -> list[CallUpdate]:
-        name = event.get("Event")
-        if name == "VarSet" and event.get("Variable") not in VARIABLES:
-            return []  # most of a real stream: keep this path to two lookups
-        handler = self._handlers.get(name)  # type: ignore[arg-type]
-        if handler is None:
-            return []
-        handler(event)
-        return self._flush()
+        handler = self._handlers.get(event.get("Event"))  # type: ignore[arg-type]
+        if handler is not None:
+            handler(event)
+        if "ChanVariable" in event or "DestChanVariable" in event:
+            self._read_variables(event)
+        return self._flush() if self._touched else []
 
     def resync(self, channels: Sequence[Mapping[str, str]]) -> list[CallUpdate]:
         groups: dict[str, list[Mapping[str, str]]] = {}
@@ -100,6 +135,8 @@ class CallTracker:
                     self._drop(ch)
                 self._end(call)
                 self._touched.append(call)
+        # the live calls are re-sent below, whatever the rebuild touched
+        self._touched = [call for call in self._touched if all(call is not c for c in live)]
         updates = self._flush()
         for call in live:
             if any(leg in ("ringing", "answered") for leg in call.agents().values()):
@@ -111,6 +148,10 @@ class CallTracker:
 
     def live_calls(self) -> list[CallUpdate]:
         return [call.last for call in self._calls.values() if call.last is not None]
+
+    def live_call_ids(self) -> set[str]:
+        """Every call Asterisk has that the tracker holds, published or not."""
+        return set(self._calls)
 
     # --- channels and calls -------------------------------------------------------------------
     def _touch(self, event: Mapping[str, str], prefix: str = "") -> Channel | None:
@@ -138,7 +179,7 @@ class CallTracker:
     def _new_channel(self, uid: str, name: str, linkedid: str, event: Mapping[str, str]) -> Channel:
         call = self._by_linkedid.get(linkedid)
         if call is None:
-            call = Call(linkedid, _timestamp(event, self._clock()))
+            call = Call(linkedid, _timestamp(event, self._clock()), self._seq_base)
             self._calls[linkedid] = call
             self._by_linkedid[linkedid] = call
         ch = Channel(uid, name, self._agents.endpoint_of(name), call)
@@ -148,10 +189,6 @@ class CallTracker:
             call.root_is_agent = ch.endpoint is not None
             call.deferred = call.root_is_agent
             call.caller_number = event.get("CallerIDNum")
-            variable = event.get("ChanVariable", "")
-            name_, _, value = variable.partition("=")
-            if name_ in VARIABLES:
-                call.variables[name_] = value
         return ch
 
     def _relink(self, ch: Channel, linkedid: str) -> None:
@@ -294,22 +331,36 @@ class CallTracker:
                 self._touched.append(call)
 
     def _on_varset(self, event: Mapping[str, str]) -> None:
-        call = self._calls.get(event.get("Uniqueid", ""))
-        if call is not None:
-            call.variables[event["Variable"]] = event.get("Value", "")
-            self._touched.append(call)
+        name = event.get("Variable")
+        if name not in VARIABLES:
+            return  # most of a real stream when the dialplan class is on
+        ch = self._channels.get(event.get("Uniqueid", ""))
+        if ch is not None:
+            self._set_variables(ch.call, [(name, event.get("Value", ""))])
+
+    def _read_variables(self, event: Mapping[str, str]) -> None:
+        for prefix in ("", "Dest"):
+            ch = self._channels.get(event.get(prefix + "Uniqueid", ""))
+            if ch is not None:
+                self._set_variables(ch.call, _variables(event, prefix))
+
+    def _set_variables(self, call: Call, pairs: list[tuple[str, str]]) -> None:
+        for name, value in pairs:
+            if value and call.variables.get(name) != value:
+                call.variables[name] = value
+                self._touched.append(call)
 
     # --- resync -------------------------------------------------------------------------------
     def _rebuild(self, linkedid: str, snaps: list[Mapping[str, str]], now: float) -> Call:
         call = next((self._channels[s["Uniqueid"]].call for s in snaps
                      if s["Uniqueid"] in self._channels), None) or self._by_linkedid.get(linkedid)
         if call is None:
-            call = Call(linkedid, now - max(_duration(s) for s in snaps))
+            call = Call(linkedid, now - max(_duration(s) for s in snaps), self._seq_base)
             self._calls[linkedid] = call
             root = next((s for s in snaps if s["Uniqueid"] == linkedid), None)
             if root is not None:
                 call.root_is_agent = self._agents.endpoint_of(root["Channel"]) is not None
-                call.caller_number = root.get("CallerIDNum")
+                call.caller_number = _caller_of(root, snaps)
         call.linkedids.add(linkedid)
         self._by_linkedid[linkedid] = call
         present = {s["Uniqueid"] for s in snaps}
@@ -330,9 +381,15 @@ class CallTracker:
                 call.channels[ch.uid] = ch
             if snap.get("Application") == "Queue" and not call.queue:
                 call.queue = (snap.get("ApplicationData") or "").split(",", 1)[0] or None
-            if not ch.endpoint and call.dialled is None:
-                exten = snap.get("Exten")
-                call.dialled = exten if exten and exten != "s" else None
+            exten = snap.get("Exten")
+            if not ch.endpoint and call.dialled is None and not is_withheld(exten):
+                call.dialled = exten  # the number the customer leg runs or was dialled as
+            self._set_variables(call, _variables(snap, ""))
+        if call.dialled is None and call.root_is_agent:
+            # no customer leg up yet, or one with no digits: the agent's phone dialled them
+            root = next((s for s in snaps if s["Uniqueid"] == call.id), None)
+            if root is not None and not is_withheld(root.get("Exten")):
+                call.dialled = root.get("Exten")
         for snap in snaps:
             ch = self._channels[snap["Uniqueid"]]
             if snap.get("ChannelState") == "6":
@@ -343,7 +400,8 @@ class CallTracker:
         call.deferred = False
         call.internal = call.last is None and len(agents) > 1 and len(agents) == len(call.channels)
         if call.direction is None and call.last is None:
-            call.direction = "outbound" if call.root_is_agent else "inbound"
+            dialer = CAMPAIGN_VARIABLE in call.variables
+            call.direction = "outbound" if call.root_is_agent or dialer else "inbound"
         return call
 
     # --- publishing ---------------------------------------------------------------------------
@@ -387,6 +445,32 @@ class CallTracker:
             started_at=call.started_at, event_at=self._clock(), variables=dict(call.variables),
             seq=call.seq)
         return call.last
+
+
+def ended_while_away(last: CallUpdate, now: float) -> CallUpdate:
+    """The end of a call Asterisk no longer has, from the last update published for it (by this
+    process or one before it): each agent leg ends as it would have at a hang-up, and the update
+    outnumbers the last one."""
+    answered = any(leg == "answered" for leg in last.agents.values())
+    agents = {endpoint: ("ended" if leg == "answered" else
+                         ("answered_elsewhere" if answered else "missed") if leg == "ringing"
+                         else leg)
+              for endpoint, leg in last.agents.items()}
+    return replace(last, state="ended", agents=agents, event_at=now, seq=last.seq + 1)
+
+
+def _caller_of(root: Mapping[str, str], snaps: Sequence[Mapping[str, str]]) -> str | None:
+    """The inbound customer's number in a CoreShowChannels answer. A Local `;1` root (a caller
+    Asterisk originated as a Local pair) takes on the agent's number as its caller ID once the
+    agent's phone rings (real Asterisk 20: `6001`); its `;2` half, which dialled on the caller's
+    behalf, keeps the caller's own."""
+    name = root["Channel"]
+    if name.startswith("Local/") and name.endswith(";1"):
+        half = name[:-1] + "2"
+        partner = next((s for s in snaps if s.get("Channel") == half), None)
+        if partner is not None:
+            return partner.get("CallerIDNum")
+    return root.get("CallerIDNum")
 
 
 def _duration(snap: Mapping[str, str]) -> float:

@@ -2,13 +2,16 @@
 
 A message is a block of `Key: Value` lines ended by an empty line. Values are decoded as UTF-8,
 falling back to cp1252 for bytes that are not UTF-8, so nothing a PBX sends is silently dropped.
-Repeated keys (`Variable`, `ChanVariable`, `Output`) keep every value.
+Repeated keys (`Variable`, `ChanVariable`, `Output`) keep every value: in a ``Message`` their
+values are joined with ``REPEAT_SEPARATOR`` in wire order, which is lossless because a value can
+never hold a line break on the wire (``values_of`` splits them again).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
-Message = dict[str, str]  # repeated keys are joined into `extra` below, see parse_block
+Message = dict[str, str]
+REPEAT_SEPARATOR = "\n"
 TERMINATOR = b"\r\n\r\n"
 MAX_MESSAGE_BYTES = 256 * 1024
 
@@ -45,6 +48,22 @@ def parse_block(block: bytes) -> tuple[Message, dict[str, list[str]]]:
     return headers, repeated
 
 
+def join_repeated(headers: Message, repeated: dict[str, list[str]]) -> Message:
+    """parse_block's two halves → one Message, every value of a repeated key kept."""
+    if not repeated:
+        return headers
+    merged = dict(headers)
+    for key, values in repeated.items():
+        merged[key] = REPEAT_SEPARATOR.join(values)
+    return merged
+
+
+def values_of(message: Mapping[str, str], key: str) -> list[str]:
+    """Every value of a header in wire order ([] when absent)."""
+    raw = message.get(key)
+    return [] if raw is None else raw.split(REPEAT_SEPARATOR)
+
+
 class FrameReader:
     """Incremental splitter: feed bytes as they arrive, get whole blocks back. A block larger
     than `max_bytes` without a terminator is discarded (counted in `oversized`) instead of
@@ -79,12 +98,12 @@ class FrameReader:
 
 def iter_messages(data: bytes) -> Iterator[Message]:
     """Every message in a whole recorded stream (a banner line glued to the first block is
-    ignored as a line without `:`)."""
+    ignored as a line without `:`), repeated keys joined as in ``join_repeated``."""
     reader = FrameReader(max_bytes=len(data) + 1)
     for block in reader.feed(data):
-        headers, _ = parse_block(block)
+        headers, repeated = parse_block(block)
         if headers:
-            yield headers
+            yield join_repeated(headers, repeated)
 
 
 def encode(headers: Iterable[tuple[str, str]]) -> bytes:

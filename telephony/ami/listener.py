@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -29,6 +30,9 @@ LOGOFF_TIMEOUT = 1.0
 # A refused login waits as long as the 4th plain retry would, at least: a wrong secret must not
 # knock on the PBX every half second.
 AUTH_RETRY_OFFSET = 3
+# What Asterisk answers to every action, Login included, while it stops or restarts (manager.c
+# process_message): not a credentials problem, the PBX is going away and will be back.
+SHUTTING_DOWN = "asterisk is shutting down"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class ListenerStats:
     reconnects: int = 0
     ping_timeouts: int = 0
     auth_failures: int = 0
+    pbx_restarts: int = 0  # logins refused, or sessions ended, because Asterisk was stopping
     resyncs: int = 0
     oversized_frames: int = 0
     malformed_frames: int = 0
@@ -167,6 +172,11 @@ class AmiListener:
 
     def _login_failed(self, attempt: _Attempt) -> str:
         cfg = self.config
+        if attempt.refusal is not None and SHUTTING_DOWN in attempt.refusal.lower():
+            self.stats.pbx_restarts += 1
+            self._fail(f"Asterisk se está apagando o reiniciando ({attempt.refusal}); se vuelve a "
+                       f"conectar en cuanto responda host={cfg.ami_host}:{cfg.ami_port}")
+            return "failed"
         if attempt.refusal is not None or not attempt.ended.is_set():
             self.stats.auth_failures += 1
             if attempt.refusal is not None:
@@ -202,7 +212,14 @@ class AmiListener:
             attempt.ended.set()
 
         def on_lost(exc: Any) -> None:
-            attempt.lost_reason = "closed by peer" if exc is None else repr(exc)[:200]
+            if exc is None:
+                attempt.lost_reason = "closed by peer"
+            elif isinstance(exc, Mapping) and exc.get("Event") == "Shutdown":
+                self.stats.pbx_restarts += 1
+                attempt.lost_reason = (f"Asterisk se apagó (Shutdown: {exc.get('Shutdown', '')}, "
+                                       f"Restart: {exc.get('Restart', '')})")
+            else:
+                attempt.lost_reason = repr(exc)[:200]
             attempt.ended.set()
 
         return Session(

@@ -30,7 +30,7 @@ from typing import Any
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
-from telephony.ami.frames import MAX_MESSAGE_BYTES, decode_value
+from telephony.ami.frames import MAX_MESSAGE_BYTES, REPEAT_SEPARATOR, decode_value
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,15 @@ _TERMINATOR = "\r\n\r\n"
 
 
 def to_event(message: Mapping[str, Any]) -> dict[str, str]:
-    """A panoramisk Message → a plain dict of str; a repeated header keeps its first value, as
-    ``frames.iter_messages`` does for recorded traces."""
+    """A panoramisk Message → a plain dict of str. panoramisk 1.4 turns a repeated header
+    (`ChanVariable: CAMPAIGN_ID=c7`, `ChanVariable: PREINST_ID=1001`) into a list; every value is
+    kept, joined as ``frames.iter_messages`` does for recorded traces (see ``frames.values_of``)."""
     event = {}
     # Message is panoramisk 1.4's CaseInsensitiveDict: `_store` maps lower(key) → (key, value);
     # reading it directly is ~2× faster than .items() on the hot path.
     for key, value in message._store.values():
         if isinstance(value, list):
-            value = value[0] if value else ""
+            value = REPEAT_SEPARATOR.join(value)
         event[key] = value if value.isascii() else decode_value(value.encode("latin-1"))
     event.pop("content", None)  # panoramisk's slot for a `Response: Follows` body
     return event

@@ -19,6 +19,7 @@ from telephony.simulator.demo import run_demo
 from telephony.simulator.server import PbxSimulator
 
 HTTP_TIMEOUT = 10.0
+DEFAULT_HOLD_SECONDS = 300.0  # a guided call of ten steps takes a few minutes
 
 
 def _csv(text: str) -> list[str]:
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo-numbers", type=_csv,
                        default=["+525512345678", "5215587654321", "5533334444", "anonymous"])
     serve.add_argument("--demo-interval", type=float, default=10.0)
+    serve.add_argument("--hold-for", type=float, default=DEFAULT_HOLD_SECONDS,
+                       help="seconds an answered call lasts unless the order gives --hold-for "
+                            f"(default {DEFAULT_HOLD_SECONDS:g}: time to follow the guided call; "
+                            "0 = as recorded)")
+    serve.add_argument("--ring-in-use", action="store_true",
+                       help="let a queue ring members already on a call (queues.conf ringinuse=yes)")
     call = sub.add_parser("call", help="ask a running simulator to place a call")
     call.add_argument("scenario", choices=SCENARIO_NAMES)
     call.add_argument("--customer")
@@ -52,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--queue")
     call.add_argument("--strategy", choices=("linear", "ringall", "rrmemory"))
     call.add_argument("--answered-by")
-    call.add_argument("--hold-for", type=float)
+    call.add_argument("--hold-for", type=float,
+                      help="seconds the call stays answered before it ends as recorded")
     call.add_argument("--speed", type=float)
     call.add_argument("--control-url", default="http://127.0.0.1:5039")
     return parser
@@ -61,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 async def serve(args: argparse.Namespace) -> None:
     sim = PbxSimulator(username=args.username, secret=args.secret, host=args.host,
                        port=args.port, login_failure_delay=args.login_failure_delay,
-                       default_speed=args.speed)
+                       default_speed=args.speed, default_hold=args.hold_for or None,
+                       ring_in_use=args.ring_in_use)
     await sim.start()
     runner = web.AppRunner(create_control_app(sim, default_agents=args.demo_agents))
     await runner.setup()

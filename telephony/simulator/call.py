@@ -118,6 +118,11 @@ class SimCall:
             pass
         self.state = "playing"
 
+    @property
+    def setting_up(self) -> bool:
+        """Not yet at its hold point (or its end): the agents it is to ring are spoken for."""
+        return not self._held.is_set()
+
     def mark_hungup(self) -> None:
         self.state = "hungup"
 

@@ -52,6 +52,8 @@ class ScenarioSpec:
     part: int | None = None         # which call of a trace holding several
     originate_response: bool = False
     answers: bool = True            # an agent answers (there is a point to hold at)
+    rings: int | None = None        # slots that ring, when fewer than `agents` (the rest only
+                                    # appear in CDRs): a call with fewer agents fills them in
 
     def literal_params(self) -> dict[str, tuple[str, ...]]:
         params: dict[str, tuple[str, ...]] = {}
@@ -85,7 +87,7 @@ SPECS: dict[str, ScenarioSpec] = {
         ("Juan Perez",), ("ventas",), ("linear",), ("5550001000",)),
     "inbound_queue.rrmemory": ScenarioSpec(
         "synthetic/queue-rrmemory.txt", (SIP_6001, SIP_6002), (JUAN,), ("Juan Perez",), ("ventas",),
-        ("rrmemory",), ("5550001000",), part=0),
+        ("rrmemory",), ("5550001000",), part=0, rings=1),
     "inbound_queue.rrmemory_next": ScenarioSpec(
         "synthetic/queue-rrmemory.txt", (SIP_6002, SIP_6001), (JUAN,), ("Juan Perez",), ("ventas",),
         ("rrmemory",), ("5550001000",), part=1),
@@ -125,6 +127,8 @@ SPECS: dict[str, ScenarioSpec] = {
        for i in range(len(WITHHELD_NUMBERS))},
 }
 
+# Scenarios whose call a queue hands to its members (the rest ring one given agent).
+QUEUE_SCENARIOS = frozenset({"inbound_queue", "inbound_ivr", "dialer_customer_first"})
 SCENARIO_NAMES = ("inbound_queue", "inbound_direct", "inbound_ivr", "agent_outbound",
                   "dialer_agent_first", "dialer_customer_first", "dialer_noanswer", "dialer_busy",
                   "blind_transfer", "attended_transfer")
@@ -180,11 +184,13 @@ class Catalogue:
         elif scenario == "inbound_direct":
             key = self._direct_variant(agents, customer)
         ordered = self._order(agents, answered_by, ring_no_answer)
-        need = len(SPECS[key].agents)
+        spec = SPECS[key]
+        need = spec.rings or len(spec.agents)
         if len(ordered) < need:
             raise ScenarioError(f"scenario {scenario!r} ({key}) needs {need} agent(s), got "
                                 f"{len(ordered)}")
-        return Choice(key, tuple(ordered[:need]))
+        ordered += [ordered[0]] * (len(spec.agents) - len(ordered))
+        return Choice(key, tuple(ordered[:len(spec.agents)]))
 
     def _queue_variant(self, agents: Sequence[str], strategy: str, answered_by: str | None,
                        ring_no_answer: Sequence[str]) -> str:

@@ -1,15 +1,26 @@
 """The simulator's live-channel table, kept by applying the events it emits (pure).
 
-It answers CoreShowChannels the way Asterisk 20 does (field set and order as in the recorded
-`coreshowchannels-live-inbound.txt`), and tells which channels a call still has up.
+It answers CoreShowChannels the way Asterisk 20 does (field set, order and values as in the recorded
+`coreshowchannels-live-inbound.txt` and `reconnect.txt`: each channel's latest snapshot, with its
+`ChanVariable`s when `channelvars` is set), and tells which channels a call still has up.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from telephony.ami.frames import values_of
+
 SNAPSHOT_FIELDS = ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
                    "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context",
                    "Exten", "Priority", "Uniqueid", "Linkedid")
+VARIABLES_FIELD = "ChanVariable"  # repeated, joined as frames.REPEAT_SEPARATOR keeps them
+
+
+def snapshot_pairs(snapshot: dict[str, str]) -> list[tuple[str, str]]:
+    """A channel snapshot as Asterisk prints it: the fixed fields, then one header per variable."""
+    pairs = [(key, snapshot[key]) for key in SNAPSHOT_FIELDS]
+    pairs += [(VARIABLES_FIELD, item) for item in values_of(snapshot, VARIABLES_FIELD)]
+    return pairs
 
 
 @dataclass
@@ -45,6 +56,13 @@ class ChannelTable:
         if name == "Hangup":
             del self._by_uniqueid[uniqueid]
             return
+        if name == "OriginateResponse":
+            # an originated channel with an Application (a simulated caller's `;1`) runs it
+            # from here on: CoreShowChannels shows `Wait 120`, no longer the dial's `AppDial2`
+            if headers.get("Response") == "Success" and headers.get("Application"):
+                channel.application = headers["Application"]
+                channel.application_data = headers.get("Data", "")
+            return
         channel.snapshot = self._snapshot(headers)
         if name == "Newexten":
             channel.application = headers.get("Application", "")
@@ -56,7 +74,10 @@ class ChannelTable:
 
     @staticmethod
     def _snapshot(headers: dict[str, str]) -> dict[str, str]:
-        return {key: headers.get(key, "") for key in SNAPSHOT_FIELDS}
+        snapshot = {key: headers.get(key, "") for key in SNAPSHOT_FIELDS}
+        if VARIABLES_FIELD in headers:
+            snapshot[VARIABLES_FIELD] = headers[VARIABLES_FIELD]
+        return snapshot
 
     def remove(self, uniqueid: str) -> None:
         self._by_uniqueid.pop(uniqueid, None)
@@ -79,7 +100,7 @@ class ChannelTable:
         pairs = [("Event", "CoreShowChannel")]
         if action_id is not None:
             pairs.append(("ActionID", action_id))
-        pairs += [(key, channel.snapshot[key]) for key in SNAPSHOT_FIELDS]
+        pairs += snapshot_pairs(channel.snapshot)
         pairs += [("Application", channel.application),
                   ("ApplicationData", channel.application_data),
                   ("Duration", format_duration(now - channel.created)),

@@ -62,15 +62,19 @@ async def delete_call(request: web.Request) -> web.Response:
 async def post_faults(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
     body = await _json_object(request)
-    if body is None or not set(body) <= {"drop", "answer_pings"}:
-        return _bad_request("Use {\"drop\": true} o {\"answer_pings\": false}.")
+    if body is None or not body or not set(body) <= {"drop", "answer_pings", "shutting_down"}:
+        return _bad_request("Use {\"drop\": true}, {\"answer_pings\": false} o "
+                            "{\"shutting_down\": true}.")
     dropped = 0
     if "answer_pings" in body:
         sim.answer_pings = bool(body["answer_pings"])
+    if "shutting_down" in body:
+        sim.shutting_down = bool(body["shutting_down"])
     if body.get("drop"):
         dropped = sim.sessions_count
         await sim.drop_connections()
-    return web.json_response({"answer_pings": sim.answer_pings, "dropped": dropped})
+    return web.json_response({"answer_pings": sim.answer_pings, "dropped": dropped,
+                              "shutting_down": sim.shutting_down})
 
 
 async def post_say(request: web.Request) -> web.Response:

@@ -1,4 +1,9 @@
-"""Demo mode: keep placing a mix of calls at real-time speed so pops come and go."""
+"""Demo mode: keep placing a mix of calls at real-time speed so pops come and go.
+
+Like a queue with `ringinuse=no`, a demo call only rings agents who are not on a call; while
+every agent is busy the demo waits. Answered calls last the simulator's `default_hold`, long
+enough to follow the guided script.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -13,19 +18,21 @@ log = logging.getLogger(__name__)
 NAMES = ("Juan Pérez", "María López", "José Hernández", "Guadalupe García", "Luis Martínez")
 
 
-def next_call(rand: random.Random, agents: Sequence[str], numbers: Sequence[str]
-              ) -> tuple[str, dict[str, object]]:
-    """A random call: (scenario, start_call parameters)."""
+def next_call(rand: random.Random, free_agents: Sequence[str], numbers: Sequence[str]
+              ) -> tuple[str, dict[str, object]] | None:
+    """A random call to the agents who are free now: (scenario, start_call parameters), or None
+    when nobody is free."""
+    if not free_agents:
+        return None
     customer = rand.choice(numbers)
-    hold = {"hold_at": "answered", "hold_for": rand.uniform(10.0, 25.0), "speed": 1.0}
     kind = rand.choice(("inbound_queue", "inbound_queue", "inbound_direct", "agent_outbound"))
     if kind == "inbound_queue":
-        members = list(agents)
+        members = list(free_agents)
         rand.shuffle(members)
         strategy = "ringall" if len(members) > 1 else "linear"
         return kind, {"customer": customer, "name": rand.choice(NAMES), "agents": members,
-                      "strategy": strategy, "queue": "ventas", **hold}
-    return kind, {"customer": customer, "agents": [rand.choice(agents)], **hold}
+                      "strategy": strategy, "queue": "ventas", "speed": 1.0}
+    return kind, {"customer": customer, "agents": [rand.choice(list(free_agents))], "speed": 1.0}
 
 
 async def run_demo(sim: PbxSimulator, agents: Sequence[str], numbers: Sequence[str],
@@ -33,10 +40,16 @@ async def run_demo(sim: PbxSimulator, agents: Sequence[str], numbers: Sequence[s
     """Runs until cancelled."""
     rand = rand or random.Random()
     while True:
-        scenario, params = next_call(rand, agents, numbers)
-        try:
-            call = await sim.start_call(scenario, **params)  # type: ignore[arg-type]
-            log.info("demo call %s: %s from %s", call.call_id, scenario, params["customer"])
-        except ValueError as exc:
-            log.warning("demo call not placed: %s", exc)
+        busy = sim.busy_endpoints()
+        choice = next_call(rand, [agent for agent in agents if agent not in busy], numbers)
+        if choice is None:
+            log.info("demo: every agent is on a call; no new call this round")
+        else:
+            scenario, params = choice
+            try:
+                call = await sim.start_call(scenario, **params)  # type: ignore[arg-type]
+                log.info("demo call %s: %s from %s to %s", call.call_id, scenario,
+                         params["customer"], ",".join(call.info["agents"]))
+            except ValueError as exc:
+                log.warning("demo call not placed: %s", exc)
         await asyncio.sleep(interval * rand.uniform(0.5, 1.5))

@@ -8,10 +8,11 @@ import logging
 import time
 from collections.abc import Sequence
 
-from telephony.ami.frames import encode, parse_block
+from telephony.ami.frames import encode, join_repeated, parse_block
+from telephony.channels import endpoint_name
 from telephony.simulator.call import IdSource, SimCall, bind_values
-from telephony.simulator.catalogue import Catalogue, endpoint_ext
-from telephony.simulator.channels import ChannelTable
+from telephony.simulator.catalogue import QUEUE_SCENARIOS, Catalogue, ScenarioError, endpoint_ext
+from telephony.simulator.channels import ChannelTable, snapshot_pairs
 from telephony.simulator.session import AmiSession
 from telephony.simulator.template import CompiledEvent
 
@@ -25,14 +26,21 @@ class PbxSimulator:
     def __init__(self, username: str = "screenpop", secret: str = "screenpop-demo",
                  host: str = "127.0.0.1", port: int = 0, login_failure_delay: float = 1.0,
                  *, catalogue: Catalogue | None = None, default_speed: float = 1.0,
+                 default_hold: float | None = None, ring_in_use: bool = True,
                  max_write_buffer: int = MAX_WRITE_BUFFER) -> None:
+        """`default_hold`: seconds an answered call stays up when the caller names no hold
+        (None: as recorded, a few seconds). `ring_in_use=False` is a queue with `ringinuse=no`,
+        as the recorded traces were made: members already on a call are not rung."""
         self.username = username
         self.secret = secret
         self.host = host
         self.login_failure_delay = login_failure_delay
         self.default_speed = default_speed
+        self.default_hold = default_hold
+        self.ring_in_use = ring_in_use
         self.max_write_buffer = max_write_buffer
         self.answer_pings = True
+        self.shutting_down = False  # answer every action as an Asterisk that is stopping does
         self.logins = 0
         self.catalogue = catalogue or Catalogue()
         self.table = ChannelTable()
@@ -101,6 +109,16 @@ class PbxSimulator:
         for value in (customer, name, queue, did, channel_id, action_id, *agents):
             if value is not None and ("\r" in value or "\n" in value):
                 raise ValueError("call parameters cannot hold line breaks")
+        if scenario in QUEUE_SCENARIOS and not self.ring_in_use:
+            busy = self.busy_endpoints()
+            agents = [agent for agent in agents if agent not in busy]
+            if not agents:
+                raise ScenarioError("todos los asesores de la cola están en una llamada "
+                                    "(ringinuse=no); espere a que alguno cuelgue")
+            if answered_by in busy:
+                answered_by = None
+            if len(agents) == 1 and strategy in (None, "ringall"):
+                strategy = "linear"  # ringall with one free member rings just that one
         choice = self.catalogue.choose(scenario, list(agents), strategy=strategy,
                                        answered_by=answered_by, ring_no_answer=ring_no_answer,
                                        customer=customer)
@@ -115,6 +133,11 @@ class PbxSimulator:
                 params[key] = value
         if "action_id" not in params:
             params["action_id"] = f"simulator-{next(self._action_ids)}"
+        if hold_at is None and template.hold_index is not None:
+            if hold_for is None:
+                hold_for = self.default_hold
+            if hold_for is not None:
+                hold_at = "answered"
         values = bind_values(template, params, self._ids, first_uniqueid=channel_id)
         call = SimCall(scenario=scenario, template=template, values=values,
                        speed=self.default_speed if speed is None else speed, hold_at=hold_at,
@@ -133,6 +156,15 @@ class PbxSimulator:
         if call is not None:
             for channel in self.table.owned_by(call_id):
                 self.table.remove(channel.snapshot["Uniqueid"])
+
+    def busy_endpoints(self) -> set[str]:
+        """Endpoints with a channel up now (`PJSIP/6001`), whatever call it belongs to, and the
+        agents of calls still on their way to them."""
+        busy = {endpoint_name(channel.snapshot["Channel"]) for channel in self.table.channels()}
+        for call in self._calls.values():
+            if call.setting_up:
+                busy.update(call.info["agents"])  # type: ignore[arg-type]
+        return busy
 
     def live_calls(self) -> list[SimCall]:
         return list(self._calls.values())
@@ -156,7 +188,7 @@ class PbxSimulator:
         for channel in channels:
             self.table.remove(channel.snapshot["Uniqueid"])
             events.append(encode([("Event", "Hangup"), ("Privilege", "call,all"),
-                                  ("Timestamp", stamp), *channel.snapshot.items(),
+                                  ("Timestamp", stamp), *snapshot_pairs(channel.snapshot),
                                   ("Cause", "16"), ("Cause-txt", "Normal Clearing")]))
         self._broadcast(b"".join(events), frozenset({"call"}))
         return True
@@ -165,12 +197,13 @@ class PbxSimulator:
         now = time.monotonic()
         for event, data in batch:
             if event.table:
-                headers, _ = parse_block(data[:-4])
-                self.table.apply(headers, now=now, owner=call.call_id)
+                self.table.apply(join_repeated(*parse_block(data[:-4])), now=now,
+                                 owner=call.call_id)
         for session in self._sessions:
             if not session.authenticated:
                 continue
-            chunk = b"".join(data for event, data in batch if session.wants(event.classes))
+            chunk = b"".join(data for event, data in batch
+                             if event.sent and session.wants(event.classes))
             if chunk:
                 session.send(chunk)
 

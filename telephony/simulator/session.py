@@ -112,6 +112,11 @@ class AmiSession:
         if not action:
             self._error(headers, "Missing action in request")
             return
+        if self._sim.shutting_down:
+            # manager.c process_message: every action, Login included, while Asterisk stops or
+            # restarts; no delay, and the connection stays open
+            self._error(headers, "Asterisk is shutting down")
+            return
         if not self.authenticated and action not in UNAUTHENTICATED_ACTIONS:
             self._error(headers, "Permission denied")
             return

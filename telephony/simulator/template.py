@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 
 from telephony.ami.frames import TERMINATOR, FrameReader, parse_block
@@ -26,17 +26,19 @@ _TIMESTAMP_RE = re.compile(r"^Timestamp: [^\r\n]*", re.MULTILINE)
 
 # Events whose snapshot feeds the live-channel table.
 TABLE_EVENTS = frozenset({"Newchannel", "Newstate", "Newexten", "NewCallerid", "NewConnectedLine",
-                          "BridgeEnter", "BridgeLeave", "Hangup", "Rename"})
+                          "BridgeEnter", "BridgeLeave", "Hangup", "Rename", "OriginateResponse"})
 
 SLOT_TIMESTAMP = 0
 
 
 @dataclass(frozen=True)
 class RawEvent:
-    """One recorded block: its bytes (no terminator), parsed headers, and recorded time."""
+    """One recorded block: its bytes (no terminator), parsed headers, and recorded time.
+    A silent event is not sent to clients but still changes the live-channel table."""
     block: bytes
     headers: dict[str, str]
     time: float | None
+    silent: bool = False
 
 
 def read_trace(data: bytes) -> list[RawEvent]:
@@ -63,6 +65,11 @@ def call_events(events: Iterable[RawEvent], *, keep_originate_response: bool) ->
         h = ev.headers
         name = h.get("Event")
         if name is None or name in _SESSION_EVENTS or ev.time is None:
+            continue
+        if name == "OriginateResponse" and "ActionID" in h and not keep_originate_response:
+            # the recorder placed the simulated caller: nobody else saw this answer, but the
+            # caller's channel now runs the Originate's application
+            kept.append(replace(ev, silent=True))
             continue
         if "ActionID" in h and not (keep_originate_response and name == "OriginateResponse"):
             continue
@@ -101,6 +108,7 @@ class CompiledEvent:
     classes: frozenset[str]
     offset: float         # seconds after the call's first event
     table: bool           # feeds the live-channel table
+    sent: bool = True     # False: only the table sees it (RawEvent.silent)
 
 
 @dataclass
@@ -214,7 +222,7 @@ def compile_template(events: Sequence[RawEvent], params: Mapping[str, Sequence[s
         name = ev.headers.get("Event", "")
         getter = itemgetter(*holes) if holes else itemgetter(slice(0, 0))
         compiled.append(CompiledEvent(name, fmt, getter, classes,
-                                      (ev.time or t0) - t0, name in TABLE_EVENTS))
+                                      (ev.time or t0) - t0, name in TABLE_EVENTS, not ev.silent))
         if name == "BridgeEnter" and hold_index is None:
             members = bridge_members.setdefault(ev.headers.get("BridgeUniqueid", ""), [])
             members.append(ev.headers.get("Channel", ""))

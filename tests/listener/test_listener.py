@@ -79,6 +79,30 @@ async def test_shutdown_event_is_a_disconnect_followed_by_a_new_login(listening,
     assert (await next_item(queue))["Event"] == "Shutdown"
     assert isinstance(await until_resync(queue), Resync)
     assert sim.logins == 2 and listener.stats.reconnects == 1
+    assert listener.stats.pbx_restarts == 1 and listener.stats.auth_failures == 0
+
+
+async def test_asterisk_shutting_down_at_login_is_a_pbx_restart_not_a_wrong_secret(config, sim):
+    """While Asterisk stops or restarts it answers every action, Login included, with
+    `Response: Error` / `Message: Asterisk is shutting down` and keeps the connection open."""
+    port = free_port()
+    forwarder = TcpForwarder("127.0.0.1", sim.port)  # counts connection attempts
+    await forwarder.start(port)
+    sim.shutting_down = True
+    listener, queue = await start(with_changes(config, ami_port=port))
+    try:
+        await eventually(lambda: listener.stats.pbx_restarts >= 2, "two refused logins")
+        assert listener.state == "connecting"
+        assert "Asterisk se está apagando o reiniciando" in listener.last_error
+        assert "Asterisk is shutting down" in listener.last_error
+        assert listener.stats.auth_failures == 0 and sim.logins == 0
+        assert forwarder.connections >= 2  # a new connection for each try
+        sim.shutting_down = False  # Asterisk is back
+        await until_resync(queue)
+        assert listener.connected and listener.last_error is None and sim.logins == 1
+    finally:
+        await listener.stop()
+        await forwarder.close()
 
 
 @pytest.mark.parametrize("frame", [

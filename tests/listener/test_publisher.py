@@ -20,7 +20,7 @@ def update(call_id: str, state: str, agents: dict[str, str], seq: int) -> CallUp
 
 @pytest.fixture
 async def publisher(redis, keys):
-    pub = CallPublisher(redis, keys)
+    pub = CallPublisher(redis, keys, node="test-node")
     pub.start()
     yield pub
     await pub.stop()
@@ -69,7 +69,7 @@ async def test_updates_made_while_redis_is_down_are_delivered_when_it_returns(re
     target = urlparse(redis_url)
     lonely = aioredis.from_url(f"redis://127.0.0.1:{port}/{target.path.lstrip('/') or 0}",
                                decode_responses=True, socket_connect_timeout=0.5, socket_timeout=0.5)
-    publisher = CallPublisher(lonely, keys, retry_base=0.02, retry_cap=0.1)
+    publisher = CallPublisher(lonely, keys, node="test-node", retry_base=0.02, retry_cap=0.1)
     forwarder = TcpForwarder(target.hostname or "127.0.0.1", target.port or 6379)
     publisher.start()
     try:
@@ -103,7 +103,7 @@ async def test_backlog_bound_forgets_ended_calls_before_live_ones(keys):
     port = free_port()
     lonely = aioredis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.2,
                                socket_timeout=0.2)
-    publisher = CallPublisher(lonely, keys, max_pending=2, retry_base=5.0, retry_cap=5.0)
+    publisher = CallPublisher(lonely, keys, node="test-node", max_pending=2, retry_base=5.0, retry_cap=5.0)
     try:
         publisher.submit(update("ended-1", "ended", {"PJSIP/6001": "ended"}, 3))
         publisher.submit(update("live-1", "answered", {"PJSIP/6002": "answered"}, 2))

@@ -5,6 +5,10 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from common.envelope import CallUpdate
+from telephony.ami.frames import TERMINATOR
+from telephony.simulator.catalogue import TRACES_DIR
+from telephony.simulator.template import read_trace
+from tests.listener.conftest import with_changes
 from tests.listener.helpers import eventually, free_port, updates_until
 
 AGENTS = ["PJSIP/6001", "PJSIP/6002"]
@@ -121,3 +125,80 @@ async def test_status_is_503_when_redis_does_not_answer(services, config):
     finally:
         await service.stop()
         await lonely.aclose()
+
+
+async def test_a_restart_mid_call_numbers_on_above_everything_published_before(
+        services, config, sim, bus):
+    first = await connected_service(services, config)
+    call = await held_inbound_call(sim)
+    before = await updates_until(bus, of_call(call.call_id, "answered"))
+    await first.stop()
+
+    await connected_service(services, config)
+    republished = (await updates_until(bus, lambda u: u.call_id == call.call_id))[-1]
+    await call.release()
+    ended = (await updates_until(bus, of_call(call.call_id, "ended")))[-1]
+    highest_before = max(u.seq for u in before if u.call_id == call.call_id)
+    assert highest_before < republished.seq < ended.seq
+
+
+async def test_a_call_that_ended_while_telephony_was_down_is_ended_at_the_resync(
+        services, config, sim, bus, redis, keys):
+    first = await connected_service(services, config)
+    gone = await held_inbound_call(sim)
+    kept = await sim.start_call("inbound_direct", customer="5598765432", agents=["PJSIP/6002"],
+                                hold_at="answered", speed=0.0)
+    answered = (await updates_until(bus, of_call(gone.call_id, "answered")))[-1]
+    await updates_until(bus, of_call(kept.call_id, "answered"))
+    live_calls = keys.telephony_live_calls(config.node_name)
+    assert await redis.smembers(live_calls) == {gone.call_id, kept.call_id}
+    await first.stop()
+    await sim.hangup(gone.call_id)  # nobody listening: its Hangup events are lost
+
+    second = await connected_service(services, config)
+    ended = (await updates_until(bus, of_call(gone.call_id, "ended")))[-1]
+    assert ended.agents == {"PJSIP/6001": "ended", "PJSIP/6002": "answered_elsewhere"}
+    assert ended.seq > answered.seq and ended.customer_number == answered.customer_number
+    assert CallUpdate.from_json(await redis.get(keys.call(gone.call_id))).state == "ended"
+    assert await redis.smembers(keys.endpoint_calls("PJSIP/6001")) == set()
+    # the call Asterisk still has stays answered
+    assert await redis.smembers(live_calls) == {kept.call_id}
+    assert await redis.smembers(keys.endpoint_calls("PJSIP/6002")) == {kept.call_id}
+    assert CallUpdate.from_json(await redis.get(keys.call(kept.call_id))).state == "answered"
+    await eventually(lambda: second.publisher.ended_while_away == 1, "the ghost counted")
+    await kept.release()
+    await updates_until(bus, of_call(kept.call_id, "ended"))
+    assert await redis.smembers(live_calls) == set()
+
+
+async def test_every_chanvariable_of_a_dialer_call_reaches_the_envelope(services, config, sim, bus):
+    """The recorded Asterisk 20 stream of a dialer call with `channelvars`, as a listener with
+    the default AMI_EVENTS receives it, through panoramisk (which turns the repeated
+    `ChanVariable:` headers into a list) into the published envelope."""
+    await connected_service(services, with_changes(config, agent_endpoint_patterns=("SIP/600*",)))
+    recorded = read_trace((TRACES_DIR / "dialer" / "agent-first.txt").read_bytes())
+    wanted = [event.block + TERMINATOR for event in recorded
+              if {"call", "agent", "user"} & set(event.headers.get("Privilege", "").split(","))]
+    await sim.send_raw(b"".join(wanted))
+    seen = await updates_until(bus, lambda u: u.state == "ended")
+    assert {u.call_id for u in seen} == {"c7-1001-agent"}
+    assert all(u.variables == {"CAMPAIGN_ID": "c7", "PREINST_ID": "1001"} for u in seen)
+
+
+async def test_a_restarted_service_republishes_a_direct_call_with_the_callers_number(
+        services, config, sim, bus):
+    """Asterisk's Local `;1` caller shows the agent's `6001` as caller ID once the agent's phone
+    rings; the rebuilt call must still name the caller."""
+    first = await connected_service(services, config)
+    call = await sim.start_call("inbound_direct", customer="+525598765432",
+                                agents=["PJSIP/6001"], hold_at="answered", speed=0.0)
+    answered = (await updates_until(bus, of_call(call.call_id, "answered")))[-1]
+    assert answered.customer_number == "+525598765432"
+    await first.stop()
+
+    await connected_service(services, config)
+    rebuilt = (await updates_until(bus, lambda u: u.call_id == call.call_id))[-1]
+    assert (rebuilt.state, rebuilt.customer_number, rebuilt.agents) == (
+        "answered", "+525598765432", {"PJSIP/6001": "answered"})
+    await call.release()
+    await updates_until(bus, of_call(call.call_id, "ended"))

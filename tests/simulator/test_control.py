@@ -83,13 +83,27 @@ async def test_faults(sim, http):
     await ami.login()
     await ami.next()
     assert await (await http.post("/faults", json={"answer_pings": False})).json() == {
-        "answer_pings": False, "dropped": 0}
+        "answer_pings": False, "dropped": 0, "shutting_down": False}
     ami.send(Action="Ping", ActionID="silent")
     ami.send(Action="Events", EventMask="on", ActionID="sentinel")
     assert (await ami.next())["ActionID"] == "sentinel"
     assert (await (await http.post("/faults", json={"drop": True})).json())["dropped"] == 1
     assert await ami.closed()
     assert (await http.post("/faults", json={"explode": True})).status == 400
+
+
+async def test_a_shutting_down_pbx_refuses_every_action_and_keeps_the_connection(sim, http):
+    assert (await (await http.post("/faults", json={"shutting_down": True})).json())[
+        "shutting_down"] is True
+    ami = await RawAmi.connect(sim.port)
+    assert await ami.login() == {"Response": "Error", "ActionID": "login",
+                                 "Message": "Asterisk is shutting down"}
+    ami.send(Action="Ping", ActionID="still-open")
+    assert await ami.next() == {"Response": "Error", "ActionID": "still-open",
+                                "Message": "Asterisk is shutting down"}
+    await http.post("/faults", json={"shutting_down": False})
+    assert (await ami.login())["Response"] == "Success"
+    await ami.close()
 
 
 async def test_call_cli_posts_to_the_control_endpoint(sim, http, capsys):

@@ -5,8 +5,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from common.envelope import CallUpdate
-from telephony.ami.frames import iter_messages
+from telephony.ami.frames import encode, iter_messages, join_repeated, parse_block
 from telephony.channels import EndpointMatcher
+from telephony.simulator.channels import ChannelTable
+from telephony.simulator.template import call_events, compile_template, read_trace, render
 from telephony.tracker import CallTracker
 
 TRACES = Path(__file__).resolve().parents[2] / "telephony" / "simulator" / "traces"
@@ -42,3 +44,26 @@ def summary(updates: Iterable[CallUpdate]) -> list[tuple]:
 
 def core_show_channels(events: Iterable[Mapping[str, str]]) -> list[Mapping[str, str]]:
     return [e for e in events if e.get("Event") == "CoreShowChannel"]
+
+
+def simulated_answer(trace: Path, asked_at: float, action_id: str | None = None
+                     ) -> list[dict[str, str]]:
+    """The CoreShowChannels answer the PBX simulator gives at `asked_at` while it plays the
+    recorded call of `trace` (its own pipeline: trace reader, template, live-channel table)."""
+    events = call_events(read_trace(trace.read_bytes()), keep_originate_response=False)
+    template = compile_template(events, {})
+    values = [b"", *(v.encode() for v in template.uniqueids),
+              *(v.encode() for v in template.suffixes), *(v.encode() for v in template.bridges)]
+    start = events[0].time
+    table = ChannelTable()
+    for compiled in template.events:
+        at = start + compiled.offset
+        if at > asked_at:
+            break
+        values[0] = b"%.6f" % at
+        if compiled.table:
+            block = render(compiled, values)[:-4]
+            table.apply(join_repeated(*parse_block(block)), now=at, owner="call")
+    return [join_repeated(*parse_block(encode(table.core_show_channel(ch, now=asked_at,
+                                                                      action_id=action_id))))
+            for ch in table.channels()]

@@ -1,7 +1,19 @@
 """resync(): rebuilding the picture from a CoreShowChannels answer after a (re)connect."""
 from __future__ import annotations
 
-from tests.telephony.replay import TRACES, core_show_channels, feed_all, messages, summary, tracker
+import pytest
+
+from common.envelope import CallUpdate
+from telephony.tracker import ended_while_away
+from tests.telephony.replay import (
+    TRACES,
+    core_show_channels,
+    feed_all,
+    messages,
+    simulated_answer,
+    summary,
+    tracker,
+)
 
 RECONNECT_CALL = "1795497245.70"
 
@@ -73,3 +85,44 @@ def test_resync_twice_resends_the_live_calls():
 def test_resync_ignores_entries_without_ids():
     t = tracker("SIP/600*")
     assert t.resync([{"Event": "CoreShowChannel"}, {"Channel": "SIP/6001-00000001"}]) == []
+
+
+def bridged_at(trace) -> float:
+    """Just after the customer and the agent are bridged in a recorded call."""
+    return next(float(e["Timestamp"]) for e in messages(trace)
+                if e.get("Event") == "BridgeEnter" and e.get("BridgeNumChannels") == "2") + 0.01
+
+
+@pytest.mark.parametrize(("trace", "number", "root_shows"), [
+    ("sip-inbound-direct.txt", "+525598765432", "6001"),  # what the old rebuild published
+    ("ivr-menu.txt", "5215587654321", "5215587654321"),
+    ("reconnect.listener.txt", "5215512345678", "5215512345678"),
+])
+def test_resync_mid_call_keeps_the_caller_number_not_the_agent_extension(trace, number, root_shows):
+    """A caller Asterisk originated as a Local pair: its `;1` root may show the agent's `6001`
+    as caller ID (recorded NewCallerid: at the ring of a direct call, at the end of a queue
+    call); the `;2` half keeps the caller's. The answer is what CoreShowChannels gives at that moment (the simulator's
+    snapshot, checked field by field against Asterisk in tests/simulator/test_snapshot.py)."""
+    path = TRACES / trace
+    live = feed_all(tracker("SIP/600*"), messages(path))
+    assert {u.customer_number for u in live} == {number}
+    snapshot = simulated_answer(path, bridged_at(path))
+    root = next(s for s in snapshot if s["Uniqueid"] == s["Linkedid"] and s["Channel"].endswith(";1"))
+    updates = tracker("SIP/600*").resync(core_show_channels(snapshot))
+    assert [(u.call_id, u.state, u.customer_number) for u in updates] == [
+        (live[0].call_id, "answered", number)]
+    assert root["CallerIDNum"] == root_shows
+
+
+def test_a_call_gone_while_away_ends_each_leg_as_a_hang_up_would():
+    ringing = CallUpdate(call_id="1.1", direction="inbound", state="ringing",
+                         customer_number="5512345678",
+                         agents={"PJSIP/6001": "ringing", "PJSIP/6002": "missed"}, seq=41)
+    answered = CallUpdate(call_id="1.2", direction="inbound", state="answered",
+                          customer_number="5512345678",
+                          agents={"PJSIP/6001": "answered", "PJSIP/6002": "ringing"}, seq=7)
+    assert ended_while_away(ringing, 99.0) == CallUpdate(
+        call_id="1.1", direction="inbound", state="ended", customer_number="5512345678",
+        agents={"PJSIP/6001": "missed", "PJSIP/6002": "missed"}, event_at=99.0, seq=42)
+    assert ended_while_away(answered, 99.0).agents == {"PJSIP/6001": "ended",
+                                                       "PJSIP/6002": "answered_elsewhere"}
