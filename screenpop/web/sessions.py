@@ -16,6 +16,7 @@ from aiohttp import web
 from redis.exceptions import WatchError
 
 from common.keys import Keys
+from screenpop.push import protocol
 from screenpop.web.csrf import new_token
 
 COOKIE = "sp_session"
@@ -92,7 +93,7 @@ async def end_sessions_of(redis, keys: Keys, username: str) -> int:
 
 def session_ended_message(session_id: str) -> str:
     """What the agent channel carries to close the sockets of one session (see bus.py)."""
-    return json.dumps({"type": "session_ended", "session": fingerprint(session_id)})
+    return json.dumps(protocol.session_ended(fingerprint(session_id)))
 
 
 def set_cookie(response: web.StreamResponse, session: Session, *, ttl: int, secure: bool) -> None:
