@@ -86,7 +86,7 @@ async def panel_home(request: web.Request) -> web.Response:
 async def preinstalaciones(request: web.Request) -> web.Response:
     state = request.app[STATE]
     user = current_user(request) or to_login(request)
-    if state.faults.take("panel", request.path, kinds=("layout",)):
+    if state.faults.take("panel", request.path, method=request.method, kinds=("layout",)):
         return _html(pages.redesigned_page(user))
     return _html(pages.preinstallations_page(state.store.pending(), user))
 

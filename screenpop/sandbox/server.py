@@ -48,7 +48,7 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
     area = "api" if request.path.startswith("/api/") else "panel"
     route = request.match_info.route.resource
     state.stats.count(f"{request.method} {route.canonical if route else request.path}")
-    fault = state.faults.take(area, request.path,
+    fault = state.faults.take(area, request.path, method=request.method,
                               kinds=("html_521", "stall", "403", "500", "429", "cloudflare", "html_200"))
     if fault is not None:
         if fault.kind != "stall":
@@ -70,7 +70,7 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
         if area == "api":
             return _html(pages.nginx_404(), 404)
         raise
-    late = (state.faults.take(area, request.path, kinds=("stall_after",))
+    late = (state.faults.take(area, request.path, method=request.method, kinds=("stall_after",))
             if request.method != "GET" else None)
     if late is not None:  # a write took effect; its answer is what gets lost
         await state.faults.stall(late)
@@ -89,7 +89,8 @@ async def control_faults(request: web.Request) -> web.Response:
             state.expire_sessions()
         if body.get("kind"):
             state.faults.add(body["kind"], scope=body.get("scope", "any"), count=body.get("count"),
-                             seconds=body.get("seconds"), path=body.get("path"))
+                             seconds=body.get("seconds"), path=body.get("path"),
+                             method=body.get("method"))
     except (ValueError, AttributeError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response({"ok": True})

@@ -106,7 +106,7 @@ async def test_every_write_is_audited_without_secrets(agent_on_call, sandbox, re
     entries = [json.loads(raw) for raw in await redis.lrange(keys.call_audit(CALL_ID), 0, -1)]
     answer = next(e for e in entries if e["event"] == "answer")
     assert answer["by"] == "ana" and answer["state"] == "done"
-    assert answer["sent"]["cliente-ip"] == "10.20.0.10"
+    assert answer["sent"]["cliente-ip"] == "10.20.2.10"
     assert answer["answer"] == "HTTP 302 → /Instalaciones/"
     assert all(e["at"] > 0 for e in entries)
     raw = json.dumps(entries)
