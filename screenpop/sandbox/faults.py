@@ -9,7 +9,9 @@ FAULT_KINDS = ("html_521", "stall", "403", "500", "429", "cloudflare", "html_200
                # end the next background task in FAILURE
                "stall_after", "form_changed", "csrf_stale", "task_failure",
                # a document upload redirects as on success but with an error message, unsaved
-               "document_refused")
+               "document_refused",
+               # a proxy hands the request on, the write takes effect, the proxy answers 502
+               "502_after")
 
 
 @dataclass

@@ -98,6 +98,11 @@ def nginx_404() -> str:
     return nginx_403().replace("403 Forbidden", "404 Not Found")
 
 
+def bad_gateway() -> str:
+    return ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 "
+            "Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+
 def server_error() -> str:
     return "<h1>Server Error (500)</h1>"
 

@@ -53,6 +53,10 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
     if fault is not None:
         if fault.kind != "stall":
             return _fault_response(fault.kind, request)
+        if request.can_read_body:
+            # WispHub has the whole request and is slow to act on it: it still acts after the
+            # client gave up waiting (the body is kept, the dropped connection does not matter)
+            await request.read()
         await state.faults.stall(fault)
     if not request.path.endswith("/") and not request.path.startswith(("/media/", "/static/")):
         target = request.path + "/" + (f"?{request.query_string}" if request.query_string else "")
@@ -70,8 +74,11 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
         if area == "api":
             return _html(pages.nginx_404(), 404)
         raise
-    late = (state.faults.take(area, request.path, method=request.method, kinds=("stall_after",))
+    late = (state.faults.take(area, request.path, method=request.method,
+                              kinds=("stall_after", "502_after"))
             if request.method != "GET" else None)
+    if late is not None and late.kind == "502_after":
+        return _html(pages.bad_gateway(), 502)
     if late is not None:  # a write took effect; its answer is what gets lost
         await state.faults.stall(late)
     return response
