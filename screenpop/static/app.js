@@ -197,6 +197,8 @@
       if (typeof msg.t === "number") latencyMs = Math.round(performance.now() - msg.t);
       showConnected();
     }
+    // other features (the WispHub actions: `operation`) follow the messages through this event
+    document.dispatchEvent(new CustomEvent("screenpop:message", { detail: msg }));
   }
 
   function upsert(pop) {
