@@ -422,6 +422,7 @@
     title.classList.toggle("complete", !labels.length);
     const list = field(frag, "missing");
     labels.forEach((label) => list.append(el("li", null, `✗ ${label}`)));
+    (record.unknown_labels || []).forEach((label) => list.append(el("li", "unknown", `? ${label}: desconocido`)));
     return frag;
   }
 

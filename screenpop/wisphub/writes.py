@@ -31,7 +31,6 @@ from screenpop.wisphub.errors import WispHubApiError, WispHubBadResponse, WispHu
 from screenpop.wisphub.http import is_html
 from screenpop.wisphub.panel import PanelClient
 from screenpop.wisphub.panel_forms import form_errors, parse_form, require
-from screenpop.wisphub.panel_page import parse_preinstallation_list
 from screenpop.wisphub.rest import RestClient
 from screenpop.wisphub.write_errors import WriteOutcomeUnknown, WriteRejected
 
@@ -171,7 +170,7 @@ class WispHubWriter:
         """WispHub's reference when the preinstallation is already an installation (or, once
         the installation was activated, a client), None when it is still pending; raises when
         it is in none of them, for a person to resolve."""
-        pending = parse_preinstallation_list(await self.panel.get_page("preinstalaciones/"))
+        pending = await self.panel.pending_rows()
         if any(row.id == data.service_id for row in pending):
             return None
         if data.service_id in await self.installation_ids():
