@@ -2,16 +2,27 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from screenpop.operations.files import sniff
+from screenpop.operations.outcomes import classify
+from screenpop.operations.settings import ActionSettings
+from screenpop.sandbox.store import SandboxStore
 from screenpop.sandbox.write_pages import activation_page
 from screenpop.wisphub.activation import (
     ActivationData,
     ActivationNotPossible,
     activation_payload,
     describe,
+)
+from screenpop.wisphub.errors import (
+    PanelLoginError,
+    WispHubApiError,
+    WispHubAuthError,
+    WispHubError,
+    WispHubUnavailable,
 )
 from screenpop.wisphub.panel_forms import AmbiguousOption, PanelFormChanged, parse_form
 
@@ -132,3 +143,26 @@ def test_the_preview_speaks_in_labels_and_option_names():
 ], ids=["jpeg", "png", "webp", "heic", "pdf", "exe", "html"])
 def test_files_are_recognised_by_their_first_bytes(head, expected):
     assert sniff(head) == expected
+
+
+@pytest.mark.parametrize("error", [
+    PanelLoginError("el panel de WispHub vuelve a pedir inicio de sesión justo después de "
+                    "iniciarla (/preinstalacion/activar/1@x/1/); revise el usuario / en"),
+    WispHubAuthError("el panel de WispHub negó el acceso a /clientes/ver/1@x/ (403) / x"),
+    WispHubUnavailable("WispHub no responde en panel GET /preinstalaciones/: sin respuesta / x"),
+    WispHubApiError("WispHub rechazó POST /api/agregar-servicio-telefonia/ (400): No existe", 400, {}),
+    WispHubError("la tarea 1b4e28ba-2fa1-11d2-883f-0016d3cca427 falló en cliente-plan_internet"),
+], ids=["login", "403", "down", "drf", "task"])
+def test_what_the_agent_reads_names_no_wisphub_internals(error):
+    outcome = classify(error)
+    for text in (outcome.reason, outcome.hint):
+        assert "/" not in text and "cliente-" not in text and "1b4e28ba" not in text, text
+    assert outcome.hint  # and always what to do
+
+
+def test_the_demo_configures_a_router_and_ap_for_every_sandbox_zone():
+    settings = ActionSettings.from_file(Path("screenpop/sandbox/actions.json"))
+    store = SandboxStore.load()
+    zones = {r["zona"] for r in store.preinstallations.values() if r.get("zona")}
+    assert zones <= set(settings.zones)
+    assert all(z.router and z.ap for z in settings.zones.values())
