@@ -34,6 +34,7 @@ from screenpop.operations.model import (
 )
 from screenpop.operations.outcomes import HINT_UNKNOWN, classify
 from screenpop.operations.store import OperationStore
+from screenpop.wisphub.activation import public_fields
 from screenpop.wisphub.errors import WispHubError
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,10 @@ class OperationRunner:
                             hint=HINT_UNKNOWN), event="interrupted"))
             raise
         except (WispHubError, LookupError) as exc:
-            return await self._record(op, classify(exc), event="answer")
+            sent = public_fields(getattr(exc, "sent", None) or {})
+            answer = " · ".join(x for x in (getattr(exc, "answer", ""), str(exc)) if x)
+            return await self._record(op, replace(classify(exc), sent=sent, answer=answer),
+                                      event="answer")
         return await self._record(op, Outcome(DONE, reference=done.reference, sent=done.sent,
                                               answer=done.answer), event="answer")
 

@@ -18,6 +18,7 @@ from screenpop.wisphub.errors import (
     PanelLoginError,
     WispHubAuthError,
     WispHubBadResponse,
+    WispHubError,
 )
 from screenpop.wisphub.http import RetryPolicy, send, timeout_for
 from screenpop.wisphub.panel_page import (
@@ -187,11 +188,15 @@ class PanelClient:
             fields = fill(html)
             token = find_csrf_token(html) or self._client.cookies.get("csrftoken") or ""
             generation = self._session
-            response = await post_once(
-                self._client, "POST", path, what=f"panel POST /{path}",
-                data={**fields, "csrfmiddlewaretoken": token}, files=files or None,
-                headers={"Referer": self.base_url + path, "Origin": self._origin,
-                         "X-CSRFToken": token})
+            try:
+                response = await post_once(
+                    self._client, "POST", path, what=f"panel POST /{path}",
+                    data={**fields, "csrfmiddlewaretoken": token}, files=files or None,
+                    headers={"Referer": self.base_url + path, "Origin": self._origin,
+                             "X-CSRFToken": token})
+            except WispHubError as exc:
+                exc.sent = fields  # for the audit: what may have reached WispHub
+                raise
             gone = self._session_gone(response)
             if not gone and not (response.status_code == 403 and "csrf" in response.text.lower()):
                 return response, fields

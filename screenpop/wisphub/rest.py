@@ -7,7 +7,12 @@ from typing import Any
 
 import httpx
 
-from screenpop.wisphub.errors import WispHubApiError, WispHubAuthError, WispHubBadResponse
+from screenpop.wisphub.errors import (
+    WispHubApiError,
+    WispHubAuthError,
+    WispHubBadResponse,
+    WispHubError,
+)
 from screenpop.wisphub.http import RetryPolicy, is_html, send, timeout_for
 from screenpop.wisphub.post import post_once
 from screenpop.wisphub.write_errors import WriteOutcomeUnknown
@@ -130,7 +135,14 @@ class RestClient:
         DRF body raises WispHubApiError, a lost answer WriteOutcomeUnknown."""
         path = route(path)
         what = f"{method} /api/{path}"
-        response = await post_once(self._client, method, path, json=dict(body), what=what)
+        try:
+            response = await post_once(self._client, method, path, json=dict(body), what=what)
+            return self._write_answer(response, what)
+        except WispHubError as exc:
+            exc.sent = dict(body)
+            raise
+
+    def _write_answer(self, response: httpx.Response, what: str) -> Any:
         if response.is_success and not response.content:
             return None
         if response.is_success:

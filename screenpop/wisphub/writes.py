@@ -13,6 +13,7 @@ import json
 import time
 import zlib
 from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,6 +99,22 @@ def merged_profile(current: dict[str, Any], captured: dict[str, Any]) -> dict[st
     return wanted
 
 
+def _carried(new: WispHubError, old: WispHubError) -> WispHubError:
+    new.sent, new.answer = old.sent, old.answer or str(old)
+    return new
+
+
+@contextmanager
+def _audited(response, sent: dict[str, str]):
+    """A refusal read from `response` carries what was posted and what WispHub answered."""
+    try:
+        yield
+    except WispHubError as exc:
+        exc.sent = public_fields(sent)
+        exc.answer = f"HTTP {response.status_code} {response.headers.get('location', '')}".strip()
+        raise
+
+
 def _messages_cookie(response) -> list[tuple[int, str]]:
     """(level, text) of the Django messages set on a redirect (cookie storage: signed JSON,
     maybe zlib-compressed; `hash$json` in old Django). Unreadable → none."""
@@ -162,7 +179,9 @@ class WispHubWriter:
     async def activate(self, data: ActivationData) -> Done:
         response, sent = await self.panel.submit_form(
             data.path, lambda html: activation_payload(parse_form(html, "form#agregar-cliente"), data))
-        location = _answered(response, "la activación", ACTIVATION_SUCCESS, "/preinstalacion/activar/")
+        with _audited(response, sent):
+            location = _answered(response, "la activación", ACTIVATION_SUCCESS,
+                                 "/preinstalacion/activar/")
         return Done(f"Instalación {data.service_id}", public_fields(sent),
                     f"HTTP {response.status_code} → {location}")
 
@@ -212,8 +231,9 @@ class WispHubWriter:
 
         response, sent = await self.panel.submit_form(
             path, fill, files={"archivo": (doc.filename, content, doc.mime)})
-        location = _answered(response, f"el documento «{doc.title}»",
-                             (f"/clientes/ver/{doc.username}/",), "/clientes/agregar-documento/")
+        with _audited(response, sent):
+            location = _answered(response, f"el documento «{doc.title}»",
+                                 (f"/clientes/ver/{doc.username}/",), "/clientes/agregar-documento/")
         if await self.document_listed(doc.username, doc.marker) is None:
             raise WriteOutcomeUnknown(
                 f"WispHub aceptó «{doc.title}» pero aún no aparece en los archivos del cliente; se "
@@ -238,7 +258,7 @@ class WispHubWriter:
         try:
             await self.rest.write_json("PUT", path, body)
         except WispHubApiError as exc:
-            raise _rejected("los datos", [_spanish(exc)]) from None
+            raise _carried(_rejected("los datos", [_spanish(exc)]), exc) from None
         wanted = merged_profile(current, captured)
         stored = await self._profile(service_id)
         lost = [PROFILE_LABELS.get(k, k) for k, v in wanted.items() if str(stored.get(k, "")) != v]
@@ -274,7 +294,7 @@ class WispHubWriter:
         try:
             answer = await self.rest.write_json("POST", path, body)
         except WispHubApiError as exc:
-            raise _rejected(f"el servicio {name}", [_spanish(exc)]) from None
+            raise _carried(_rejected(f"el servicio {name}", [_spanish(exc)]), exc) from None
         task_id = answer.get("task_id") if isinstance(answer, dict) else None
         if task_id:
             if on_task is not None:

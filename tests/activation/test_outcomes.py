@@ -90,6 +90,10 @@ async def test_a_panel_refusal_is_a_failure_with_its_reason_not_an_endless_check
                             "permiso (403)")
     assert "check_failed" not in await events(pop)
     assert sandbox.stats.requests[POST_FORM] == 1
+    # the call's audit keeps what was posted and what WispHub answered
+    answer = next(e for e in await pop.actions.store.audit_entries(CALL_ID) if e["event"] == "answer")
+    assert answer["sent"]["cliente-ip"] == "10.20.2.10"
+    assert answer["answer"].startswith("HTTP 403")
 
 
 async def test_an_html_200_to_a_rest_write_is_looked_up_before_any_resend(agent_on_call, sandbox):
