@@ -114,10 +114,13 @@ class CallActions:
     async def activation(self, call_id: str) -> Any:
         record, answers = await self.target(call_id), await self.answers(call_id)
         needed = fill.missing_for_activation(answers)
+        data = fill.activation_data(record, answers, self._provider, self.settings,
+                                    datetime.now().date())
+        if not data.zone:
+            needed.append("la zona (la preinstalación no tiene una en WispHub)")
         if needed:
             raise ActionError("not_ready", "Para activar falta " + _spanish_list(needed) + ".")
-        return fill.activation_data(record, answers, self._provider, self.settings,
-                                    datetime.now().date())
+        return data
 
     async def preview(self, call_id: str) -> dict[str, Any]:
         data = await self.activation(call_id)
