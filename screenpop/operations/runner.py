@@ -103,6 +103,8 @@ class OperationRunner:
             op = await self._advance_locked(call_id, op_id)
             return op
         finally:
+            if op is None:  # cancelled mid-send: what was recorded decides
+                op = await asyncio.shield(self.store.get(call_id, op_id))
             if op is not None and op.state == UNKNOWN:
                 # nobody writes this record and operation until the request may have finished
                 await asyncio.shield(self.store.hold(record, what, token,
