@@ -177,9 +177,16 @@ class Keys:
         """Sorted set: op ids of a call by creation time (30 days)."""
         return f"{self.prefix}:call:{call_id}:ops"
 
-    def operation_lock(self, call_id: str, op_id: str) -> str:
-        """String: token of the one task sending this operation now (expires)."""
-        return f"{self.prefix}:call:{call_id}:op:{op_id}:lock"
+    def operation_lock(self, record: str, op_id: str) -> str:
+        """String: token of the one task writing this operation to this WispHub record now,
+        whichever call asked for it; outlives an unknown outcome by the in-flight wait (expires)."""
+        return f"{self.prefix}:wisphub:{record}:op:{op_id}:lock"
+
+    @property
+    def operations_attention(self) -> str:
+        """Sorted set: "<call_id> <op_id>" → epoch seconds, operations a capped loop gave up on
+        that a person must resolve in WispHub (removed when resolved)."""
+        return f"{self.prefix}:ops:attention"
 
     def operation_blob(self, call_id: str, op_id: str) -> str:
         """String: the file bytes of a document upload still to send (expires)."""

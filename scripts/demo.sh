@@ -83,6 +83,8 @@ export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1
 export SCREENPOP_SECRET_KEY="${SCREENPOP_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 export WISPHUB_URL="http://127.0.0.1:$SANDBOX_PORT/api/" WISPHUB_PANEL_URL="http://127.0.0.1:$SANDBOX_PORT/"
 export WISPHUB_SYNC_INTERVAL="${WISPHUB_SYNC_INTERVAL:-60}"
+# the sandbox tenant's routers and APs per zone (write-back never guesses them)
+export WISPHUB_ACTIONS_CONFIG="${WISPHUB_ACTIONS_CONFIG:-$ROOT/screenpop/sandbox/actions.json}"
 
 say "starting the WispHub sandbox on port $SANDBOX_PORT"
 start sandbox "$LOGS/sandbox.log" "$PY" -m screenpop.sandbox --port "$SANDBOX_PORT"

@@ -12,6 +12,7 @@ from screenpop.wisphub.activation import ActivationData
 from screenpop.wisphub.models import Preinstallation
 
 HOUSING = {"own": "Casa propia", "rented": "Casa rentada"}
+SENDABLE_SERVICES = ("tv", "phone")  # the documented "agregar servicio" routes
 DOCUMENT_TITLES = {"dni_front": "INE (frente)", "dni_back": "INE (reverso)",
                    "proof_of_address": "Comprobante de domicilio", "other": "Documento"}
 
@@ -22,13 +23,6 @@ def national(number: str | None) -> str:
     if not e164:
         return (number or "").strip()
     return e164[3:] if e164.startswith("+52") else e164.lstrip("+")
-
-
-def split_name(full: str) -> tuple[str, str]:
-    parts = full.split()
-    if len(parts) >= 4:
-        return " ".join(parts[:2]), " ".join(parts[2:])
-    return (parts[0], " ".join(parts[1:])) if parts else ("", "")
 
 
 def _text(answers: Mapping[str, Any], key: str) -> str:
@@ -92,43 +86,52 @@ def comments(provider, answers: Mapping[str, Any]) -> str:
 
 def activation_data(record: Preinstallation, answers: Mapping[str, Any], provider,
                     settings: ActionSettings, today: date) -> ActivationData:
-    first, last = split_name(record.name)
+    """Only what the call captured; WispHub keeps everything else it already holds."""
     zone, defaults = _zone(provider, answers, record, settings)
     plan_id = _text(answers, "plan_id")
     plan = provider.plan(plan_id) if provider is not None and plan_id else None
-    phones = [national(record.phone)] + ([national(answers["extra_phone"])]
-                                         if answers.get("extra_phone") else [])
+    added = [national(answers["extra_phone"])] if answers.get("extra_phone") else []
     return ActivationData(
         username=record.username or "", service_id=record.id,
-        first_name=_text(answers, "first_name") or first,
-        last_name=_text(answers, "last_name") or last,
-        phones=tuple(dict.fromkeys(p for p in phones if p)),
         zone=zone, plan=settings.plans.get(plan_id) or (plan.name if plan else plan_id),
+        first_name=_text(answers, "first_name"), last_name=_text(answers, "last_name"),
+        add_phones=tuple(p for p in added if p),
         install_at=_install_at(provider, answers),
-        email=_text(answers, "email") or (record.email or ""),
-        dni=_text(answers, "dni_number"),
-        address=_text(answers, "address") or (record.address or ""),
-        colonia=_text(answers, "colonia"), city=_text(answers, "city"),
-        coordinates=_text(answers, "location_url"),
+        email=_text(answers, "email"), dni=_text(answers, "dni_number"),
+        address=_text(answers, "address"), colonia=_text(answers, "colonia"),
+        city=_text(answers, "city"), coordinates=_text(answers, "location_url"),
         installation_cost=installation_cost(provider, answers, today),
         comments=comments(provider, answers),
         router=defaults.router, ap=defaults.ap, technician=defaults.technician,
         hiring_channel=settings.hiring_channel)
 
 
-def profile_fields(record: Preinstallation, answers: Mapping[str, Any]
-                   ) -> tuple[dict[str, str], dict[str, str]]:
-    """(REST profile `/clientes/{id}/perfil/`, service fields `/clientes/{id}/`) with what the
-    call captured; the location lives on the service, the rest on the profile."""
+def missing_for_activation(answers: Mapping[str, Any]) -> list[str]:
+    """What the agent still has to capture before activating, in the agent's words."""
+    needed = []
+    if answers.get("coverage") is not True:
+        needed.append("confirmar la cobertura")
+    if answers.get("wants_to_continue") is not True:
+        needed.append("que el cliente desee continuar")
+    if not _text(answers, "plan_id"):
+        needed.append("el plan")
+    if not _text(answers, "install_date"):
+        needed.append("la fecha de instalación")
+    return needed
+
+
+def profile_fields(record: Preinstallation, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """What the call captured for the client's profile (`/clientes/{id}/perfil/`): fields to
+    set, phones to add to WispHub's list, a line to append to `informacion_adicional`, and the
+    coordinates (not writable through the API: wisphub-api.md §2)."""
     data = activation_data(record, answers, None, ActionSettings(), date.today())
     fields = {"nombre": data.first_name, "apellidos": data.last_name, "email": data.email,
-              "telefono": ",".join(data.phones), "direccion": data.address,
-              "localidad": data.colonia, "ciudad": data.city, "cedula": data.dni}
+              "direccion": data.address, "localidad": data.colonia, "ciudad": data.city,
+              "cedula": data.dni}
     extra = [f"Se enteró por: {answers['referral']}" if answers.get("referral") else "",
              HOUSING.get(str(answers.get("housing")), "")]
-    fields["informacion_adicional"] = ". ".join(x for x in extra if x)
-    service = {"coordenadas": data.coordinates} if data.coordinates else {}
-    return {k: v for k, v in fields.items() if v}, service
+    return {"set": {k: v for k, v in fields.items() if v}, "add_phones": list(data.add_phones),
+            "append_info": ". ".join(x for x in extra if x), "coordinates": data.coordinates}
 
 
 def services(record: Preinstallation, answers: Mapping[str, Any], provider,

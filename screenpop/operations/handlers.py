@@ -12,6 +12,10 @@ from screenpop.wisphub.writes import Document, Done, WispHubWriter
 class Handler(Protocol):
     verify_first: bool  # look at WispHub before every send, not only after an unknown outcome
 
+    def lock_name(self, op: Operation) -> tuple[str, str]:
+        """(WispHub record, what) one sender at a time may write, whichever call asks."""
+        ...
+
     async def send(self, op: Operation, blob: bytes | None,
                    on_task: Callable[[str], Awaitable[None]]) -> Done: ...
 
@@ -23,6 +27,9 @@ class Activation:
 
     def __init__(self, writer: WispHubWriter) -> None:
         self._writer = writer
+
+    def lock_name(self, op) -> tuple[str, str]:
+        return str(op.params["service_id"]), "activation"
 
     async def send(self, op, blob, on_task) -> Done:
         return await self._writer.activate(ActivationData.from_dict(op.params))
@@ -37,13 +44,16 @@ class Upload:
     def __init__(self, writer: WispHubWriter) -> None:
         self._writer = writer
 
+    def lock_name(self, op) -> tuple[str, str]:
+        return str(op.params["username"]), op.op_id
+
     async def send(self, op, blob, on_task) -> Done:
         if blob is None:
             raise LookupError("el archivo ya no está guardado; súbalo de nuevo")
         p = op.params
         return await self._writer.upload_document(
             Document(p["username"], p["title"], p["description"], p["filename"], p["mime"],
-                     bool(p.get("visible"))), blob)
+                     p["marker"], bool(p.get("visible"))), blob)
 
     async def verify(self, op) -> str | None:
         return await self._writer.document_listed(op.params["username"], op.params["marker"])
@@ -55,12 +65,14 @@ class Profile:
     def __init__(self, writer: WispHubWriter) -> None:
         self._writer = writer
 
+    def lock_name(self, op) -> tuple[str, str]:
+        return str(op.params["service_id"]), "data"  # a read-modify-write of one profile
+
     async def send(self, op, blob, on_task) -> Done:
-        p = op.params
-        return await self._writer.save_profile(p["service_id"], p["profile"], p.get("service") or {})
+        return await self._writer.save_profile(op.params["service_id"], op.params["profile"])
 
     async def verify(self, op) -> str | None:
-        return None  # a PUT of the same values twice leaves the same profile: just send again
+        return await self._writer.profile_saved(op.params["service_id"], op.params["profile"])
 
 
 class Service:
@@ -68,6 +80,9 @@ class Service:
 
     def __init__(self, writer: WispHubWriter) -> None:
         self._writer = writer
+
+    def lock_name(self, op) -> tuple[str, str]:
+        return str(op.params["service_id"]), op.op_id
 
     async def send(self, op, blob, on_task) -> Done:
         p = op.params

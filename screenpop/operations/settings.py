@@ -6,7 +6,12 @@ Read from a JSON file (WISPHUB_ACTIONS_CONFIG); every key optional:
  "plans": {"<provider plan id>": "<WispHub plan option value or text>"},
  "services": {"<addon id>": "tv" | "phone" | "other"},
  "hiring_channel": "<cliente-forma_contratacion option>",
- "task_deadline": 60, "outbox_interval": 2, "retry_base": 2, "retry_cap": 300}
+ "task_deadline": 60, "outbox_interval": 2, "retry_base": 2, "retry_cap": 300,
+ "unknown_wait": 150, "unknown_checks": 3, "max_attempts": 6, "max_checks": 8}
+
+`unknown_wait` must be longer than any request can still be running inside WispHub after we gave
+up on its answer (stalls of 8–60 s are known, and a Cloudflare 524 comes after 100 s while the
+origin keeps working): only then does "not there" mean "not done".
 """
 from __future__ import annotations
 
@@ -39,6 +44,11 @@ class ActionSettings:
     retry_cap: float = 300.0
     lock_seconds: float = 180.0
     answer_wait: float = 20.0   # how long a route waits for WispHub before answering "pendiente"
+    unknown_wait: float = 150.0  # after an unknown outcome, before looking (see the docstring)
+    unknown_checks: int = 3     # looks showing "not done" before it is sent again
+    max_attempts: int = 6       # sends of one operation before a person must look
+    max_checks: int = 8         # looks at WispHub of one unknown outcome before a person must look
+    lock_retry: float = 2.0     # another call is writing the same record: look again after this
 
     @classmethod
     def from_file(cls, path: str | Path) -> ActionSettings:
@@ -47,7 +57,10 @@ class ActionSettings:
             zones = {str(k): ZoneDefaults(**v) for k, v in (data.get("zones") or {}).items()}
             numbers = {k: float(data[k]) for k in ("task_deadline", "task_interval",
                                                    "outbox_interval", "retry_base", "retry_cap",
-                                                   "lock_seconds", "answer_wait") if k in data}
+                                                   "lock_seconds", "answer_wait", "unknown_wait",
+                                                   "lock_retry") if k in data}
+            numbers.update({k: int(data[k]) for k in ("unknown_checks", "max_attempts",
+                                                      "max_checks") if k in data})
             return cls(zones=zones, plans={str(k): str(v) for k, v in (data.get("plans") or {}).items()},
                        services={str(k): str(v) for k, v in (data.get("services") or {}).items()},
                        hiring_channel=str(data.get("hiring_channel", "")), **numbers)

@@ -22,6 +22,10 @@ redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 """
+_HOLD_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 _UNLOCK_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -38,6 +42,7 @@ class OperationStore:
         self._keys = keys
         self._create = redis.register_script(_CREATE_LUA)
         self._unlock = redis.register_script(_UNLOCK_LUA)
+        self._hold = redis.register_script(_HOLD_LUA)
 
     async def create(self, op: Operation) -> tuple[Operation, bool]:
         """The stored operation for (call, op id), created from `op` when there was none."""
@@ -67,14 +72,32 @@ class OperationStore:
 
     # --- the one sender of an operation --------------------------------------------------------
 
-    async def lock(self, call_id: str, op_id: str, seconds: float) -> str | None:
+    async def lock(self, record: str, op_id: str, seconds: float) -> str | None:
         token = secrets.token_hex(8)
-        ok = await self._redis.set(self._keys.operation_lock(call_id, op_id), token, nx=True,
+        ok = await self._redis.set(self._keys.operation_lock(record, op_id), token, nx=True,
                                    px=max(1, int(seconds * 1000)))
         return token if ok else None
 
-    async def unlock(self, call_id: str, op_id: str, token: str) -> None:
-        await self._unlock(keys=[self._keys.operation_lock(call_id, op_id)], args=[token])
+    async def unlock(self, record: str, op_id: str, token: str) -> None:
+        await self._unlock(keys=[self._keys.operation_lock(record, op_id)], args=[token])
+
+    async def hold(self, record: str, op_id: str, token: str, seconds: float) -> None:
+        """Keep the lock (ours) for `seconds` more, then let it expire by itself."""
+        await self._hold(keys=[self._keys.operation_lock(record, op_id)],
+                         args=[token, max(1, int(seconds * 1000))])
+
+    # --- operations a person must resolve --------------------------------------------------------
+
+    async def flag(self, call_id: str, op_id: str, at: float) -> None:
+        await self._redis.zadd(self._keys.operations_attention, {_member(call_id, op_id): at})
+
+    async def unflag(self, call_id: str, op_id: str) -> None:
+        await self._redis.zrem(self._keys.operations_attention, _member(call_id, op_id))
+
+    async def flagged(self, limit: int = 200) -> list[Operation]:
+        members = await self._redis.zrange(self._keys.operations_attention, 0, limit - 1)
+        found = [await self.get(*json.loads(m)) for m in members]
+        return [op for op in found if op is not None]
 
     # --- outbox --------------------------------------------------------------------------------
 

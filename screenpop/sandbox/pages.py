@@ -43,35 +43,69 @@ def _documents_cell(record: dict[str, Any]) -> str:
     return " ".join(links) or '<span class="text-muted">Sin archivos</span>'
 
 
-def _row(record: dict[str, Any]) -> str:
-    sid, user = record["id_servicio"], record["usuario"]
+def _cells(record: dict[str, Any]) -> dict[str, str]:
+    sid = record["id_servicio"]
     phones = ", ".join(p for p in (record.get("phone_number"), record.get("aditional_phone_number")) if p)
     name = f'{record.get("firstname", "")} {record.get("lastname", "")}'.strip()
-    cells = [str(sid), escape(name), escape(phones), escape(record.get("email") or ""),
-             escape(record.get("address") or ""), escape(record.get("location") or ""),
-             escape(record.get("city") or ""), escape(record.get("zona") or ""),
-             escape(record.get("coordenadas") or ""), escape(record.get("commentaries") or ""),
-             _documents_cell(record), escape(record.get("fecha_registro") or "")]
+    return {"Id": str(sid), "Nombre": escape(name), "Teléfono": escape(phones),
+            "Correo": escape(record.get("email") or ""), "Dirección": escape(record.get("address") or ""),
+            "Barrio/Localidad": escape(record.get("location") or ""),
+            "Ciudad": escape(record.get("city") or ""), "Zona": escape(record.get("zona") or ""),
+            "Router Cliente": "", "Coordenadas": escape(record.get("coordenadas") or ""),
+            "Comentarios": escape(record.get("commentaries") or ""),
+            "Documentos": _documents_cell(record),
+            "Fecha Registro": escape(record.get("fecha_registro") or "")}
+
+
+def _row(record: dict[str, Any], headers: tuple[str, ...]) -> str:
+    sid, user = record["id_servicio"], record["usuario"]
+    cells = _cells(record)
     actions = (f'<td class="text-right"><a class="btn btn-success btn-xs" title="Activar" '
                f'href="/preinstalacion/activar/{escape(user)}/{sid}/"><i class="fa fa-check"></i></a> '
                f'<a class="btn btn-default btn-xs" title="Editar" '
                f'href="/preinstalacion/editar/{escape(user)}/{sid}/"><i class="fa fa-pencil"></i></a></td>')
-    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + actions + "</tr>"
+    return "<tr>" + "".join(f"<td>{cells[h]}</td>" for h in headers if h != "Acción") + actions + "</tr>"
 
 
-HEADERS = ("Id", "Nombre", "Teléfono", "Correo", "Dirección", "Barrio/Localidad", "Ciudad", "Zona",
-           "Coordenadas", "Comentarios", "Documentos", "Fecha Registro", "Acción")
+# "Router Cliente" (empty until activation) sits before the customer's name columns would be
+# found by a loose match: the client must bind "Nombre", not a header that merely holds "cliente"
+HEADERS = ("Id", "Router Cliente", "Nombre", "Teléfono", "Correo", "Dirección", "Barrio/Localidad",
+           "Ciudad", "Zona", "Coordenadas", "Comentarios", "Documentos", "Fecha Registro", "Acción")
 
 
-def preinstallations_page(records: list[dict[str, Any]], user: str) -> str:
-    head = "".join(f"<th>{h}</th>" for h in HEADERS)
-    rows = "".join(_row(r) for r in records) or (
-        f'<tr class="odd"><td valign="top" colspan="{len(HEADERS)}" class="dataTables_empty">'
+def _pagination(page: int, pages: int, first: int, last: int, total: int) -> str:
+    prev = (f'<li class="previous"><a href="?page={page - 1}">Anterior</a></li>' if page > 1
+            else '<li class="previous disabled"><a href="#">Anterior</a></li>')
+    nxt = (f'<li class="next"><a href="?page={page + 1}">Siguiente</a></li>' if page < pages
+           else '<li class="next disabled"><a href="#">Siguiente</a></li>')
+    return (f'<div class="pull-left">Mostrando {first} a {last} de {total} registros</div>'
+            f'<ul class="pagination">{prev}{nxt}</ul>')
+
+
+def preinstallations_page(records: list[dict[str, Any]], user: str, *, hidden: frozenset[str] = frozenset(),
+                          page: int = 1, page_size: int | None = None,
+                          server_side: bool = False) -> str:
+    headers = tuple(h for h in HEADERS if h not in hidden)
+    total = len(records)
+    pager = ""
+    if page_size:
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        shown = records[(page - 1) * page_size:page * page_size]
+        pager = _pagination(page, pages, (page - 1) * page_size + 1, (page - 1) * page_size + len(shown),
+                            total)
+        records = shown
+    if server_side:
+        records = []
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    rows = "".join(_row(r, headers) for r in records) or (
+        f'<tr class="odd"><td valign="top" colspan="{len(headers)}" class="dataTables_empty">'
         "Ningún dato disponible en esta tabla</td></tr>")
+    attrs = ' data-server-side="true" data-ajax="/preinstalaciones/json/"' if server_side else ""
     body = ('<div class="box"><div class="box-body table-responsive">'
             '<table id="lista-preinstalaciones" class="table table-striped table-bordered '
-            f'dataTable dt-responsive nowrap"><thead><tr>{head}</tr></thead><tbody>{rows}'
-            "</tbody></table></div></div>")
+            f'dataTable dt-responsive nowrap"{attrs}><thead><tr>{head}</tr></thead><tbody>{rows}'
+            f"</tbody></table>{pager}</div></div>")
     return _chrome("Preinstalaciones", body, user)
 
 
@@ -96,6 +130,11 @@ def nginx_403() -> str:
 
 def nginx_404() -> str:
     return nginx_403().replace("403 Forbidden", "404 Not Found")
+
+
+def bad_gateway() -> str:
+    return ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 "
+            "Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 
 
 def server_error() -> str:

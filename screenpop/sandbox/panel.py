@@ -86,9 +86,13 @@ async def panel_home(request: web.Request) -> web.Response:
 async def preinstalaciones(request: web.Request) -> web.Response:
     state = request.app[STATE]
     user = current_user(request) or to_login(request)
-    if state.faults.take("panel", request.path, kinds=("layout",)):
+    if state.faults.take("panel", request.path, method=request.method, kinds=("layout",)):
         return _html(pages.redesigned_page(user))
-    return _html(pages.preinstallations_page(state.store.pending(), user))
+    page = request.query.get("page", "1")
+    return _html(pages.preinstallations_page(
+        state.store.pending(), user, hidden=state.list_hidden_columns,
+        page=int(page) if page.isdigit() else 1, page_size=state.list_page_size,
+        server_side=state.list_server_side))
 
 
 async def landing(request: web.Request) -> web.Response:

@@ -48,11 +48,15 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
     area = "api" if request.path.startswith("/api/") else "panel"
     route = request.match_info.route.resource
     state.stats.count(f"{request.method} {route.canonical if route else request.path}")
-    fault = state.faults.take(area, request.path,
+    fault = state.faults.take(area, request.path, method=request.method,
                               kinds=("html_521", "stall", "403", "500", "429", "cloudflare", "html_200"))
     if fault is not None:
         if fault.kind != "stall":
             return _fault_response(fault.kind, request)
+        if request.can_read_body:
+            # WispHub has the whole request and is slow to act on it: it still acts after the
+            # client gave up waiting (the body is kept, the dropped connection does not matter)
+            await request.read()
         await state.faults.stall(fault)
     if not request.path.endswith("/") and not request.path.startswith(("/media/", "/static/")):
         target = request.path + "/" + (f"?{request.query_string}" if request.query_string else "")
@@ -70,8 +74,11 @@ async def wisphub_edges(request: web.Request, handler) -> web.StreamResponse:
         if area == "api":
             return _html(pages.nginx_404(), 404)
         raise
-    late = (state.faults.take(area, request.path, kinds=("stall_after",))
+    late = (state.faults.take(area, request.path, method=request.method,
+                              kinds=("stall_after", "502_after"))
             if request.method != "GET" else None)
+    if late is not None and late.kind == "502_after":
+        return _html(pages.bad_gateway(), 502)
     if late is not None:  # a write took effect; its answer is what gets lost
         await state.faults.stall(late)
     return response
@@ -89,7 +96,8 @@ async def control_faults(request: web.Request) -> web.Response:
             state.expire_sessions()
         if body.get("kind"):
             state.faults.add(body["kind"], scope=body.get("scope", "any"), count=body.get("count"),
-                             seconds=body.get("seconds"), path=body.get("path"))
+                             seconds=body.get("seconds"), path=body.get("path"),
+                             method=body.get("method"))
     except (ValueError, AttributeError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response({"ok": True})

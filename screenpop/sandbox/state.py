@@ -26,6 +26,11 @@ class SandboxState:
     csrf_tokens: set[str] = field(default_factory=set)
     login_pages: int = 0
     recent_logins: deque[float] = field(default_factory=deque)
+    # how /preinstalaciones/ is served (WispHub's own is unknown: wisphub-panel.md §9.1): every
+    # row at once (DataTables pages in the browser), server-side pages, or filled by AJAX
+    list_page_size: int | None = None
+    list_server_side: bool = False
+    list_hidden_columns: frozenset[str] = frozenset()
 
     def new_csrf(self) -> str:
         token = secrets.token_urlsafe(24)

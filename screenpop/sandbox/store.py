@@ -71,6 +71,20 @@ class SandboxStore:
         self.preinstallations[new_id] = record
         return record
 
+    def activate_installation(self, sid: int) -> dict[str, Any]:
+        """What the technician's "Activar instalación" does: the installation joins the client
+        list, with the profile the activation form carried."""
+        row = self.installations[sid]
+        client = {"id_servicio": sid, "usuario": row["usuario"], "estado": "Activo",
+                  "nombre": row.get("usr-first_name", ""), "apellidos": row.get("usr-last_name", ""),
+                  "email": row.get("usr-email", ""), "cedula": row.get("perfil-cedula", ""),
+                  "direccion": row.get("perfil-direccion", ""),
+                  "localidad": row.get("perfil-localidad", ""), "ciudad": row.get("perfil-ciudad", ""),
+                  "telefono": row.get("perfil-telefono", ""), "informacion_adicional": "",
+                  "coordenadas": row.get("cliente-coordenadas", ""), "ip": row.get("cliente-ip", "")}
+        self.clients.append(client)
+        return client
+
     def add_clients(self, count: int) -> None:
         """Extra active clients, for paging tests."""
         for _ in range(count):

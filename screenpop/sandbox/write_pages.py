@@ -26,15 +26,36 @@ TEXT_FIELDS = ("usr-first_name", "usr-last_name", "usr-email", "perfil-cedula", 
                "cliente-external_id", "cliente-sn_onu", "perfil-rfc", "perfil-cp")
 
 
+LABELS = {"usr-first_name": "Nombre", "usr-last_name": "Apellidos", "usr-email": "Correo",
+          "perfil-cedula": "DNI/C.I./C.C.", "perfil-direccion": "Dirección",
+          "perfil-localidad": "Barrio/Localidad", "perfil-ciudad": "Ciudad/Municipio",
+          "perfil-telefono": "Teléfono celular", "perfil-external_id": "Id externo",
+          "cliente-coordenadas": "Coordenadas", "cliente-fecha_registro": "Fecha de registro",
+          "cliente-fecha_instalacion": "Fecha de instalación",
+          "cliente-costo_instalacion": "Costo instalación",
+          "cliente-cliente_rb": "Nombre (Simple Queue/Secrets/Users/Hotspot)", "cliente-ip": "Ip",
+          "cliente-mac_cpe": "Mac Cpe", "cliente-external_id": "Id externo del servicio",
+          "cliente-sn_onu": "SN ONU", "perfil-rfc": "RFC", "perfil-cp": "Código postal",
+          "cliente-comentarios": "Comentarios", "cliente-zona_cliente": "Zona",
+          "cliente-router_cliente": "Router cliente", "cliente-ap_cliente": "Ap cliente",
+          "cliente-plan_internet": "Plan internet", "cliente-tecnico": "Técnico",
+          "cliente-creado_por": "Asesor", "cliente-estado_instalacion": "Estado instalación",
+          "cliente-forma_contratacion": "Forma de contratación"}
+
+
+def _label(name: str) -> str:
+    return f'<label for="id_{name}" class="control-label">{escape(LABELS[name])}</label>'
+
+
 def _select(name: str, options: tuple[tuple[str, str], ...], selected: str = "") -> str:
     items = "".join(f'<option value="{escape(v)}"{" selected" if v == selected else ""}>'
                     f"{escape(t)}</option>" for v, t in options)
-    return (f'<select name="{name}" id="id_{name}" class="form-control">'
+    return (f'{_label(name)}<select name="{name}" id="id_{name}" class="form-control">'
             f'<option value="">---------</option>{items}</select>')
 
 
 def _input(name: str, value: str) -> str:
-    return (f'<div class="form-group"><input type="text" name="{name}" id="id_{name}" '
+    return (f'<div class="form-group">{_label(name)}<input type="text" name="{name}" id="id_{name}" '
             f'class="form-control" value="{escape(value)}"></div>')
 
 
@@ -47,7 +68,7 @@ def activation_page(values: dict[str, str], zones: tuple[tuple[str, str], ...], 
         parts.append(_input(name, values.get(name, "")))
         if name in errors:
             parts.append(f'<ul class="errorlist"><li>{escape(errors[name])}</li></ul>')
-    parts.append('<textarea name="cliente-comentarios" id="id_cliente-comentarios">'
+    parts.append(_label("cliente-comentarios") + '<textarea name="cliente-comentarios" id="id_cliente-comentarios">'
                  f'{escape(values.get("cliente-comentarios", ""))}</textarea>')
     selects = {"cliente-zona_cliente": zones, "cliente-router_cliente": ROUTERS,
                "cliente-ap_cliente": APS, "cliente-plan_internet": PLANS, "cliente-tecnico": STAFF,

@@ -1,11 +1,13 @@
 // WispHub actions on the pop: activate, preview, documents (drag-and-drop, progress), data,
-// services and the state of each operation. Follows the shown call through "screenpop:call".
+// services and the state of each operation. Follows the shown call through "screenpop:call";
+// operation states arrive as pushed `operation` messages (docs/websocket.md), read once from the
+// operations route when a call is first shown and after a reconnect — never polled.
 (() => {
   "use strict";
   const MAX_BYTES = 10 * 1024 * 1024;
   const STATE_TEXT = { done: "hecho", verified: "hecho", pending: "pendiente", sending: "enviando…",
-                       unknown: "comprobando…", failed: "falló" };
-  const views = new Map();  // call id → {root, csrf, ops: Map, timer}
+                       unknown: "comprobando…", failed: "falló", manual: "hágalo en WispHub" };
+  const views = new Map();  // call id → {root, csrf, ops: Map, ready}
 
   const $ = (root, sel) => root.querySelector(sel);
   const el = (tag, cls, text) => {
@@ -29,13 +31,32 @@
   function api(view, method, path, body) {
     return fetch(`/api/calls/${encodeURIComponent(view.callId)}/${path}`, {
       method, body, credentials: "same-origin",
-      headers: method === "POST" ? { "X-CSRF-Token": view.csrf } : {},
+      headers: method !== "POST" ? {} : typeof body === "string"
+        ? { "X-CSRF-Token": view.csrf, "Content-Type": "application/json" } : { "X-CSRF-Token": view.csrf },
     }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => ({})) }));
   }
 
   function showError(view, text) { $(view.root, ".wh-error").textContent = text || ""; }
 
+  function button(text, cls, onClick) {
+    const node = el("button", cls, text);
+    node.type = "button";
+    node.addEventListener("click", async () => {
+      node.disabled = true;
+      try { await onClick(); } finally { node.disabled = false; }
+    });
+    return node;
+  }
+
+  async function opAction(view, op, path, body) {
+    const res = await api(view, "POST", `operations/${encodeURIComponent(op.op)}/${path}`,
+                          body === undefined ? undefined : JSON.stringify(body));
+    if (res.body.operation) drawOp(view, res.body.operation); else showError(view, res.body.message);
+  }
+
   function drawOp(view, op) {
+    const known = view.ops.get(op.op);
+    if (known && known.updated_at > op.updated_at) return;  // an older state arriving late
     view.ops.set(op.op, op);
     let item = view.root.querySelector(`.wh-op[data-op="${CSS.escape(op.op)}"]`);
     if (!item) {
@@ -44,37 +65,51 @@
       $(view.root, ".wh-ops").append(item);
     }
     item.dataset.state = op.state;
+    item.dataset.needsPerson = op.needs_person ? "1" : "";
     item.replaceChildren(el("span", "wh-label", op.label), el("span", "wh-chip", STATE_TEXT[op.state] || op.state));
     let detail = "";
     if (op.state === "done" || op.state === "verified") detail = op.reference || "";
-    else if (op.state === "failed") detail = `${op.reason || ""}${op.hint ? " — " + op.hint : ""}`;
-    else if (op.task_id) detail = `tarea ${op.task_id} en WispHub`;
-    else if (op.queued) detail = `${op.reason || ""}${op.hint ? " — " + op.hint : ""}`;
+    else if (op.state === "sending") detail = "WispHub lo está procesando…";
+    else if (op.reason || op.hint) detail = `${op.reason || ""}${op.hint ? " — " + op.hint : ""}`;
     if (detail) item.append(el("span", "wh-detail", detail));
-    if (op.state === "failed" || (op.queued && op.state === "pending")) {
-      const retry = el("button", "wh-retry", "Reintentar");
-      retry.type = "button";
-      retry.addEventListener("click", async () => {
-        retry.disabled = true;
-        const res = await api(view, "POST", `operations/${encodeURIComponent(op.op)}/retry`);
-        if (res.body.operation) drawOp(view, res.body.operation); else showError(view, res.body.message);
-      });
-      item.append(retry);
+    if (op.needs_person) {
+      item.append(button("Ya está en WispHub", "wh-resolve", () => opAction(view, op, "resolve", { done: true })));
     }
-    if (op.kind === "activation") {
-      $(view.root, ".wh-activate").textContent = (op.state === "done" || op.state === "verified")
-        ? "Preinstalación activada" : "Activar preinstalación";
+    if (op.retryable) {
+      item.append(button("Reintentar", "wh-retry", () => opAction(view, op, "retry")));
     }
-    schedulePoll(view);
+    if (op.kind === "activation") drawActivate(view);
   }
 
-  function busy(view) {
-    return [...view.ops.values()].some((op) => ["pending", "sending", "unknown"].includes(op.state));
+  function activated(view) {
+    const op = view.ops.get("activation");
+    return !!op && (op.state === "done" || op.state === "verified");
   }
 
-  function schedulePoll(view) {
-    clearTimeout(view.timer);
-    if (busy(view)) view.timer = setTimeout(() => refresh(view), 1500);
+  // What the agent still has to capture before WispHub can take the activation.
+  function stillNeeded(answers) {
+    const needed = [];
+    if (answers.coverage !== true) needed.push("confirmar la cobertura");
+    if (answers.wants_to_continue !== true) needed.push("que el cliente desee continuar");
+    if (!answers.plan_id) needed.push("el plan");
+    if (!answers.install_date) needed.push("la fecha de instalación");
+    return needed;
+  }
+
+  function spanishList(items) {
+    return items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} y ${items[items.length - 1]}`;
+  }
+
+  function drawActivate(view) {
+    const activate = $(view.root, ".wh-activate");
+    if (activated(view)) {
+      activate.textContent = "Preinstalación activada";
+      activate.disabled = true;
+    } else {
+      activate.textContent = view.needed.length ? `Para activar falta ${spanishList(view.needed)}` : "Activar preinstalación";
+      activate.disabled = !view.ready;
+    }
+    $(view.root, ".wh-preview").disabled = !view.ready;
   }
 
   async function refresh(view) {
@@ -93,17 +128,22 @@
     } catch (err) {
       showError(view, "Sin conexión con el servidor; intente de nuevo.");
     } finally {
-      button.disabled = button.classList.contains("wh-activate") ? !view.ready : false;
+      if (button.classList.contains("wh-activate")) drawActivate(view); else button.disabled = false;
     }
   }
 
   async function preview(view) {
     const box = $(view.root, ".wh-preview-box");
     const res = await api(view, "POST", "activate?dry_run=1");
-    if (!res.body.fields) { showError(view, res.body.message); return; }
+    if (!res.body.fields) { showError(view, res.body.message + (res.body.hint ? " " + res.body.hint : "")); return; }
+    showError(view, "");
     const list = $(view.root, ".wh-preview-fields");
     list.replaceChildren();
-    Object.entries(res.body.fields).forEach(([k, v]) => list.append(el("dt", "", k), el("dd", "", v)));
+    res.body.fields.forEach((row) => {
+      const term = el("dt", row.changed ? "wh-changed" : "", row.label);
+      const value = el("dd", row.changed ? "wh-changed" : "", row.value);
+      list.append(term, value);
+    });
     box.hidden = false;
   }
 
@@ -146,7 +186,7 @@
   }
 
   function bind(root, callId, csrf) {
-    const view = { root, callId, csrf, ops: new Map(), timer: null, ready: false };
+    const view = { root, callId, csrf, ops: new Map(), ready: false, needed: [] };
     $(root, ".wh-activate").addEventListener("click", (e) => run(view, e.currentTarget, "activate"));
     $(root, ".wh-preview").addEventListener("click", () => preview(view));
     $(root, ".wh-data").addEventListener("click", (e) => run(view, e.currentTarget, "data"));
@@ -179,18 +219,21 @@
       views.set(callId, view);
     }
     view.csrf = csrf || view.csrf;
-    const a = answers || {};
-    view.ready = a.coverage === true && a.wants_to_continue === true;
-    $(root, ".wh-activate").disabled = !view.ready;
-    $(root, ".wh-preview").disabled = !view.ready;
-    $(root, ".wh-why").hidden = view.ready;
+    view.needed = stillNeeded(answers || {});
+    view.ready = view.needed.length === 0;
+    drawActivate(view);
   });
 
-  // Pushed operation states, when the page forwards them (see docs/websocket.md).
+  // Pushed messages the page forwards (docs/websocket.md): operation states for every tab of
+  // the agent; after a reconnect ("hello") what may have been missed is read once.
   document.addEventListener("screenpop:message", (event) => {
     const msg = event.detail;
-    if (!msg || msg.type !== "operation") return;
-    const view = views.get(msg.call_id);
-    if (view) drawOp(view, msg);
+    if (!msg) return;
+    if (msg.type === "operation") {
+      const view = views.get(msg.call_id);
+      if (view) drawOp(view, msg);
+    } else if (msg.type === "hello") {
+      views.forEach((view) => { if (view.root.isConnected) refresh(view); });
+    }
   });
 })();

@@ -197,6 +197,8 @@
       if (typeof msg.t === "number") latencyMs = Math.round(performance.now() - msg.t);
       showConnected();
     }
+    // other features (the WispHub actions: `operation`) follow the messages through this event
+    document.dispatchEvent(new CustomEvent("screenpop:message", { detail: msg }));
   }
 
   function upsert(pop) {
@@ -420,6 +422,7 @@
     title.classList.toggle("complete", !labels.length);
     const list = field(frag, "missing");
     labels.forEach((label) => list.append(el("li", null, `✗ ${label}`)));
+    (record.unknown_labels || []).forEach((label) => list.append(el("li", "unknown", `? ${label}: desconocido`)));
     return frag;
   }
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from screenpop.calls.access import Need
+from screenpop.calls.access import STAFF_ROLES, Need
 from screenpop.operations.files import MAX_FILE_BYTES, FileRejected
 from screenpop.operations.handlers import handlers_for
 from screenpop.operations.outcomes import classify
@@ -58,6 +58,8 @@ def add_action_routes(app: web.Application, settings: ActionSettings) -> None:
     app.router.add_post("/api/calls/{call_id}/services", services)
     app.router.add_get("/api/calls/{call_id}/operations", operations)
     app.router.add_post("/api/calls/{call_id}/operations/{op}/retry", retry)
+    app.router.add_post("/api/calls/{call_id}/operations/{op}/resolve", resolve)
+    app.router.add_get("/api/operations/attention", attention)
     app.cleanup_ctx.append(_run_actions)
 
 
@@ -72,7 +74,8 @@ async def _run_actions(app: web.Application) -> AsyncIterator[None]:
                            task_interval=settings.task_interval)
     store = OperationStore(redis, keys)
     runner = OperationRunner(redis, keys, store, handlers_for(writer), RunnerSettings(
-        settings.lock_seconds, settings.retry_base, settings.retry_cap))
+        settings.lock_seconds, settings.retry_base, settings.retry_cap, settings.unknown_wait,
+        settings.unknown_checks, settings.max_attempts, settings.max_checks, settings.lock_retry))
     progress = app.get(PROGRESS) or CallProgressStore(redis, keys)
     app[ACTIONS] = CallActions(app[CALL_RECORDS], store, runner, writer, settings,
                                app.get(PROVIDER), progress)
@@ -129,7 +132,8 @@ async def save_data(request: web.Request) -> web.Response:
     actions = request.app[ACTIONS]
 
     async def run() -> web.Response:
-        return web.json_response({"operation": (await actions.save_data(call_id, username)).public()})
+        ops = await actions.save_data(call_id, username)
+        return web.json_response({"operations": [op.public() for op in ops]})
     return await _act(request, run)
 
 
@@ -157,6 +161,33 @@ async def retry(request: web.Request) -> web.Response:
         op = await actions.retry(call_id, request.match_info["op"], username)
         return web.json_response({"operation": op.public()})
     return await _act(request, run)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    """A person looked in WispHub: {"done": true} it is there, {"done": false} it is not."""
+    call_id, username = await _caller(request)
+    actions = request.app[ACTIONS]
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("done"), bool):
+        return web.json_response({"error": "bad_request",
+                                  "message": "Indique si quedó hecho en WispHub."}, status=400)
+
+    async def run() -> web.Response:
+        op = await actions.resolve(call_id, request.match_info["op"], username, body["done"])
+        return web.json_response({"operation": op.public()})
+    return await _act(request, run)
+
+
+async def attention(request: web.Request) -> web.Response:
+    """Supervisors: the writes a capped loop gave up on, for a person to resolve."""
+    _, user = await auth.require_api(request)
+    if user.role not in STAFF_ROLES:
+        raise _forbidden("not_allowed", "Solo supervisión puede ver esta lista.")
+    ops = await request.app[ACTIONS].store.flagged()
+    return web.json_response({"operations": [op.public() for op in ops]})
 
 
 async def documents(request: web.Request) -> web.Response:

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 
 class WispHubError(Exception):
-    """Base class: WispHub could not give us what we asked for."""
+    """Base class: WispHub could not give us what we asked for. A write's error carries what
+    was sent (`sent`) and what WispHub answered (`answer`) for the call's audit."""
+
+    sent: dict | None = None
+    answer: str = ""
 
 
 class WispHubUnavailable(WispHubError):

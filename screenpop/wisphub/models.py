@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from screenpop.fields import MISSING_FIELDS
+
 
 @dataclass(frozen=True)
 class Preinstallation:
@@ -20,6 +22,7 @@ class Preinstallation:
     created_at: datetime | None  # aware
     missing: tuple[str, ...]     # screenpop.fields.MISSING_FIELDS keys, in display order
     activation_path: str | None  # "/preinstalacion/activar/<usuario>/<id>/"
+    unknown: tuple[str, ...] = ()  # MISSING_FIELDS keys the list cannot tell (no such column)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -43,6 +46,8 @@ class Preinstallation:
             "zone": self.zone,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "missing": list(self.missing),
+            "unknown": list(self.unknown),
+            "unknown_labels": [MISSING_FIELDS.get(key, key) for key in self.unknown],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +63,7 @@ class Preinstallation:
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "missing": list(self.missing),
             "activation_path": self.activation_path,
+            "unknown": list(self.unknown),
         }
 
     def to_json(self) -> str:
@@ -78,6 +84,7 @@ class Preinstallation:
             created_at=datetime.fromisoformat(created) if created else None,
             missing=tuple(data.get("missing") or ()),
             activation_path=data.get("activation_path"),
+            unknown=tuple(data.get("unknown") or ()),
         )
 
     @classmethod

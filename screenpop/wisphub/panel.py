@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -18,12 +18,15 @@ from screenpop.wisphub.errors import (
     PanelLoginError,
     WispHubAuthError,
     WispHubBadResponse,
+    WispHubError,
 )
 from screenpop.wisphub.http import RetryPolicy, send, timeout_for
 from screenpop.wisphub.panel_page import (
     find_csrf_token,
+    listed_total,
     login_error_text,
     looks_like_login_form,
+    next_page,
     parse_preinstallation_list,
 )
 from screenpop.wisphub.post import post_once
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LOGIN_PATH = "accounts/login/"
 LIST_PATH = "preinstalaciones/"
+MAX_LIST_PAGES = 200
 
 
 class PanelClient:
@@ -62,7 +66,35 @@ class PanelClient:
         await self._client.aclose()
 
     async def pending_rows(self) -> list[PanelRow]:
-        return parse_preinstallation_list(await self.get_page(LIST_PATH))
+        """Every pending row, following the list's server-side pages when it has them; a list
+        that announces more rows than its pages hold is refused, never indexed partially."""
+        rows: dict[str, PanelRow] = {}
+        path, seen, total = LIST_PATH, set(), None
+        for _ in range(MAX_LIST_PAGES):
+            html = await self.get_page(path)
+            seen.add(path)
+            for row in parse_preinstallation_list(html):
+                rows.setdefault(row.id, row)
+            total = listed_total(html) if total is None else total
+            link = next_page(html)
+            if link is None:
+                break
+            target = urljoin(self.base_url + path, link)
+            if not target.startswith(self.base_url + LIST_PATH):
+                raise PanelLayoutError(f"la lista de preinstalaciones enlaza su página siguiente fuera "
+                                       f"de la lista / next page outside the list: {link!r}")
+            path = target.removeprefix(self.base_url)
+            if path in seen:
+                break
+        else:
+            raise PanelLayoutError(f"la lista de preinstalaciones tiene más de {MAX_LIST_PAGES} "
+                                   "páginas; no se indexa una lista incompleta / too many pages")
+        if total is not None and total > len(rows):
+            raise PanelLayoutError(
+                f"la lista de preinstalaciones de WispHub anuncia {total} registros y sus páginas "
+                f"muestran {len(rows)}; no se indexa una lista incompleta / the list announces "
+                f"{total} rows, {len(rows)} found")
+        return list(rows.values())
 
     async def get_page(self, path: str) -> str:
         generation = await self._ensure_session(0)
@@ -156,11 +188,15 @@ class PanelClient:
             fields = fill(html)
             token = find_csrf_token(html) or self._client.cookies.get("csrftoken") or ""
             generation = self._session
-            response = await post_once(
-                self._client, "POST", path, what=f"panel POST /{path}",
-                data={**fields, "csrfmiddlewaretoken": token}, files=files or None,
-                headers={"Referer": self.base_url + path, "Origin": self._origin,
-                         "X-CSRFToken": token})
+            try:
+                response = await post_once(
+                    self._client, "POST", path, what=f"panel POST /{path}",
+                    data={**fields, "csrfmiddlewaretoken": token}, files=files or None,
+                    headers={"Referer": self.base_url + path, "Origin": self._origin,
+                             "X-CSRFToken": token})
+            except WispHubError as exc:
+                exc.sent = fields  # for the audit: what may have reached WispHub
+                raise
             gone = self._session_gone(response)
             if not gone and not (response.status_code == 403 and "csrf" in response.text.lower()):
                 return response, fields

@@ -39,6 +39,14 @@ class PanelForm:
     free_ips: tuple[str, ...] = ()
     errors: tuple[str, ...] = field(default=())
     label: str = "activación"   # which form, for messages: "el formulario de <label> …"
+    labels: dict[str, str] = field(default_factory=dict)  # field name → its <label> text
+
+    def option_text(self, name: str, value: str) -> str:
+        """What the panel shows for `value` of select `name` (the value itself otherwise)."""
+        found = self.fields.get(name)
+        if found is None or found.kind != "select":
+            return value
+        return next((text for v, text in found.options if v == value), value)
 
 
 def _field(tag: Tag) -> FormField | None:
@@ -72,17 +80,20 @@ def parse_form(html: str, selector: str = "form", label: str = "activación") ->
                      if f.find("input", attrs={"name": "csrfmiddlewaretoken"})), None)
     if form is None:
         raise PanelFormChanged(f"el formulario de {label} de WispHub cambió: la página ya no "
-                               f"tiene {selector} / form {selector} not found")
+                               f"lo muestra / form {selector} not found")
     fields: dict[str, FormField] = {}
     for tag in form.find_all(["input", "select", "textarea"]):
         parsed = _field(tag)
         if parsed is not None and parsed.name not in fields:
             fields[parsed.name] = parsed
     csrf = fields.pop("csrfmiddlewaretoken", None)
+    ids = {f"id_{name}": name for name in fields}
+    labels = {ids[str(tag["for"])]: " ".join(tag.get_text(" ").split()).rstrip(" :*")
+              for tag in form.find_all("label") if tag.get("for") in ids}
     popover = soup.select("#popover-ips-disponibles ul li a")
     ips = tuple(ip for a in popover if (ip := a.get_text().strip()) and _IPV4.fullmatch(ip))
     return PanelForm(action=form.get("action"), fields=fields, csrf=csrf.value if csrf else None,
-                     free_ips=ips, errors=tuple(form_errors(html)), label=label)
+                     free_ips=ips, errors=tuple(form_errors(html)), label=label, labels=labels)
 
 
 def form_errors(html: str) -> list[str]:
@@ -93,30 +104,47 @@ def form_errors(html: str) -> list[str]:
     return [text for text in found if text]
 
 
-def choose_option(form: PanelForm, name: str, wanted: str | None, *, what: str,
-                  first_if_unset: bool = False) -> str:
-    """The value of the option of select `name` whose value equals `wanted` or whose text
-    contains it (accent- and case-folded). Unset `wanted` → the first real option when allowed."""
+class AmbiguousOption(PanelFormChanged):
+    """More than one option of a select fits what we want; nothing was chosen nor sent."""
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(text))
+
+
+def _contains_words(text: str, wanted: list[str]) -> bool:
+    words = _words(text)
+    return any(words[i:i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1))
+
+
+def choose_option(form: PanelForm, name: str, wanted: str, *, what: str) -> str:
+    """The value of the one option of select `name` that is `wanted`: its value, else its whole
+    text (accent- and case-folded), else the only option whose text holds `wanted` as whole
+    words. Several candidates are an error naming them — "ZONA SUR" never silently picks
+    "ZONA SUR 2 - CORTE 5" (the zone sets the billing day)."""
     options = require(form, name, what).options
     if not wanted:
-        if first_if_unset and options:
-            return options[0][0]
-        raise PanelFormChanged(f"no se sabe qué elegir en «{what}» ({name}) / no value for {name}")
-    target = fold(wanted)
+        raise PanelFormChanged(f"no se sabe qué elegir en «{what}» / no value for {name}")
     for value, _ in options:
         if value == wanted:
             return value
-    for value, text in options:
-        if target and target in fold(text):
-            return value
+    target = _words(wanted)
+    exact = [(v, t) for v, t in options if _words(t) == target]
+    candidates = exact or [(v, t) for v, t in options if target and _contains_words(t, target)]
+    if len(candidates) == 1:
+        return candidates[0][0]
+    if candidates:
+        named = ", ".join(f"«{t}»" for _, t in candidates[:8])
+        raise AmbiguousOption(f"«{wanted}» no es una sola opción de {what} en WispHub: coincide con "
+                              f"{named}; configure el nombre exacto / ambiguous option in {name}")
     offered = ", ".join(text for _, text in options[:8]) or "ninguna"
-    raise PanelFormChanged(f"WispHub no ofrece «{wanted}» en {what} ({name}); opciones: {offered} "
+    raise PanelFormChanged(f"WispHub no ofrece «{wanted}» en {what}; opciones: {offered} "
                            f"/ option {wanted!r} not offered in {name}")
 
 
 def require(form: PanelForm, name: str, what: str) -> FormField:
     found = form.fields.get(name)
     if found is None:
-        raise PanelFormChanged(f"el formulario de {form.label} de WispHub cambió: falta el campo "
-                               f"{name} ({what}) / the {form.label} form lacks field {name}")
+        raise PanelFormChanged(f"el formulario de {form.label} de WispHub cambió: ya no tiene el "
+                               f"campo «{what}» / the {form.label} form lacks field {name}")
     return found

@@ -14,20 +14,26 @@ from screenpop.fields import fold
 from screenpop.wisphub.errors import PanelLayoutError
 from screenpop.wisphub.records import ACTIVATION_LINK, PanelRow
 
-# field → header words (accent-folded); the first header containing one of them is used
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "name": ("nombre", "cliente"),
-    "phone": ("telefono", "celular", "movil"),
-    "email": ("correo", "email", "e-mail"),
-    "address": ("direccion", "domicilio"),
-    "locality": ("barrio", "localidad", "colonia"),
-    "city": ("ciudad", "municipio"),
-    "zone": ("zona",),
-    "coordinates": ("coordenadas", "ubicacion"),
-    "comments": ("comentario",),
-    "documents": ("documento", "archivo"),
-    "registered": ("fecha", "registro", "creado"),
+# field → (whole headers it is, words a header may hold), accent-folded; exact headers are
+# matched first for every field, so "Router Cliente" never binds the customer's name
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "name": (("nombre", "cliente", "nombre completo", "nombre del cliente", "nombre cliente"),
+             ("nombre",)),
+    "phone": (("telefono", "telefonos", "celular", "telefono celular", "movil"),
+              ("telefono", "telefonos", "celular", "movil")),
+    "email": (("correo", "email", "e mail", "correo electronico"), ("correo", "email")),
+    "address": (("direccion", "domicilio"), ("direccion", "domicilio")),
+    "locality": (("barrio", "localidad", "colonia", "barrio localidad"),
+                 ("barrio", "localidad", "colonia")),
+    "city": (("ciudad", "municipio", "ciudad municipio"), ("ciudad", "municipio")),
+    "zone": (("zona",), ("zona",)),
+    "coordinates": (("coordenadas", "ubicacion"), ("coordenadas",)),
+    "comments": (("comentarios", "comentario"), ("comentarios", "comentario")),
+    "documents": (("documentos", "archivos"), ("documentos", "archivos")),
+    "registered": (("fecha registro", "fecha de registro", "registro", "creado", "fecha"),
+                   ("registro", "creado")),
 }
+COLUMN_NAMES = {"name": "nombre", "phone": "teléfono"}
 REQUIRED = ("name", "phone")
 DOCUMENT_HINTS = {
     "dni_front": ("front_dni", "frente", "anverso"),
@@ -72,6 +78,10 @@ def _layout_error(what: str, what_en: str) -> PanelLayoutError:
     return PanelLayoutError(LAYOUT_HINT.format(what=what, what_en=what_en))
 
 
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z0-9]+", fold(text)))
+
+
 def _header_map(table: Tag) -> dict[str, int]:
     header_row = None
     thead = table.find("thead")
@@ -82,13 +92,21 @@ def _header_map(table: Tag) -> dict[str, int]:
         header_row = next((tr for tr in table.find_all("tr") if tr.find("th")), None)
     if header_row is None:
         return {}
-    headers = [fold(th.get_text(" ")) for th in header_row.find_all(["th", "td"])]
+    headers = [_words(th.get_text(" ")) for th in header_row.find_all(["th", "td"])]
     columns: dict[str, int] = {}
-    for name, words in COLUMNS.items():
-        for position, header in enumerate(headers):
-            if position not in columns.values() and any(w in header for w in words):
-                columns[name] = position
-                break
+    for name, (exact, _) in COLUMNS.items():
+        wanted = {_words(w) for w in exact}
+        found = next((i for i, h in enumerate(headers) if h in wanted and i not in columns.values()),
+                     None)
+        if found is not None:
+            columns[name] = found
+    for name, (_, contained) in COLUMNS.items():
+        if name in columns:
+            continue
+        found = next((i for i, h in enumerate(headers) if i not in columns.values()
+                      and any(w in h for w in contained)), None)
+        if found is not None:
+            columns[name] = found
     return columns
 
 
@@ -123,8 +141,14 @@ def parse_preinstallation_list(html: str) -> list[PanelRow]:
     columns = _header_map(table)
     absent = [name for name in REQUIRED if name not in columns]
     if absent:
-        raise _layout_error(f"faltan las columnas {', '.join(absent)}",
+        raise _layout_error(f"faltan las columnas {', '.join(COLUMN_NAMES[n] for n in absent)}",
                             f"columns {', '.join(absent)} are missing")
+    if _loaded_by_the_browser(table):
+        raise _layout_error(
+            "la tabla se llena desde el navegador por partes (DataTables del lado del servidor) y "
+            "esa consulta no está documentada; no se indexa una lista incompleta",
+            "the table is filled server-side by DataTables; refusing a partial index")
+    optional_absent = frozenset(name for name in COLUMNS if name not in columns)
     rows: list[PanelRow] = []
     body = table.find("tbody") or table
     for tr in body.find_all("tr"):
@@ -157,5 +181,31 @@ def parse_preinstallation_list(html: str) -> list[PanelRow]:
             documents=_documents(cells[docs_cell]) if docs_cell is not None and docs_cell < len(cells)
             else frozenset(),
             registered=values.get("registered"),
+            absent=optional_absent,
         ))
     return rows
+
+
+def _loaded_by_the_browser(table: Tag) -> bool:
+    flags = (str(table.get("data-server-side", "")).lower(), str(table.get("data-ajax", "")))
+    return flags[0] == "true" or bool(flags[1])
+
+
+_TOTAL = re.compile(r"de\s+(?:un\s+total\s+de\s+)?(\d[\d.,]*)\s+(?:registros|preinstalaciones|entradas)")
+
+
+def listed_total(html: str) -> int | None:
+    """The total a paginated page announces ("Mostrando 1 a 10 de 30 registros"), if any."""
+    found = _TOTAL.search(fold(BeautifulSoup(html, "html.parser").get_text(" ")))
+    return int(re.sub(r"\D", "", found.group(1))) if found else None
+
+
+def next_page(html: str) -> str | None:
+    """The link to the next page of a server-paginated list (Django/Bootstrap pagination)."""
+    soup = BeautifulSoup(html, "html.parser")
+    link = soup.select_one('a[rel="next"]') or soup.select_one(".pagination li.next:not(.disabled) a")
+    if link is None:
+        link = next((a for a in soup.select(".pagination a")
+                     if fold(a.get_text()).strip() in ("siguiente", "»", "›", "next")), None)
+    href = str(link.get("href", "")) if link is not None else ""
+    return href if href and href != "#" else None

@@ -15,8 +15,11 @@ from screenpop.wisphub.write_errors import WriteNotSent, WriteOutcomeUnknown
 
 log = logging.getLogger(__name__)
 
-NOT_DELIVERED = frozenset({429, 502, 503, 521, 522, 523})   # refused before reaching the app
-UNKNOWN = frozenset({500, 504, 520, 524})                    # may have run, answer lost
+# Cloudflare could not reach the origin / rate limit before the app: nothing ran
+NOT_DELIVERED = frozenset({429, 521, 522, 523})
+# 502/503 come from a proxy that may have handed the request on before failing, 504/524 after
+# the origin took too long while still working: it may have run, the answer is lost
+UNKNOWN = frozenset({500, 502, 503, 504, 520, 524})
 
 
 async def post_once(client: httpx.AsyncClient, method: str, url: str, *, what: str,
@@ -24,18 +27,18 @@ async def post_once(client: httpx.AsyncClient, method: str, url: str, *, what: s
     try:
         response = await client.request(method, url, **kwargs)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise WriteNotSent(f"WispHub no responde ({what}): no se pudo conectar / "
+        raise WriteNotSent(f"WispHub no responde: no se pudo conectar / {what}: "
                            f"could not connect ({exc!r})") from None
     except (httpx.TimeoutException, httpx.TransportError) as exc:
         log.warning("wisphub write without answer what=%s error=%r", what, exc)
-        raise WriteOutcomeUnknown(f"WispHub no contestó a tiempo ({what}); puede que sí lo haya "
-                                  f"hecho / no answer ({exc!r})") from None
+        raise WriteOutcomeUnknown("WispHub no contestó a tiempo; puede que sí lo haya hecho / "
+                                  f"{what}: no answer ({exc!r})") from None
     status = response.status_code
     if is_html(response) and status in (200, 403, 429, 503) and is_challenge(response.text):
-        raise WriteNotSent(f"Cloudflare pidió verificación humana ({what}) / bot challenge")
+        raise WriteNotSent(f"Cloudflare pidió verificación humana / {what}: bot challenge")
     if status in NOT_DELIVERED:
-        raise WriteNotSent(f"WispHub no está disponible ({what}: HTTP {status}) / unavailable")
+        raise WriteNotSent(f"WispHub no está disponible (HTTP {status}) / {what}: unavailable")
     if status in UNKNOWN or status >= 500:
-        raise WriteOutcomeUnknown(f"WispHub falló al procesar ({what}: HTTP {status}); puede que "
-                                  "sí lo haya hecho / server error, outcome unknown")
+        raise WriteOutcomeUnknown(f"WispHub falló al procesarlo (HTTP {status}); puede que sí lo "
+                                  f"haya hecho / {what}: server error, outcome unknown")
     return response

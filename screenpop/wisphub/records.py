@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from common.phones import all_e164
-from screenpop.fields import missing_fields
+from screenpop.fields import DOCUMENTS, MISSING_FIELDS, missing_fields
 from screenpop.wisphub.models import Preinstallation
 
 ACTIVATION_LINK = re.compile(r"/preinstalacion/activar/(?P<username>[^/?#]+)/(?P<id>\d+)/?")
@@ -31,6 +31,7 @@ class PanelRow:
     comments: str | None = None
     documents: frozenset[str] = field(default_factory=frozenset)
     registered: str | None = None
+    absent: frozenset[str] = field(default_factory=frozenset)  # optional columns the page lacks
 
 
 def parse_wisphub_datetime(text: str | None, tz: tzinfo) -> datetime | None:
@@ -60,8 +61,15 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
+# what the pop cannot know when the list has no such column: shown as "desconocido", not missing
+UNKNOWN_WITHOUT = {"documents": DOCUMENTS, "email": ("email",), "address": ("address",),
+                   "coordinates": ("location",), "comments": ("referral", "housing")}
+
+
 def build_preinstallation(row: PanelRow, tz: tzinfo) -> Preinstallation:
     phones = tuple(all_e164(row.phone))
+    unknown = tuple(key for key in MISSING_FIELDS
+                    if any(key in UNKNOWN_WITHOUT.get(column, ()) for column in row.absent))
     place = ", ".join(p for p in (_clean(row.locality), _clean(row.city)) if p)
     return Preinstallation(
         id=row.id,
@@ -73,8 +81,10 @@ def build_preinstallation(row: PanelRow, tz: tzinfo) -> Preinstallation:
         address=_clean(row.address),
         zone=_clean(row.zone) or place or None,
         created_at=parse_wisphub_datetime(row.registered, tz),
-        missing=missing_fields(phones=phones, extra_phone=None, email=row.email,
-                               address=row.address, coordinates=row.coordinates,
-                               comments=row.comments, documents=row.documents),
+        missing=tuple(key for key in missing_fields(
+            phones=phones, extra_phone=None, email=row.email, address=row.address,
+            coordinates=row.coordinates, comments=row.comments, documents=row.documents)
+            if key not in unknown),
         activation_path=row.activation_path,
+        unknown=unknown,
     )

@@ -7,9 +7,15 @@ from typing import Any
 
 import httpx
 
-from screenpop.wisphub.errors import WispHubApiError, WispHubAuthError, WispHubBadResponse
+from screenpop.wisphub.errors import (
+    WispHubApiError,
+    WispHubAuthError,
+    WispHubBadResponse,
+    WispHubError,
+)
 from screenpop.wisphub.http import RetryPolicy, is_html, send, timeout_for
 from screenpop.wisphub.post import post_once
+from screenpop.wisphub.write_errors import WriteOutcomeUnknown
 
 MAX_PAGES = 10_000
 
@@ -129,9 +135,27 @@ class RestClient:
         DRF body raises WispHubApiError, a lost answer WriteOutcomeUnknown."""
         path = route(path)
         what = f"{method} /api/{path}"
-        response = await post_once(self._client, method, path, json=dict(body), what=what)
+        try:
+            response = await post_once(self._client, method, path, json=dict(body), what=what)
+            return self._write_answer(response, what)
+        except WispHubError as exc:
+            exc.sent = dict(body)
+            raise
+
+    def _write_answer(self, response: httpx.Response, what: str) -> Any:
         if response.is_success and not response.content:
             return None
+        if response.is_success:
+            try:
+                if is_html(response):
+                    raise ValueError("html")
+                return response.json()
+            except (ValueError, UnicodeDecodeError):
+                # WispHub answers HTML 200 during outages: whether the write ran is not known
+                raise WriteOutcomeUnknown(
+                    f"WispHub respondió una página en lugar de confirmar (HTTP "
+                    f"{response.status_code}); puede que sí lo haya hecho / {what}: HTML answer"
+                ) from None
         return self._decode(response, what)
 
     async def task_status(self, task_id: str) -> tuple[str, Any]:

@@ -27,7 +27,10 @@ SETTINGS = {"plans": {"inalambrico-20": "20 MEGAS 450", "fibra-100": "FIBRA 100 
             "services": {"tv": "tv", "telefonia": "phone"},
             "zones": {"centro": {"router": "RB NORTE", "ap": "Sectorial Norte 1"}},
             "task_deadline": 5, "task_interval": 0.02, "outbox_interval": 0.05,
-            "retry_base": 0.05, "retry_cap": 0.2, "lock_seconds": 5, "answer_wait": 5}
+            "retry_base": 0.05, "retry_cap": 0.2, "lock_seconds": 5, "answer_wait": 5,
+            # longer than the 1 s client timeout plus the sandbox's longest test stall (1.5 s)
+            "unknown_wait": 2.0, "unknown_checks": 2, "max_attempts": 4, "max_checks": 4,
+            "lock_retry": 0.1}
 ANSWERS = {"coverage": True, "wants_to_continue": True, "technology": "wireless",
            "zone": "centro", "plan_id": "inalambrico-20", "contract": "12m",
            "addons": ["telefonia"], "first_name": "Juan", "last_name": "Pérez López",

@@ -63,22 +63,41 @@ async def test_oversized_files_are_refused_cleanly(agent_on_call, sandbox):
     assert sandbox.stats.requests[UPLOAD] == 1
 
 
-async def test_services_are_attached_through_async_tasks(agent_on_call, sandbox):
+async def test_services_use_only_documented_routes_and_the_rest_is_done_by_hand(
+        agent_on_call, sandbox):
     pop, agent = agent_on_call
     status, body = await post(agent, f"/api/calls/{CALL_ID}/services")
-    assert body["operations"][0]["state"] == "failed"  # not an installation yet
-    assert "No existe el servicio" in body["operations"][0]["reason"]
+    ops = {op["op"]: op for op in body["operations"]}
+    assert ops["service-telefonia"]["state"] == "failed"  # not an installation yet
+    assert "No existe el servicio" in ops["service-telefonia"]["reason"]
     await post(agent, f"/api/calls/{CALL_ID}/activate")
     status, body = await post(agent, f"/api/calls/{CALL_ID}/services")
     ops = {op["op"]: op for op in body["operations"]}
     assert set(ops) == {"service-telefonia", "service-deposit"}
-    assert all(op["state"] == "done" for op in ops.values()), ops
-    assert "tarea" in ops["service-telefonia"]["reference"]
-    names = sorted((s["nombre"], s["ruta"]) for s in sandbox.store.services)
-    assert names == [("Depósito en garantía", "/api/servicio-adicional/activar/"),
-                     ("Telefonía fija", "/api/agregar-servicio-telefonia/")]
+    assert ops["service-telefonia"]["state"] == "done", ops
+    assert ops["service-telefonia"]["reference"] == "Telefonía fija"
+    # WispHub documents no route that creates a deposit: the agent is told to add it by hand
+    deposit = ops["service-deposit"]
+    assert deposit["state"] == "manual" and deposit["state_label"] == "hágalo en WispHub"
+    assert deposit["hint"].startswith("Agréguelo a mano en WispHub a este cliente: «Depósito en "
+                                      "garantía», $")
+    assert [(s["nombre"], s["ruta"]) for s in sandbox.store.services] == [
+        ("Telefonía fija", "/api/agregar-servicio-telefonia/")]
+    assert not any("servicio-adicional" in route for route in sandbox.stats.requests)
+    audit = await pop.actions.store.audit_entries(CALL_ID)
+    manual = next(e for e in audit if e["op"] == "service-deposit")
+    assert manual["event"] == "manual" and "Agréguelo a mano" in manual["answer"]
     await post(agent, f"/api/calls/{CALL_ID}/services")  # again: nothing new
-    assert len(sandbox.store.services) == 2
+    assert len(sandbox.store.services) == 1
+
+
+async def test_the_sandbox_refuses_to_create_a_service_through_the_toggle_route(sandbox):
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(f"{sandbox.url}servicio-adicional/activar/",
+                                   json={"servicio": RECORD_ID, "nombre": "Depósito", "precio": "1"},
+                                   headers={"Authorization": f"Api-Key {sandbox.api_key}"})
+        assert response.status == 400
+    assert sandbox.store.services == []
 
 
 async def test_a_failed_task_shows_wisphubs_reason_and_can_be_retried(agent_on_call, sandbox):
@@ -92,19 +111,28 @@ async def test_a_failed_task_shows_wisphubs_reason_and_can_be_retried(agent_on_c
     assert "El router no respondió" in failed["reason"] and failed["retryable"]
     status, body = await post(agent, f"/api/calls/{CALL_ID}/operations/service-telefonia/retry")
     assert body["operation"]["state"] == "done"
-    assert sorted(s["nombre"] for s in sandbox.store.services) == ["Depósito en garantía",
-                                                                   "Telefonía fija"]
+    assert [s["nombre"] for s in sandbox.store.services] == ["Telefonía fija"]
 
 
-async def test_missing_data_is_saved_to_the_profile(agent_on_call, sandbox):
+async def test_missing_data_goes_to_a_client_only_and_is_read_back(agent_on_call, sandbox):
     pop, agent = agent_on_call
     await post(agent, f"/api/calls/{CALL_ID}/activate")
     status, body = await post(agent, f"/api/calls/{CALL_ID}/data")
-    assert body["operation"]["state"] == "done", body
-    installed = sandbox.store.installations[RECORD_ID]
-    assert installed["perfil"]["email"] == "juan.perez@gmail.com"
-    assert installed["perfil"]["telefono"] == "5512345678,5587654321"
-    assert installed["perfil"]["informacion_adicional"] == "Se enteró por: Facebook. Casa propia"
-    assert installed["cliente-coordenadas"].endswith("19.4833,-99.1167")
-    listed = await (await agent.http.get(f"{pop.url}/api/calls/{CALL_ID}/operations")).json()
-    assert [op["kind"] for op in listed["operations"]] == ["activation", "data"]
+    ops = {op["kind"]: op for op in body["operations"]}
+    # an installation is not a client yet: nothing is reported saved
+    assert ops["data"]["state"] == "failed"
+    assert ops["data"]["reason"].startswith("WispHub todavía no tiene a este cliente")
+    # coordinates are not writable through the API: the agent copies them by hand
+    assert ops["manual"]["label"] == "Coordenadas" and ops["manual"]["state"] == "manual"
+    assert "19.4833,-99.1167" in ops["manual"]["hint"]
+    sandbox.store.activate_installation(RECORD_ID)  # the technician activated the installation
+    client = next(c for c in sandbox.store.clients if c["id_servicio"] == RECORD_ID)
+    client["informacion_adicional"] = "Cliente referido"
+    client["telefono"] = "5512345678,5511112222"
+    status, body = await post(agent, f"/api/calls/{CALL_ID}/data")
+    ops = {op["kind"]: op for op in body["operations"]}
+    assert ops["data"]["state"] == "done", ops
+    assert client["email"] == "juan.perez@gmail.com"
+    assert client["telefono"] == "5512345678,5511112222,5587654321"
+    assert client["informacion_adicional"] == "Cliente referido. Se enteró por: Facebook. Casa propia"
+    assert not any(r.startswith("PATCH") for r in sandbox.stats.requests)

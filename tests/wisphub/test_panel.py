@@ -8,7 +8,12 @@ import pytest
 from common.phones import to_e164
 from screenpop.wisphub.errors import PanelLayoutError, PanelLoginError, WispHubChallenge
 from screenpop.wisphub.gateway import create_gateway
-from screenpop.wisphub.panel_page import find_csrf_token, parse_preinstallation_list
+from screenpop.wisphub.panel_page import (
+    find_csrf_token,
+    listed_total,
+    next_page,
+    parse_preinstallation_list,
+)
 from tests.wisphub.conftest import FAST
 
 
@@ -116,5 +121,47 @@ def test_empty_list_and_broken_rows():
         parse_preinstallation_list(no_link)
     no_phone = """<table><tr><th>Nombre</th></tr><tr><td>Ana</td>
     <td><a href="/preinstalacion/activar/1@x/1/">a</a></td></tr></table>"""
-    with pytest.raises(PanelLayoutError, match="faltan las columnas phone"):
+    with pytest.raises(PanelLayoutError, match="faltan las columnas teléfono"):
         parse_preinstallation_list(no_phone)
+
+
+async def test_a_header_that_merely_holds_a_word_does_not_bind_the_column(gateway, sandbox):
+    # the sandbox's list has "Router Cliente" (empty) before "Nombre"
+    records = {r.id: r for r in await gateway.pending_preinstallations()}
+    assert records["1001"].name == "Juan Pérez López"
+    html = """<table><thead><tr><th>Router Cliente</th><th>Cliente</th><th>Teléfono</th></tr>
+    </thead><tbody><tr><td>RB1</td><td>Ana Ruiz</td>
+    <td><a href="/preinstalacion/activar/1@x/1/">5512345678</a></td></tr></tbody></table>"""
+    [row] = parse_preinstallation_list(html)
+    assert row.name == "Ana Ruiz"
+
+
+async def test_a_missing_optional_column_is_unknown_not_missing(gateway, sandbox):
+    sandbox.state.list_hidden_columns = frozenset({"Documentos", "Correo"})
+    juan = {r.id: r for r in await gateway.pending_preinstallations()}["1001"]
+    assert not {"dni_front", "dni_back", "proof_of_address", "email"} & set(juan.missing)
+    assert juan.unknown == ("dni_front", "dni_back", "proof_of_address", "email")
+    pop = juan.to_pop()
+    assert pop["unknown_labels"] == ["INE (frente)", "INE (reverso)", "Comprobante de domicilio",
+                                     "Correo electrónico"]
+
+
+async def test_server_side_pages_are_followed(gateway, sandbox):
+    sandbox.state.list_page_size = 7
+    records = await gateway.pending_preinstallations()
+    assert sorted(r.id for r in records) == sorted(str(i) for i in sandbox.store.preinstallations)
+    assert sandbox.stats.requests["GET /preinstalaciones/"] == 5  # 30 rows, 7 a page
+
+
+async def test_a_list_filled_by_the_browser_is_refused_not_indexed_empty(gateway, sandbox):
+    sandbox.state.list_server_side = True
+    with pytest.raises(PanelLayoutError, match="se llena desde el navegador por partes"):
+        await gateway.pending_preinstallations()
+
+
+def test_a_list_announcing_more_rows_than_it_shows_is_refused():
+    html = """<table><thead><tr><th>Nombre</th><th>Teléfono</th></tr></thead><tbody><tr>
+    <td>Ana</td><td><a href="/preinstalacion/activar/1@x/1/">5512345678</a></td></tr></tbody>
+    </table><div>Mostrando 1 a 1 de 40 registros</div>"""
+    assert listed_total(html) == 40
+    assert next_page(html) is None

@@ -111,3 +111,21 @@ async def test_command_line_serves_until_terminated():
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_a_stalled_write_still_acts_after_the_client_gave_up(sandbox):
+    """WispHub keeps working on a request whose client timed out: so does the sandbox."""
+    sandbox.faults.add("stall", scope="api", count=1, seconds=0.5, method="POST",
+                       path="/api/solicitar-instalacion/")
+    before = len(sandbox.store.preinstallations)
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=0.2) as client:
+        with pytest.raises(httpx.TimeoutException):
+            await client.post("solicitar-instalacion/", headers=auth(sandbox), data={
+                "firstname": "Ana", "lastname": "Ruiz", "address": "Calle 1",
+                "phone_number": "5511112222"})
+    assert len(sandbox.store.preinstallations) == before  # not yet…
+    for _ in range(100):
+        if len(sandbox.store.preinstallations) == before + 1:
+            break
+        await asyncio.sleep(0.02)
+    assert len(sandbox.store.preinstallations) == before + 1  # …but it happened
