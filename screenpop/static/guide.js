@@ -334,24 +334,32 @@ window.ScreenpopGuide = (() => {
       return bar;
     }
 
+    // The lines shown add up to "Paga hoy": the chosen contract's lines, or before a contract
+    // is chosen the parts both contracts share. An amount that is part of a line (the guarantee
+    // held out of the installation) is shown under that line, not added as another one.
     function drawTotals(box) {
       const q = script.quote;
       box.replaceChildren();
       if (!q) return;
       const lines = el("dl", "quote");
-      const add = (line, label) => {
-        if (!line) return;
-        lines.append(el("dt", null, label || line.label), el("dd", null, line.text));
-      };
-      add(q.installation);
-      add(q.first_month);
-      (q.addons || []).forEach((a) => add(a));
-      add(q.deposit);
-      add(q.guarantee_held);
+      const shown = q.due_today ? q.due_today_lines : q.shared_lines;
+      const parts = q.guarantee_held ? [q.guarantee_held] : [];
+      for (const line of shown) {
+        lines.append(el("dt", null, line.label), el("dd", null, line.text));
+        for (const part of parts.filter((p) => p.part_of === line.id)) {
+          const dt = el("dt", "part", `↳ ${part.label}`);
+          const dd = el("dd", "part", part.text);
+          dt.dataset.f = dd.dataset.f = part.id;
+          lines.append(dt, dd);
+        }
+      }
       box.append(lines);
       const due = el("p", "due");
       due.dataset.f = "due-today";
-      due.textContent = q.due_today ? `Paga hoy: ${q.due_today.text}` : "Paga hoy: elija el contrato";
+      const by = q.due_today_by_contract || {};
+      due.textContent = q.due_today ? `Paga hoy: ${q.due_today.text}`
+        : by["12m"] && by.open ? `Paga hoy: ${by["12m"].text} a 12 meses o ${by.open.text} indefinido (elija el contrato)`
+        : "Paga hoy: elija el contrato";
       box.append(due);
       if (q.monthly) box.append(el("p", "monthly", `Mensualidad: ${q.monthly.text}`));
       if (q.promotion) box.append(el("p", "promo", `Promoción: ${q.promotion.name} (${q.promotion.starts} a ${q.promotion.ends})`));
