@@ -9,12 +9,13 @@ from screenpop.fields import DOCUMENTS, MISSING_FIELDS
 from screenpop.script.answers import ANSWER_FIELDS, TECHNOLOGY_LABELS
 from screenpop.script.model import ProviderConfig
 from screenpop.script.money import format_money
+from screenpop.script.work import NOTHING_DONE, CallWork
 from screenpop.wisphub.models import Preinstallation
 
 # answer key → screenpop.fields.MISSING_FIELDS key WispHub's presence is judged by
 WISPHUB_FIELD = {"address": "address", "location_url": "location", "email": "email",
                  "extra_phone": "extra_phone", "referral": "referral", "housing": "housing"}
-# MISSING_FIELDS key → answer key that captures it during the call (documents: documents_received)
+# MISSING_FIELDS key → answer key that captures it during the call (documents: their upload)
 CAPTURED_BY = {"address": "address", "location": "location_url", "email": "email",
                "extra_phone": "extra_phone", "referral": "referral", "housing": "housing"}
 
@@ -45,7 +46,7 @@ def present_in_wisphub(record: Preinstallation | None, key: str) -> bool | None:
         return bool(record and record.name.strip())
     if key not in WISPHUB_FIELD:
         return None
-    return record is not None and WISPHUB_FIELD[key] not in record.missing
+    return record is not None and WISPHUB_FIELD[key] not in still_missing_in_wisphub(record)
 
 
 def wisphub_value(record: Preinstallation | None, key: str) -> Any:
@@ -74,19 +75,35 @@ def field_entry(config: ProviderConfig, record: Preinstallation | None,
             "present_in_wisphub": present_in_wisphub(record, key)}
 
 
-def data_items(record: Preinstallation | None, answers: Mapping[str, Any]) -> list[dict[str, Any]]:
+def data_items(record: Preinstallation | None, answers: Mapping[str, Any],
+               work: CallWork = NOTHING_DONE) -> list[dict[str, Any]]:
     """Each thing PASO 6 asks for (the phone we are calling is not one): in WispHub already,
-    captured during the call, or still missing."""
-    received = set(answers.get("documents_received") or ())
+    captured during the call (a document: uploaded from the pop), or still missing."""
     items = []
     for key, label in MISSING_FIELDS.items():
         if key == "phone":
             continue
-        in_wisphub = record is not None and key not in record.missing
+        in_wisphub = record is not None and key not in still_missing_in_wisphub(record)
         if key in DOCUMENTS:
-            captured = key in received
+            captured = key in work.uploaded
         else:
             captured = CAPTURED_BY.get(key) is not None and answers.get(CAPTURED_BY[key]) is not None
         items.append({"key": key, "label": label, "present_in_wisphub": in_wisphub,
-                      "captured": captured, "ok": in_wisphub or captured})
+                      "captured": captured, "ok": in_wisphub or captured,
+                      "note": ("en WispHub" if in_wisphub else
+                               "subido" if key in DOCUMENTS and captured else
+                               "capturado" if captured else "")})
     return items
+
+
+def still_missing_in_wisphub(record: Preinstallation) -> tuple[str, ...]:
+    """The record's missing keys, except what the record itself shows (an address on screen is
+    not missing)."""
+    return tuple(key for key in record.missing
+                 if not (key == "address" and (record.address or "").strip()))
+
+
+def missing_now(record: Preinstallation, answers: Mapping[str, Any], work: CallWork) -> list[str]:
+    """What the record still lacks once this call's captures and uploads count (FALTA)."""
+    done = {i["key"] for i in data_items(record, answers, work) if i["captured"]}
+    return [key for key in still_missing_in_wisphub(record) if key not in done]
