@@ -37,7 +37,7 @@ def page(request: web.Request, rows: list[dict[str, Any]]) -> web.Response:
 
 
 def _filter_clients(state: SandboxState, query) -> list[dict[str, Any]]:
-    rows = state.store.clients
+    rows = state.store.client_rows()
     if "id_servicio" in query:
         rows = [r for r in rows if str(r["id_servicio"]) == query["id_servicio"]]
     if "telefono" in query:

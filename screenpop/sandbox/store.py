@@ -71,6 +71,21 @@ class SandboxStore:
         self.preinstallations[new_id] = record
         return record
 
+    def client_rows(self) -> list[dict[str, Any]]:
+        """The REST `clientes/` rows: the seeded clients and, as WispHub lists them too, the
+        installations the pop activated."""
+        activated = [{
+            "id_servicio": sid, "usuario": row.get("usuario", ""),
+            "nombre": " ".join(filter(None, (row.get("usr-first_name"), row.get("usr-last_name")))),
+            "email": row.get("usr-email", ""), "cedula": row.get("perfil-cedula", ""),
+            "direccion": row.get("perfil-direccion", ""), "localidad": row.get("perfil-localidad", ""),
+            "ciudad": row.get("perfil-ciudad", ""), "telefono": row.get("perfil-telefono", ""),
+            "estado": "Activo", "ip": row.get("cliente-ip", ""),
+            "zona": {"id": row.get("cliente-zona_cliente", ""), "nombre": row.get("zona", "")},
+            "fecha_instalacion": row.get("cliente-fecha_instalacion", "")}
+            for sid, row in self.installations.items()]
+        return [*self.clients, *activated]
+
     def add_clients(self, count: int) -> None:
         """Extra active clients, for paging tests."""
         for _ in range(count):
