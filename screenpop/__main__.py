@@ -22,7 +22,7 @@ from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
-from screenpop.sync import IndexSync
+from screenpop.sync import IndexSync, rest_installations
 from screenpop.users import ROLES, AccountError, UserStore
 from screenpop.web.app import create_app
 from screenpop.wisphub.gateway import create_gateway
@@ -117,7 +117,8 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
     try:
         await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
-        sync = IndexSync(gateway, index, config.sync_interval)
+        sync = IndexSync(gateway, index, config.sync_interval,
+                         installations=rest_installations(gateway.rest))
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)

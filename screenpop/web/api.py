@@ -5,6 +5,7 @@ from aiohttp import web
 
 from screenpop.pops import record_payload
 from screenpop.web import auth
+from screenpop.web.guided import publish_script
 from screenpop.web.router import LinkError
 from screenpop.web.state import INDEX, ROUTER
 
@@ -30,4 +31,5 @@ async def link_call(request: web.Request) -> web.Response:
                                              str(preinstallation_id).strip())
     except LinkError as exc:
         return web.json_response({"error": exc.code}, status=exc.status)
+    await publish_script(request.app, user, request.match_info["call_id"])
     return web.json_response({"ok": True, "pop": pop})

@@ -179,7 +179,7 @@ class PopRouter:
         except KeyError:
             raise LinkError("unknown_preinstallation", 404) from None
         await self._redis.set(keys.call_link(call_id), record.id, ex=CALL_STATE_TTL_SECONDS)
-        match = linked_payload(record)
+        match = linked_payload(record, await self._index.installed(record.id))
         self._remember(call_id, record.id, match)
         pop = build_pop(update, *leg, match)
         await self._redis.publish(keys.agent_channel(user.username), json.dumps(pop))
@@ -205,7 +205,7 @@ class PopRouter:
             return cached[1]
         record = await self._index.get(link) if link else None
         if record is not None:
-            match = linked_payload(record)
+            match = linked_payload(record, await self._index.installed(record.id))
         else:
             match = match_payload(await self._index.match(to_e164(update.customer_number)))
         self._remember(update.call_id, link, match)
