@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from screenpop.fields import DOCUMENTS, MISSING_FIELDS
+from screenpop.fields import DOCUMENTS, MISSING_FIELDS, fold
 from screenpop.script.answers import ANSWER_FIELDS, TECHNOLOGY_LABELS
-from screenpop.script.model import ProviderConfig
+from screenpop.script.model import ProviderConfig, Zone
 from screenpop.script.money import format_money
 from screenpop.script.work import NOTHING_DONE, CallWork
 from screenpop.wisphub.models import Preinstallation
@@ -24,20 +24,32 @@ def provider_choices(config: ProviderConfig, key: str,
                      answers: Mapping[str, Any]) -> list[dict[str, str]] | None:
     technology = answers.get("technology")
     if key == "zone":
-        return [{"value": z.id, "label": f"{z.name} ({', '.join(TECHNOLOGY_LABELS[t].lower() for t in z.technologies)})"
-                 if z.covered else f"{z.name} — sin cobertura"} for z in config.zones]
+        return [{"value": z.id, "label": zone_label(z)} for z in config.zones]
     if key == "plan_id":
-        return [{"value": p.id, "label": f"{p.name} — {p.speed_mbps} Mbps — "
-                                         f"{format_money(p.price, config.currency)}/mes"}
+        return [{"value": p.id, "label": f"{p.name} · {p.speed_mbps} Mbps · "
+                                         f"{short_money(p.price)}/mes"}
                 for p in config.plans_for(technology)]
     if key == "addons":
-        return [{"value": a.id, "label": f"{a.name} — {format_money(a.price, config.currency)}/mes"}
+        return [{"value": a.id, "label": f"{a.name} · {short_money(a.price)}/mes"}
                 for a in config.addons_for(technology)]
     if key == "objections_raised":
         return [{"value": o.id, "label": o.label} for o in config.objections]
     if key == "install_window":
         return [{"value": w.id, "label": w.label} for w in config.install_windows]
     return None
+
+
+def short_money(amount) -> str:
+    """`$650` or `$99.50`: an amount that fits in an option label (the currency is in the totals)."""
+    text = format_money(amount).rsplit(" ", 1)[0]
+    return text[:-3] if text.endswith(".00") else text
+
+
+def zone_label(zone: Zone) -> str:
+    """The zone and what it offers, without repeating what its name already says."""
+    if zone.covered:
+        return f"{zone.name} ({', '.join(TECHNOLOGY_LABELS[t].lower() for t in zone.technologies)})"
+    return zone.name if "sin cobertura" in fold(zone.name) else f"{zone.name} (sin cobertura)"
 
 
 def present_in_wisphub(record: Preinstallation | None, key: str) -> bool | None:

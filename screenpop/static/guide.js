@@ -6,6 +6,7 @@
 window.ScreenpopGuide = (() => {
   const SAVE_DELAY_MS = 600;
   const CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩";
+  const WIDE_LABEL = 24; // characters a select in one grid column shows without cutting
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -54,7 +55,7 @@ window.ScreenpopGuide = (() => {
         if (sameValue(progress.answers[key], value)) drafts.delete(key);
       }
       draw();
-      onChange(progress.answers);
+      onChange(progress.answers, payload);
     }
 
     async function save(body) {
@@ -161,6 +162,9 @@ window.ScreenpopGuide = (() => {
       nav.append(prev, next);
       head.append(nav);
       guide.append(head);
+      const done = el("p", "activation-done", "");
+      done.setAttribute("role", "status");
+      guide.append(done);
       guide.append(el("p", "lock-reason", ""));
       const say = el("div", "say");
       say.setAttribute("aria-live", "polite");
@@ -231,6 +235,11 @@ window.ScreenpopGuide = (() => {
       } else if (f.kind === "choice" || f.kind === "bool") {
         input = document.createElement("select");
         const choices = f.kind === "bool" ? [{ value: "true", label: "Sí" }, { value: "false", label: "No" }] : f.choices;
+        // a closed select shows only what fits: long option labels get the whole row
+        if (choices.some((c) => c.label.length > WIDE_LABEL)) {
+          row.classList.add("wide");
+          row.style.gridColumn = "1 / -1";
+        }
         input.append(new Option("— elegir —", ""));
         choices.forEach((c) => input.append(new Option(c.label, c.value)));
         input.addEventListener("change", () => typed(f.key, parse(f, input.value), true));
@@ -272,6 +281,9 @@ window.ScreenpopGuide = (() => {
       guide.dataset.locked = String(step.locked);
       const bar = guide.querySelector(".stepbar");
       bar.replaceWith(stepBar(step));
+      const activation = guide.querySelector(".activation-done");
+      activation.textContent = script.activation && script.activation.done ? `✓ ${script.activation.text}` : "";
+      activation.hidden = !activation.textContent;
       const lock = guide.querySelector(".lock-reason");
       lock.textContent = step.locked ? `Bloqueado: ${step.lock_reason || "complete los pasos anteriores."}` : "";
       lock.hidden = !step.locked;
@@ -302,8 +314,7 @@ window.ScreenpopGuide = (() => {
       const items = guide.querySelector(".items");
       items.replaceChildren(...(step.items || []).map((item) => {
         const li = el("li", item.ok ? "ok" : "missing", `${item.ok ? "✓" : "✗"} ${item.label}`);
-        if (item.present_in_wisphub) li.append(el("span", "muted", " · en WispHub"));
-        else if (item.captured) li.append(el("span", "muted", " · capturado"));
+        if (item.note) li.append(el("span", "muted", ` · ${item.note}`));
         return li;
       }));
       const raised = new Set(progress.answers.objections_raised || []);
@@ -386,6 +397,15 @@ window.ScreenpopGuide = (() => {
       for (const k of [...drafts.keys()]) saveField(k);
       load();
     }
+
+    // What the write-back did (uploads, activation, services) changes the record and the
+    // checklist: fetch the script again when one of this call's operations settles.
+    const SETTLED = new Set(["done", "verified", "failed"]);
+    document.addEventListener("screenpop:message", (event) => {
+      const msg = event.detail;
+      if (!root.isConnected || !msg || msg.type !== "operation" || msg.call_id !== callId) return;
+      if (SETTLED.has(msg.state)) load();
+    });
 
     load();
     return { apply, key, resume, answers: () => progress.answers };
