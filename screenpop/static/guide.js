@@ -232,14 +232,31 @@ window.ScreenpopGuide = (() => {
           input.append(box);
         });
         if (!f.choices.length) input.append(el("span", "muted", "Sin opciones todavía."));
+      } else if (f.kind === "choice" && f.choices.some((c) => c.label.length > WIDE_LABEL)) {
+        // a closed select cuts long option labels: these choices are radios that wrap, on a row
+        // of their own
+        row.classList.add("wide");
+        row.style.gridColumn = "1 / -1";
+        input = el("div", "checks radios");
+        input.setAttribute("role", "radiogroup");
+        input.setAttribute("aria-label", f.label);
+        f.choices.forEach((c) => {
+          const box = el("label", "check");
+          const radio = document.createElement("input");
+          radio.type = "radio";
+          radio.name = id;
+          radio.value = c.value;
+          radio.disabled = locked;
+          radio.dataset.key = f.key;
+          radio.addEventListener("change", () => {
+            if (radio.checked) typed(f.key, c.value, true);
+          });
+          box.append(radio, document.createTextNode(` ${c.label}`));
+          input.append(box);
+        });
       } else if (f.kind === "choice" || f.kind === "bool") {
         input = document.createElement("select");
         const choices = f.kind === "bool" ? [{ value: "true", label: "Sí" }, { value: "false", label: "No" }] : f.choices;
-        // a closed select shows only what fits: long option labels get the whole row
-        if (choices.some((c) => c.label.length > WIDE_LABEL)) {
-          row.classList.add("wide");
-          row.style.gridColumn = "1 / -1";
-        }
         input.append(new Option("— elegir —", ""));
         choices.forEach((c) => input.append(new Option(c.label, c.value)));
         input.addEventListener("change", () => typed(f.key, parse(f, input.value), true));
@@ -299,6 +316,10 @@ window.ScreenpopGuide = (() => {
           const chosen = new Set(value || []);
           input.querySelectorAll("input").forEach((cb) => {
             if (cb !== document.activeElement) cb.checked = chosen.has(cb.value);
+          });
+        } else if (input.classList.contains("radios")) {
+          input.querySelectorAll("input").forEach((radio) => {
+            radio.checked = radio.value === value;
           });
         } else if (input !== document.activeElement || !drafts.has(f.key)) {
           const text = String(shown(value));
