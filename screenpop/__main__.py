@@ -62,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         agent_settings = AgentSettings.from_env(env)
         provider = load_provider_config(config.provider_config)
     except ProviderConfigError as exc:
-        print(f"screenpop: PROVIDER_CONFIG inválido ({config.provider_config}): {exc}",
-              file=sys.stderr)
+        print(f"screenpop: configuración del proveedor inválida (PROVIDER_CONFIG="
+              f"{config.provider_config}): {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)

@@ -40,7 +40,7 @@ class AgentSettings:
                        wrapup_max=env_float(env, "WRAPUP_MAX_SECONDS", cls.wrapup_max, minimum=0.0),
                        pause_reasons=env_list(env, "PAUSE_REASONS", DEFAULT_PAUSE_REASONS))
         if any(len(reason) > 60 for reason in settings.pause_reasons):
-            raise ConfigError("PAUSE_REASONS: each reason must be at most 60 characters")
+            raise ConfigError("PAUSE_REASONS: cada motivo debe tener como máximo 60 caracteres")
         return settings
 
 
