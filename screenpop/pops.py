@@ -7,7 +7,7 @@ from typing import Any
 
 from common.envelope import CallUpdate
 from common.phones import display, is_withheld, to_e164
-from screenpop.fields import MISSING_FIELDS
+from screenpop.fields import MISSING_FIELDS, still_missing
 from screenpop.index import Installed, Match
 from screenpop.wisphub.models import Preinstallation
 
@@ -31,8 +31,8 @@ def record_payload(record: Preinstallation, *, missing: Iterable[str] | None = N
     """The record as the page shows it. `missing` overrides the record's own list (what this
     call already captured or uploaded no longer counts); `installed`: it is an installation now."""
     pop = record.to_pop()
-    if missing is not None:
-        pop["missing"] = list(missing)
+    pop["missing"] = list(still_missing(record.missing if missing is None else missing,
+                                        record.address))
     pop["missing_labels"] = [MISSING_FIELDS.get(key, key) for key in pop["missing"]]
     pop["phones_display"] = [display(number) for number in record.phones] or (
         [record.phone_raw] if record.phone_raw else [])

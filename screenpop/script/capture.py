@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from screenpop.fields import DOCUMENTS, MISSING_FIELDS, fold
+from screenpop.fields import DOCUMENTS, MISSING_FIELDS, fold, still_missing
 from screenpop.script.answers import ANSWER_FIELDS, TECHNOLOGY_LABELS
 from screenpop.script.model import ProviderConfig, Zone
 from screenpop.script.money import format_money
@@ -58,7 +58,7 @@ def present_in_wisphub(record: Preinstallation | None, key: str) -> bool | None:
         return bool(record and record.name.strip())
     if key not in WISPHUB_FIELD:
         return None
-    return record is not None and WISPHUB_FIELD[key] not in still_missing_in_wisphub(record)
+    return record is not None and WISPHUB_FIELD[key] not in still_missing(record.missing, record.address)
 
 
 def wisphub_value(record: Preinstallation | None, key: str) -> Any:
@@ -95,7 +95,7 @@ def data_items(record: Preinstallation | None, answers: Mapping[str, Any],
     for key, label in MISSING_FIELDS.items():
         if key == "phone":
             continue
-        in_wisphub = record is not None and key not in still_missing_in_wisphub(record)
+        in_wisphub = record is not None and key not in still_missing(record.missing, record.address)
         if key in DOCUMENTS:
             captured = key in work.uploaded
         else:
@@ -108,14 +108,7 @@ def data_items(record: Preinstallation | None, answers: Mapping[str, Any],
     return items
 
 
-def still_missing_in_wisphub(record: Preinstallation) -> tuple[str, ...]:
-    """The record's missing keys, except what the record itself shows (an address on screen is
-    not missing)."""
-    return tuple(key for key in record.missing
-                 if not (key == "address" and (record.address or "").strip()))
-
-
 def missing_now(record: Preinstallation, answers: Mapping[str, Any], work: CallWork) -> list[str]:
     """What the record still lacks once this call's captures and uploads count (FALTA)."""
     done = {i["key"] for i in data_items(record, answers, work) if i["captured"]}
-    return [key for key in still_missing_in_wisphub(record) if key not in done]
+    return [key for key in still_missing(record.missing, record.address) if key not in done]

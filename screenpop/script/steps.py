@@ -132,7 +132,7 @@ def _render(config: ProviderConfig, path: str, context: Mapping[str, Any]) -> st
     except TemplateError:
         # start-up renders every template with sample data; a case it missed must not end the call
         log.exception("script template %s failed", path)
-        return f"[texto no disponible: revisa {path} en la configuración del proveedor]"
+        return f"[texto no disponible: revise {path} en la configuración del proveedor]"
 
 
 def services(config: ProviderConfig, answers: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -249,7 +249,7 @@ def test_a_template_failing_in_a_case_start_up_did_not_try_does_not_end_the_call
     script = render_script(config, record=None, agent_name="Ana", answers={"zone": "valle-norte"},
                            now=NOW)
     assert script["steps"][0]["say"][-1] == (
-        "[texto no disponible: revisa script.saludo.say[2] en la configuración del proveedor]")
+        "[texto no disponible: revise script.saludo.say[2] en la configuración del proveedor]")
     assert "script template script.saludo.say[2] failed" in caplog.text
 
 
