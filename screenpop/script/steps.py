@@ -176,7 +176,8 @@ def checklist(config: ProviderConfig, answers: Mapping[str, Any],
              answers.get("contract"), "Contrato sin elegir")},
         {"key": "customer_data", "ok": not missing_people,
          "label": "Datos del cliente" + (f" (faltan: {', '.join(missing_people)})"
-                                         if missing_people else "")},
+                                         if missing_people else "")
+         + (" · guardados en WispHub" if work.data_saved else "")},
         {"key": "documents", "ok": not missing_docs,
          "label": "Documentos recibidos y subidos" + (f" (faltan: {', '.join(missing_docs)})"
                                                       if missing_docs else "")},

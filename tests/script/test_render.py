@@ -178,6 +178,9 @@ def test_full_call_texts(config):
         "Gracias por su preferencia, le atendió Ana Torres. Que tenga un excelente día."]
     assert [i["key"] for i in steps["servicios"]["items"]] == ["plan", "addon:tv", "deposit"]
     assert all(c["ok"] for c in script["checklist"])
+    labels = {c["key"]: c["label"] for c in script["checklist"]}
+    assert labels["customer_data"] == "Datos del cliente · guardados en WispHub"
+    assert labels["services"] == "Servicios anexados: TV (80 canales), Garantía"
     assert [o["raised"] for o in script["objections"]] == [True, False, False, False, False]
     assert "ahora es GRATIS con la promoción Instalación gratis noviembre" in script["objections"][2]["answer"]
 
