@@ -363,6 +363,8 @@ async def test_linking_refreshes_the_script_in_every_tab_and_totals_add_up(
                                                            "planes": "Costos y planes",
                                                            "contrato": "Contrato"}[step]).click()
                 cut = await first.evaluate(CUT_OPTIONS)
+                if step == "planes":
+                    await first.screenshot(path=str(shots / f"plans-{width}.png"), full_page=True)
                 assert cut == [], (width, step, cut)
     finally:
         await node.stop()
