@@ -16,6 +16,13 @@ async def test_upload_and_activation_update_falta_and_the_checklist(browser, age
                                                                     tmp_path, shots):
     pop, _ = agent_on_call
     page = await browser.new_page(viewport={"width": 1440, "height": 900})
+    try:
+        await _follow_the_work(page, pop, tmp_path, shots)
+    finally:
+        await page.close()
+
+
+async def _follow_the_work(page, pop, tmp_path, shots) -> None:
     await page.goto(f"{pop.url}/login")
     await page.fill("#username", "ana")
     await page.fill("#password", "secreto-123")
