@@ -8,7 +8,7 @@ import pytest
 from common.phones import to_e164
 from screenpop.sandbox.seed import DEMO_NUMBERS, DEMO_UNKNOWN_NUMBER
 from screenpop.sandbox.store import SandboxStore
-from screenpop.sync import INSTALLED_GRACE, IndexSync, rest_installations
+from screenpop.sync import INSTALLED_GRACE, IndexSync, client_record, rest_installations
 from screenpop.wisphub.activation import ActivationData
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.rest import RestClient
@@ -215,3 +215,13 @@ async def test_a_record_wisphub_still_lists_as_pending_is_pending(sandbox, gatew
     await index.mark_installed("1001", "Instalación 1001")
     await sync.full_sync()
     assert (await index.match(to_e164("5512345678"))).installed == {}
+
+
+def test_a_rest_client_row_becomes_an_indexed_record():
+    record = client_record({"id_servicio": 77, "usuario": "77@isp", "nombre": " Ana  Ruiz ",
+                            "telefono": "55 1234 5678, 5587654321", "email": "",
+                            "direccion": "Calle 5", "zona": "ZONA SUR"})
+    assert (record.id, record.name, record.phones, record.zone, record.missing) == (
+        "77", "Ana Ruiz", ("+525512345678", "+525587654321"), "ZONA SUR", ("email",))
+    assert client_record({"id_servicio": 78, "zona": {"id": 2, "nombre": "NORTE"}}).zone == "NORTE"
+    assert client_record({"nombre": "sin id"}) is None
