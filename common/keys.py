@@ -50,6 +50,11 @@ class Keys:
         return f"{self.prefix}:index:records"
 
     @property
+    def index_installed(self) -> str:
+        """Hash: id of an indexed record that is an installation now → JSON {reference, at}."""
+        return f"{self.prefix}:index:installed"
+
+    @property
     def index_meta(self) -> str:
         """Hash: last sync time, count, source, last error."""
         return f"{self.prefix}:index:meta"

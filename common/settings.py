@@ -1,4 +1,5 @@
-"""Reading configuration from the environment with errors that name the variable."""
+"""Reading configuration from the environment with errors that name the variable (in Spanish,
+like every start-up error the operators read)."""
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ class ConfigError(ValueError):
 def env_str(env: Mapping[str, str], name: str, default: str | None = None) -> str:
     value = env.get(name, default)
     if value is None or value == "":
-        raise ConfigError(f"{name} is required")
+        raise ConfigError(f"{name}: falta esta variable (es obligatoria)")
     return value
 
 
@@ -24,9 +25,9 @@ def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        raise ConfigError(f"{name}: debe ser un número entero (se recibió {raw!r})") from None
     if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+        raise ConfigError(f"{name}: debe estar entre {minimum} y {maximum} (se recibió {value})")
     return value
 
 
@@ -37,9 +38,9 @@ def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: flo
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        raise ConfigError(f"{name}: debe ser un número (se recibió {raw!r})") from None
     if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        raise ConfigError(f"{name}: debe ser al menos {minimum} (se recibió {value})")
     return value
 
 
@@ -47,7 +48,7 @@ def env_list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]
     raw = env.get(name) or default
     items = tuple(part.strip() for part in raw.split(",") if part.strip())
     if not items:
-        raise ConfigError(f"{name} must list at least one value")
+        raise ConfigError(f"{name}: debe tener al menos un valor (separados por comas)")
     return items
 
 

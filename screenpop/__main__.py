@@ -25,7 +25,7 @@ from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
 from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
-from screenpop.sync import IndexSync
+from screenpop.sync import IndexSync, rest_installations
 from screenpop.users import ROLES, AccountError, UserStore
 from screenpop.web.app import create_app
 from screenpop.wisphub.gateway import create_gateway
@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         action_settings = ActionSettings.from_env(env)
         provider = load_provider_config(config.provider_config)
     except ProviderConfigError as exc:
-        print(f"screenpop: PROVIDER_CONFIG inválido ({config.provider_config}): {exc}",
-              file=sys.stderr)
+        print(f"screenpop: configuración del proveedor inválida (PROVIDER_CONFIG="
+              f"{config.provider_config}): {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
@@ -136,7 +136,8 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
     try:
         await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
-        sync = IndexSync(gateway, index, config.sync_interval)
+        sync = IndexSync(gateway, index, config.sync_interval,
+                         installations=rest_installations(gateway.rest))
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider,
                          action_settings=action_settings)

@@ -1,8 +1,10 @@
 """Agent states shared through Redis: pure transitions, and a store that applies them atomically.
 
 States: offline (not signed in), available, paused (with a configured reason), in_call (set when a
-call is answered at one of the agent's endpoints), wrap_up (after that call ends, at most
-`wrapup_max` seconds, then available; the agent may finish early). `unreachable` is a flag on
+call is answered at one of the agent's endpoints), wrap_up (once no answered call of the agent is
+live any more, at most `wrapup_max` seconds, then available; the agent may finish early).
+`live_calls` lists the agent's answered calls still live (a call on hold while they take another
+one), so the end of one of two calls does not start the wrap-up. `unreachable` is a flag on
 top of the state: a pop was not acknowledged by any tab of the agent within the ack deadline.
 Keys: `Keys.agent_state`, `Keys.agent_states`, `Keys.wrapup_deadlines`, `Keys.agent_states_channel`.
 """
@@ -38,7 +40,7 @@ class AgentSettings:
                        wrapup_max=env_float(env, "WRAPUP_MAX_SECONDS", cls.wrapup_max, minimum=0.0),
                        pause_reasons=env_list(env, "PAUSE_REASONS", DEFAULT_PAUSE_REASONS))
         if any(len(reason) > 60 for reason in settings.pause_reasons):
-            raise ConfigError("PAUSE_REASONS: each reason must be at most 60 characters")
+            raise ConfigError("PAUSE_REASONS: cada motivo debe tener como máximo 60 caracteres")
         return settings
 
 
@@ -59,6 +61,7 @@ class AgentState:
     call_id: str | None = None
     customer: str | None = None
     wrap_until: float | None = None
+    live_calls: tuple[tuple[str, str | None], ...] = ()   # (call id, customer), oldest first
     unreachable: bool = False
     unreachable_call: str | None = None
     unreachable_at: float | None = None
@@ -81,10 +84,14 @@ class AgentState:
                     continue
         if values.get("state") not in STATES:
             values.pop("state", None)
+        if "live_calls" in values:
+            values["live_calls"] = tuple((str(c[0]), c[1]) for c in values["live_calls"] or ()
+                                         if isinstance(c, list) and len(c) == 2)
         return cls(username=username, **values)
 
     def moved(self, state: str, now: float, **changes: Any) -> AgentState:
-        base = dict(reason=None, call_id=None, customer=None, wrap_until=None)
+        base = dict(reason=None, call_id=None, customer=None, wrap_until=None,
+                    live_calls=self.live_calls if state == "in_call" else ())
         return dataclasses.replace(self, state=state, since=now, **{**base, **changes})
 
 
@@ -115,15 +122,27 @@ def signed_out(current: AgentState, now: float) -> AgentState:
 
 def on_call(current: AgentState, call_id: str, leg: str, call_state: str, customer: str | None,
             now: float, settings: AgentSettings) -> AgentState:
-    """Follow a call at the agent's endpoints: answered → in_call; its end → wrap_up."""
+    """Follow a call at the agent's endpoints: answered → in_call; the end of the last answered
+    call still live → wrap_up. While another answered call is live the agent stays in_call (with
+    that call)."""
+    live = current.live_calls if current.state == "in_call" else ()
+    if current.state == "in_call" and current.call_id and not live:
+        live = ((current.call_id, current.customer),)  # a state written before live_calls existed
+    others = tuple(c for c in live if c[0] != call_id)
     if leg == "answered" and call_state != "ended":
-        if current.state == "in_call" and current.call_id == call_id:
+        if current.state == "in_call" and current.call_id == call_id and len(others) < len(live):
             return current
-        return current.moved("in_call", now, call_id=call_id, customer=customer)
-    if current.state == "in_call" and current.call_id == call_id:
-        return current.moved("wrap_up", now, call_id=call_id, customer=current.customer,
-                             wrap_until=now + settings.wrapup_max)
-    return current
+        return current.moved("in_call", now, call_id=call_id, customer=customer,
+                             live_calls=(*others, (call_id, customer)))
+    if len(others) == len(live):
+        return current
+    if others:
+        if current.call_id != call_id:
+            return dataclasses.replace(current, live_calls=others)
+        return current.moved("in_call", now, call_id=others[-1][0], customer=others[-1][1],
+                             live_calls=others)
+    return current.moved("wrap_up", now, call_id=call_id, customer=current.customer,
+                         wrap_until=now + settings.wrapup_max)
 
 
 def expire_wrapup(current: AgentState, now: float) -> AgentState:

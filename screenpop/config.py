@@ -73,11 +73,13 @@ class ScreenpopConfig:
         except ValueError as exc:
             raise ConfigError(f"SCREENPOP_TRUSTED_PROXIES: {exc}") from None
         if len(config.secret_key) < 16:
-            raise ConfigError("SCREENPOP_SECRET_KEY must be at least 16 characters")
+            raise ConfigError("SCREENPOP_SECRET_KEY: debe tener al menos 16 caracteres")
         if not config.wisphub_url.endswith("/api/"):
-            raise ConfigError(f"WISPHUB_URL must end in /api/ (e.g. https://api.wisphub.net/api/), got {config.wisphub_url!r}")
+            raise ConfigError("WISPHUB_URL: debe terminar en /api/ (p. ej. https://api.wisphub.net/api/); "
+                              f"se recibió {config.wisphub_url!r}")
         if not config.wisphub_panel_url.endswith("/"):
-            raise ConfigError(f"WISPHUB_PANEL_URL must end in / , got {config.wisphub_panel_url!r}")
+            raise ConfigError("WISPHUB_PANEL_URL: debe terminar en / (p. ej. https://wisphub.net/); "
+                              f"se recibió {config.wisphub_panel_url!r}")
         return config
 
     def describe(self) -> str:

@@ -39,6 +39,12 @@ def fold(text: str | None) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def still_missing(missing: Collection[str], address: str | None) -> tuple[str, ...]:
+    """A record's missing keys, except what the record itself shows: an address on screen is
+    not missing."""
+    return tuple(key for key in missing if not (key == "address" and (address or "").strip()))
+
+
 def missing_fields(*, phones: Collection[str], extra_phone: str | None, email: str | None,
                    address: str | None, coordinates: str | None, comments: str | None,
                    documents: Collection[str]) -> tuple[str, ...]:

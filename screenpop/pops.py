@@ -7,29 +7,38 @@ from typing import Any
 
 from common.envelope import CallUpdate
 from common.phones import display, is_withheld, to_e164
-from screenpop.fields import MISSING_FIELDS
-from screenpop.index import Match
+from screenpop.fields import MISSING_FIELDS, still_missing
+from screenpop.index import Installed, Match
 from screenpop.wisphub.models import Preinstallation
 
 # When one agent has several endpoints in the same call, the most engaged leg speaks for them.
 _LEG_PRIORITY = ("answered", "ringing", "transferred", "answered_elsewhere", "missed", "ended")
 
 
-def record_payload(record: Preinstallation) -> dict[str, Any]:
+def record_payload(record: Preinstallation, *, missing: Iterable[str] | None = None,
+                   installed: Installed | None = None) -> dict[str, Any]:
+    """The record as the page shows it. `missing` overrides the record's own list (what this
+    call already captured or uploaded no longer counts); `installed`: it is an installation now."""
     pop = record.to_pop()
-    pop["missing_labels"] = [MISSING_FIELDS.get(key, key) for key in record.missing]
+    pop["missing"] = list(still_missing(record.missing if missing is None else missing,
+                                        record.address))
+    pop["missing_labels"] = [MISSING_FIELDS.get(key, key) for key in pop["missing"]]
     pop["phones_display"] = [display(number) for number in record.phones] or (
         [record.phone_raw] if record.phone_raw else [])
+    pop["stage"] = "installed" if installed is not None else "pending"
+    pop["installation_reference"] = installed.reference if installed is not None else None
     return pop
 
 
 def match_payload(match: Match) -> dict[str, Any]:
     return {"status": match.status,
-            "preinstallations": [record_payload(r) for r in match.preinstallations]}
+            "preinstallations": [record_payload(r, installed=match.installed.get(r.id))
+                                 for r in match.preinstallations]}
 
 
-def linked_payload(record: Preinstallation) -> dict[str, Any]:
-    return {"status": "one", "preinstallations": [record_payload(record)], "linked": True}
+def linked_payload(record: Preinstallation, installed: Installed | None = None) -> dict[str, Any]:
+    return {"status": "one", "preinstallations": [record_payload(record, installed=installed)],
+            "linked": True}
 
 
 def agent_leg(update: CallUpdate, endpoints: Iterable[str]) -> tuple[str, str] | None:

@@ -1,20 +1,74 @@
 """Keeping the preinstallation index in step with WispHub: full syncs on a schedule, one record
-on demand. A failed sync leaves the previous index in place and records why."""
+on demand. A failed sync leaves the previous index in place and records why.
+
+With an installations source, the sync also keeps WispHub's clients (the REST `clientes/` list:
+installations and active customers) in the index, marked installed, so a customer whose
+preinstallation was activated is still found when they call again. A mark the pop made at
+activation outlives syncs that do not list the client yet (WispHub lags) for INSTALLED_GRACE
+seconds.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from common.backoff import backoff_delay
-from screenpop.index import PreinstallationIndex
+from common.phones import all_e164
+from screenpop.fields import missing_fields
+from screenpop.index import Installed, PreinstallationIndex
 from screenpop.wisphub.errors import WispHubError
 from screenpop.wisphub.gateway import WispHubGateway
 from screenpop.wisphub.models import Preinstallation
+from screenpop.wisphub.rest import RestClient
 
 log = logging.getLogger(__name__)
+
+INSTALLED_GRACE = 24 * 3600
+CLIENTS_PAGE_SIZE = 500
+InstallationSource = Callable[[], Awaitable[list[Preinstallation]]]
+
+
+def client_record(row: Mapping[str, Any]) -> Preinstallation | None:
+    """A row of WispHub's REST `clientes/` list as an indexed record (None without an id)."""
+    service_id = row.get("id_servicio")
+    if service_id in (None, ""):
+        return None
+    zone = row.get("zona")
+    zone_name = zone.get("nombre") if isinstance(zone, Mapping) else zone
+
+    def text(key: str) -> str | None:
+        value = row.get(key)
+        if not isinstance(value, str):
+            return None
+        return " ".join(value.split()) or None
+
+    phone_raw = text("telefono") or ""
+    phones = tuple(all_e164(phone_raw))
+    return Preinstallation(
+        id=str(service_id), username=text("usuario"), name=text("nombre") or "", phones=phones,
+        phone_raw=phone_raw, email=text("email"), address=text("direccion"),
+        zone=zone_name if isinstance(zone_name, str) and zone_name.strip() else None,
+        created_at=None,
+        # documents of a client are not in the REST list: only what it shows is judged
+        missing=tuple(k for k in missing_fields(
+            phones=phones, extra_phone=None, email=text("email"), address=text("direccion"),
+            coordinates=text("coordenadas"), comments=text("informacion_adicional"),
+            documents=("dni_front", "dni_back", "proof_of_address"))
+            if k in ("phone", "address", "email")),
+        activation_path=None)
+
+
+def rest_installations(rest: RestClient) -> InstallationSource:
+    """WispHub's clients (installations included) from the REST API, every page."""
+    async def fetch() -> list[Preinstallation]:
+        rows = await rest.get_all("clientes/", page_size=CLIENTS_PAGE_SIZE)
+        return [r for r in (client_record(row) for row in rows if isinstance(row, Mapping)) if r]
+    return fetch
 
 
 @dataclass(frozen=True)
@@ -31,8 +85,12 @@ class SyncReport:
 
 class IndexSync:
     def __init__(self, gateway: WispHubGateway, index: PreinstallationIndex, interval: float, *,
-                 source: str = "wisphub-panel", retry_base: float = 5.0) -> None:
+                 source: str = "wisphub-panel", retry_base: float = 5.0,
+                 installations: InstallationSource | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._gateway = gateway
+        self._installations = installations
+        self._clock = clock
         self._index = index
         self._interval = interval
         self._source = source
@@ -44,7 +102,10 @@ class IndexSync:
         started = time.monotonic()
         try:
             records = await self._gateway.pending_preinstallations()
-            await self._index.replace_all(records, source=self._source)
+            installed: dict[str, Installed] = {}
+            if self._installations is not None:
+                records, installed = await self._with_installations(records)
+            await self._index.replace_all(records, source=self._source, installed=installed)
         except WispHubError as exc:
             log.warning("wisphub sync failed, index kept error=%s", exc)
             await self._index.record_failure(str(exc))
@@ -55,10 +116,34 @@ class IndexSync:
         self.last_report = report
         return report
 
+    async def _with_installations(
+            self, pending: list[Preinstallation]) -> tuple[list[Preinstallation], dict[str, Installed]]:
+        """Pending records, then WispHub's clients and recent activations, marked installed. A
+        record WispHub still lists as pending is pending, whatever was marked."""
+        clients = await self._installations()
+        marked = await self._index.installations()
+        now = self._clock()
+        records = {r.id: r for r in pending}
+        installed: dict[str, Installed] = {}
+        for client in clients:
+            if client.id in records:
+                continue
+            records[client.id] = client
+            previous = marked.get(client.id)
+            installed[client.id] = previous[1] if previous else Installed(None, now)
+        for record_id, (record, mark) in marked.items():
+            if record_id not in records and now - mark.at < INSTALLED_GRACE:
+                records[record_id] = record
+                installed[record_id] = mark
+        return list(records.values()), installed
+
     async def refresh_one(self, preinstallation_id: str) -> Preinstallation | None:
-        """Re-read one record; one that is no longer pending leaves the index."""
+        """Re-read one record; one that is no longer pending leaves the index, unless it is
+        marked installed."""
         record = await self._gateway.preinstallation(preinstallation_id)
         if record is None:
+            if await self._index.installed(preinstallation_id) is not None:
+                return None
             await self._index.remove(preinstallation_id)
         else:
             await self._index.upsert(record)

@@ -53,11 +53,13 @@ class TelephonyConfig:
             tz_name=env_str(env, "TZ_NAME", cls.tz_name),
         )
         if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {config.redis_url!r}")
+            raise ConfigError("REDIS_URL: debe empezar por redis://, rediss:// o unix:// "
+                              f"(se recibió {config.redis_url!r})")
         if config.ami_events not in ("on", "off") and "system" not in config.ami_events.split(","):
-            raise ConfigError("AMI_EVENTS must include the system class (FullyBooted, Shutdown), "
-                              f"got {config.ami_events!r}")
+            raise ConfigError("AMI_EVENTS: debe incluir la clase system (FullyBooted, Shutdown); "
+                              f"se recibió {config.ami_events!r}")
         for pattern in config.agent_endpoint_patterns:
             if "/" not in pattern.lstrip("!"):
-                raise ConfigError(f"AGENT_ENDPOINT_PATTERNS entry {pattern!r} must look like TECH/NAME, e.g. PJSIP/*")
+                raise ConfigError(f"AGENT_ENDPOINT_PATTERNS: {pattern!r} debe tener la forma TECNOLOGÍA/NOMBRE, "
+                                  "p. ej. PJSIP/*")
         return config

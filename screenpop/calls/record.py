@@ -19,7 +19,7 @@ from typing import Any, Literal
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
 from common.phones import to_e164
-from screenpop.index import Match, PreinstallationIndex
+from screenpop.index import Installed, Match, PreinstallationIndex
 from screenpop.pops import linked_payload, match_payload, record_payload
 from screenpop.wisphub.models import Preinstallation
 
@@ -34,13 +34,15 @@ class CallSubject:
     record: Preinstallation | None
     source: Source | None
     match: Match  # the caller's number in the index (the pop lists several when it finds them)
+    installed: Installed | None = None  # the record is an installation now
 
     def pop_match(self) -> dict[str, Any]:
         """The `match` object of the call's pops (docs/websocket.md)."""
         if self.source == "link" and self.record is not None:
-            return linked_payload(self.record)
+            return linked_payload(self.record, self.installed)
         if self.source == "remembered" and self.record is not None:
-            return {"status": "one", "preinstallations": [record_payload(self.record)]}
+            return {"status": "one",
+                    "preinstallations": [record_payload(self.record, installed=self.installed)]}
         return match_payload(self.match)
 
 
@@ -103,12 +105,15 @@ class CallRecords:
 
         record = await load(link) if link else None
         if record is not None:
-            return CallSubject(record, "link", NO_MATCH)
+            return CallSubject(record, "link", NO_MATCH, await self._index.installed(record.id))
         match = await self._index.match(number) if number else NO_MATCH
         if match.status == "one":
-            return CallSubject(match.preinstallations[0], "match", match)
+            found = match.preinstallations[0]
+            return CallSubject(found, "match", match, match.installed.get(found.id))
         record = await load(remembered) if remembered else None
-        return CallSubject(record, "remembered" if record else None, match)
+        if record is None:
+            return CallSubject(None, None, match)
+        return CallSubject(record, "remembered", match, await self._index.installed(record.id))
 
 
 def _text(value: str | bytes | None) -> str | None:

@@ -112,10 +112,12 @@ def acked(call_id: str, seq: int) -> dict[str, Any]:
     return {"type": "acked", "version": PROTOCOL_VERSION, "call_id": call_id, "seq": seq}
 
 
-def script(call_id: str, record_id: str | None, rendered: Any,
-           progress: Mapping[str, Any]) -> dict[str, Any]:
+def script(call_id: str, record_id: str | None, rendered: Any, progress: Mapping[str, Any], *,
+           record: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The guided call for one call: steps, the record as it stands now, the agent's progress."""
     return {"type": "script", "version": PROTOCOL_VERSION, "call_id": call_id,
-            "record_id": record_id, "script": rendered, "progress": dict(progress)}
+            "record_id": record_id, "script": rendered,
+            "record": dict(record) if record is not None else None, "progress": dict(progress)}
 
 
 def operation(public: Mapping[str, Any]) -> dict[str, Any]:

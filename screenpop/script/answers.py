@@ -155,7 +155,7 @@ def _date(key: str, spec: AnswerField, value: Any) -> str:
     try:
         return date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
-        raise AnswerError(key, f"{spec.label}: fecha no válida ({value!r}), usa AAAA-MM-DD") from None
+        raise AnswerError(key, f"{spec.label}: fecha no válida ({value!r}), use AAAA-MM-DD") from None
 
 
 def _phone(key: str, spec: AnswerField, value: Any) -> str:
@@ -182,7 +182,7 @@ def _url(key: str, spec: AnswerField, value: Any) -> str:
             return f"https://maps.google.com/?q={coordinates[1]},{coordinates[2]}"
     if re.match(r"^https?://[^\s/]+\.[^\s]+$", text, re.IGNORECASE) and not re.search(r"[<>\"']", text):
         return text
-    raise AnswerError(key, f"{spec.label}: escribe un enlace http(s) o coordenadas "
+    raise AnswerError(key, f"{spec.label}: escriba un enlace http(s) o coordenadas "
                            f"como 19.4326,-99.1332 ({value!r})")
 
 

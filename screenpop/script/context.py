@@ -44,7 +44,8 @@ def plan_vars(config: ProviderConfig, plan: Plan, recommended: Plan | None) -> d
 
 
 def build_context(config: ProviderConfig, *, record: Preinstallation | None, agent_name: str,
-                  answers: Mapping[str, Any], now: datetime, quote: Quote) -> dict[str, Any]:
+                  answers: Mapping[str, Any], now: datetime, quote: Quote,
+                  outbound: bool = False) -> dict[str, Any]:
     part = part_of_day(now, config.tz)
     technology = answers.get("technology")
     recommended = recommended_plan(config, answers)
@@ -62,6 +63,7 @@ def build_context(config: ProviderConfig, *, record: Preinstallation | None, age
     return {
         "proveedor": config.name,
         "asesor": agent_name,
+        "saliente": outbound,
         "saludo": GREETINGS[part],
         "despedida": FAREWELLS[part],
         "cliente": customer_name(record, answers),

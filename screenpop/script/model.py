@@ -79,6 +79,7 @@ class InstallWindow:
 class ScriptStep:
     title: str
     say: tuple[str, ...]    # template sources, one per line
+    say_outbound: tuple[str, ...] = ()  # instead of `say` on a call the agent or a campaign placed
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Decimal only, two decimals, ROUND_HALF_UP. What the customer pays today:
 - 12-month contract: installation + deposit;
-- open-ended contract: installation, of which the deposit amount is held as guarantee;
+- open-ended contract: installation, of which the deposit amount is held as guarantee (the held
+  amount is a part of the installation line, `part_of`, never a line of its own in the total);
 - plus the first month (plan + add-ons) when `installation.first_month_due_today` is set.
 Installation is free while a free-installation promotion covers that technology on the day.
 When it is free and the contract is open-ended there is no installation to hold the guarantee
@@ -38,9 +39,11 @@ class QuoteLine:
     label: str
     amount: Decimal
     text: str
+    part_of: str | None = None  # id of the line this amount is included in (not added again)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "amount": str(self.amount), "text": self.text}
+        data = {"id": self.id, "label": self.label, "amount": str(self.amount), "text": self.text}
+        return {**data, "part_of": self.part_of} if self.part_of else data
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Quote:
     deposit: QuoteLine
     guarantee_held: QuoteLine | None    # open-ended: part of what is paid kept as guarantee
     due_today_lines: tuple[QuoteLine, ...]
+    shared_lines: tuple[QuoteLine, ...]  # what both contracts charge today (before one is chosen)
     due_today: QuoteLine | None         # None until a contract is chosen
     due_today_by_contract: Mapping[str, QuoteLine]
     refund_conditions: tuple[str, ...]
@@ -80,6 +84,7 @@ class Quote:
             "deposit": line(self.deposit),
             "guarantee_held": line(self.guarantee_held),
             "due_today_lines": [d.to_dict() for d in self.due_today_lines],
+            "shared_lines": [d.to_dict() for d in self.shared_lines],
             "due_today": line(self.due_today),
             "due_today_by_contract": {k: v.to_dict() for k, v in self.due_today_by_contract.items()},
             "refund_conditions": list(self.refund_conditions),
@@ -93,8 +98,8 @@ def active_promotion(config: ProviderConfig, technology: str | None,
 
 
 def quote(config: ProviderConfig, answers: Mapping[str, Any], today: date) -> Quote:
-    def line(id_: str, label: str, amount: Decimal) -> QuoteLine:
-        return QuoteLine(id_, label, money(amount), format_money(amount, config.currency))
+    def line(id_: str, label: str, amount: Decimal, part_of: str | None = None) -> QuoteLine:
+        return QuoteLine(id_, label, money(amount), format_money(amount, config.currency), part_of)
 
     technology = answers.get("technology")
     contract = answers.get("contract") if answers.get("contract") in CONTRACTS else None
@@ -120,8 +125,8 @@ def quote(config: ProviderConfig, answers: Mapping[str, Any], today: date) -> Qu
         if kind == "12m" or (installation_cost == ZERO and config.deposit_when_installation_free):
             parts.append(deposit)
         elif installation_cost > ZERO:
-            held = line("guarantee_held", "De la instalación se retiene como garantía",
-                        min(config.deposit, installation_cost))
+            held = line("guarantee_held", "incluye garantía (se retiene si cancela)",
+                        min(config.deposit, installation_cost), part_of=installation.id)
         if config.first_month_due_today and plan:
             parts.append(first_month)
             parts.extend(addons)
@@ -129,11 +134,12 @@ def quote(config: ProviderConfig, answers: Mapping[str, Any], today: date) -> Qu
         return tuple(parts), line(f"due_today:{kind}", "Total a pagar hoy", total), held
 
     by_contract = {kind: due_for(kind)[1] for kind in CONTRACTS}
+    shared = tuple(p for p in due_for("12m")[0] if p in due_for("open")[0])
     lines, due, held = due_for(contract) if contract else ((), None, None)
     return Quote(
         currency=config.currency, technology=technology, contract=contract, promotion=promotion,
         installation_base=line("installation_base", "Costo de instalación", config.installation_cost),
         installation=installation, first_month=first_month, addons=addons,
         addons_monthly=addons_line, monthly=monthly, deposit=deposit, guarantee_held=held,
-        due_today_lines=lines, due_today=due, due_today_by_contract=by_contract,
+        due_today_lines=lines, shared_lines=shared, due_today=due, due_today_by_contract=by_contract,
         refund_conditions=config.refund_conditions)

@@ -3,6 +3,7 @@ compiled and rendered once with sample data, so every mistake stops start-up wit
 Every key is documented in docs/provider-config.md."""
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from datetime import date, datetime, timedelta
@@ -102,8 +103,10 @@ def parse_provider_config(data: dict[str, Any]) -> ProviderConfig:
                 raise ProviderConfigError(f"zones[{index}].technologies: ofrece {technology!r} "
                                           f"pero no hay ningún plan con technology = {technology!r}")
 
-    sources = {f"script.{step}.say[{i}]": line
-               for step, texts in script.items() for i, line in enumerate(texts.say)}
+    sources = {f"script.{step}.{kind}[{i}]": line
+               for step, texts in script.items()
+               for kind in ("say", "say_outbound")
+               for i, line in enumerate(getattr(texts, kind))}
     sources.update({f"objections[{i}].answer": o.answer for i, o in enumerate(objections)})
     try:
         templates = ScriptTemplates(sources)
@@ -203,7 +206,8 @@ def _script(table: Table) -> dict[str, ScriptStep]:
     steps: dict[str, ScriptStep] = {}
     for step in STEP_IDS:
         section = table.table(step)
-        steps[step] = ScriptStep(title=section.text("title"), say=section.texts("say"))
+        steps[step] = ScriptStep(title=section.text("title"), say=section.texts("say"),
+                                 say_outbound=section.texts("say_outbound", [], allow_empty=True))
         section.finish()
     for key in table.keys():
         if key not in STEP_IDS:
@@ -241,9 +245,10 @@ def _sample_answers(config: ProviderConfig) -> list[tuple[dict[str, Any], date]]
 def _render_samples(config: ProviderConfig) -> None:
     for answers, today in _sample_answers(config):
         now = datetime(today.year, today.month, today.day, 10, tzinfo=config.tz)
-        for record in (_SAMPLE_RECORD, None):
+        for record, outbound in itertools.product((_SAMPLE_RECORD, None), (False, True)):
             context = build_context(config, record=record, agent_name="Asesor de prueba",
-                                    answers=answers, now=now, quote=quote(config, answers, today))
+                                    answers=answers, now=now, quote=quote(config, answers, today),
+                                    outbound=outbound)
             for path in config.templates.paths:
                 try:
                     config.templates.render(path, context)
@@ -251,7 +256,7 @@ def _render_samples(config: ProviderConfig) -> None:
                     raise ProviderConfigError(
                         f"{path}: la plantilla usa una variable que no existe o que aún no "
                         f"tiene valor ({exc.message}); variables: {', '.join(sorted(context))}. "
-                        "Usa {% if … %} para lo que el asesor aún no ha capturado") from None
+                        "Use {% if … %} para lo que el asesor aún no ha capturado") from None
                 except TemplateError as exc:
                     raise ProviderConfigError(f"{path}: la plantilla falla al generarse "
                                               f"({exc})") from None

@@ -142,5 +142,5 @@ class Table:
         for key in self._data:
             if key not in self._read:
                 close = difflib.get_close_matches(key, sorted(self._read), n=1)
-                hint = f" (¿quisiste decir {close[0]!r}?)" if close else ""
+                hint = f" (¿quiso decir {close[0]!r}?)" if close else ""
                 raise self.error(key, f"clave desconocida{hint}")

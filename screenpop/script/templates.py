@@ -34,7 +34,7 @@ class ScriptTemplates:
         for path, source in sources.items():
             if _MARKUP.search(source):
                 raise TemplateSourceError(path, "los textos del guion son texto, no HTML "
-                                                "(quita las etiquetas <…>)")
+                                                "(quite las etiquetas <…>)")
             try:
                 self._templates[path] = environment.from_string(source)
             except TemplateSyntaxError as exc:

@@ -166,6 +166,7 @@
 
   // ---- messages ------------------------------------------------------------------------------
   function handle(msg) {
+    document.dispatchEvent(new CustomEvent("screenpop:message", { detail: msg }));
     if (msg.type === "hello") {
       me = msg.user && msg.user.username;
       pingInterval = msg.ping_interval || pingInterval;
@@ -355,7 +356,15 @@
         entry.view.addEventListener("pointerdown", () => markSeen(id));
         callsEl.append(entry.view);
         entry.guide = window.ScreenpopGuide.create({
-          root: field(entry.view, "script"), callId: id, csrf, onChange: () => announce(entry),
+          root: field(entry.view, "script"), callId: id, csrf,
+          onChange: (answers, payload) => {
+            // the script knows the record as it stands in this call (FALTA, activated)
+            if (payload && payload.record) {
+              entry.record = payload.record;
+              drawCall(entry);
+            }
+            announce(entry);
+          },
         });
       }
       drawCall(entry);
@@ -379,7 +388,7 @@
     field(view, "direction").textContent = directionText(pop);
     field(view, "customer").textContent = pop.customer_display || "Número oculto";
     field(view, "dismiss").hidden = pop.state !== "ended";
-    const matchKey = JSON.stringify(pop.match);
+    const matchKey = JSON.stringify([pop.match, entry.record || null]);
     if (matchKey !== entry.matchKey) {
       entry.matchKey = matchKey;
       drawMatch(entry, field(view, "record"));
@@ -391,7 +400,8 @@
     root.replaceChildren();
     entry.choices = [];
     if (match.status === "one" && match.preinstallations.length) {
-      root.append(recordCard(match.preinstallations[0], match.linked));
+      const record = match.preinstallations[0];
+      root.append(recordCard(entry.record && entry.record.id === record.id ? entry.record : record, match.linked));
       root.append(searchBox(entry, "¿No es este cliente? Busque otro registro."));
     } else if (match.status === "many") {
       root.append(el("h2", "match-title", `Varias coincidencias (${match.preinstallations.length})`));
@@ -409,13 +419,16 @@
 
   function recordCard(record, linked) {
     const frag = clone("tpl-record");
-    field(frag, "id").textContent = `PREINSTALACIÓN #${record.id}${linked ? " · vinculada" : ""}`;
+    const installed = record.stage === "installed";
+    field(frag, "id").textContent = `${installed ? "INSTALACIÓN" : "PREINSTALACIÓN"} #${record.id}${linked ? " · vinculada" : ""}`
+      + (installed ? ` · activada${record.installation_reference ? ` (${record.installation_reference})` : ""}` : "");
     field(frag, "name").textContent = record.name || "(sin nombre)";
     const phones = record.phones_display || [record.phone];
     field(frag, "phones").textContent = `Tel. ${phones.filter(Boolean).join(", ") || "—"}`;
     field(frag, "email").textContent = record.email || "Sin correo";
-    field(frag, "place").textContent = [record.address, record.zone && `Zona ${record.zone}`].filter(Boolean).join(" · ") || "Sin dirección";
-    field(frag, "pending").textContent = pendingText(record.created_at);
+    const zone = record.zone && (/^zona\b/i.test(record.zone) ? record.zone : `Zona ${record.zone}`);
+    field(frag, "place").textContent = [record.address, zone].filter(Boolean).join(" · ") || "Sin dirección";
+    field(frag, "pending").textContent = installed ? "" : pendingText(record.created_at);
     const labels = record.missing_labels || record.missing || [];
     const title = field(frag, "missing-title");
     title.textContent = labels.length ? `FALTA (${labels.length})` : "✓ Expediente completo";

@@ -6,6 +6,7 @@
 window.ScreenpopGuide = (() => {
   const SAVE_DELAY_MS = 600;
   const CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩";
+  const WIDE_LABEL = 24; // characters a select in one grid column shows without cutting
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -54,7 +55,7 @@ window.ScreenpopGuide = (() => {
         if (sameValue(progress.answers[key], value)) drafts.delete(key);
       }
       draw();
-      onChange(progress.answers);
+      onChange(progress.answers, payload);
     }
 
     async function save(body) {
@@ -161,6 +162,9 @@ window.ScreenpopGuide = (() => {
       nav.append(prev, next);
       head.append(nav);
       guide.append(head);
+      const done = el("p", "activation-done", "");
+      done.setAttribute("role", "status");
+      guide.append(done);
       guide.append(el("p", "lock-reason", ""));
       const say = el("div", "say");
       say.setAttribute("aria-live", "polite");
@@ -228,6 +232,28 @@ window.ScreenpopGuide = (() => {
           input.append(box);
         });
         if (!f.choices.length) input.append(el("span", "muted", "Sin opciones todavía."));
+      } else if (f.kind === "choice" && f.choices.some((c) => c.label.length > WIDE_LABEL)) {
+        // a closed select cuts long option labels: these choices are radios that wrap, on a row
+        // of their own
+        row.classList.add("wide");
+        row.style.gridColumn = "1 / -1";
+        input = el("div", "checks radios");
+        input.setAttribute("role", "radiogroup");
+        input.setAttribute("aria-label", f.label);
+        f.choices.forEach((c) => {
+          const box = el("label", "check");
+          const radio = document.createElement("input");
+          radio.type = "radio";
+          radio.name = id;
+          radio.value = c.value;
+          radio.disabled = locked;
+          radio.dataset.key = f.key;
+          radio.addEventListener("change", () => {
+            if (radio.checked) typed(f.key, c.value, true);
+          });
+          box.append(radio, document.createTextNode(` ${c.label}`));
+          input.append(box);
+        });
       } else if (f.kind === "choice" || f.kind === "bool") {
         input = document.createElement("select");
         const choices = f.kind === "bool" ? [{ value: "true", label: "Sí" }, { value: "false", label: "No" }] : f.choices;
@@ -272,6 +298,9 @@ window.ScreenpopGuide = (() => {
       guide.dataset.locked = String(step.locked);
       const bar = guide.querySelector(".stepbar");
       bar.replaceWith(stepBar(step));
+      const activation = guide.querySelector(".activation-done");
+      activation.textContent = script.activation && script.activation.done ? `✓ ${script.activation.text}` : "";
+      activation.hidden = !activation.textContent;
       const lock = guide.querySelector(".lock-reason");
       lock.textContent = step.locked ? `Bloqueado: ${step.lock_reason || "complete los pasos anteriores."}` : "";
       lock.hidden = !step.locked;
@@ -288,6 +317,10 @@ window.ScreenpopGuide = (() => {
           input.querySelectorAll("input").forEach((cb) => {
             if (cb !== document.activeElement) cb.checked = chosen.has(cb.value);
           });
+        } else if (input.classList.contains("radios")) {
+          input.querySelectorAll("input").forEach((radio) => {
+            radio.checked = radio.value === value;
+          });
         } else if (input !== document.activeElement || !drafts.has(f.key)) {
           const text = String(shown(value));
           if (input.value !== text) input.value = text;
@@ -302,8 +335,7 @@ window.ScreenpopGuide = (() => {
       const items = guide.querySelector(".items");
       items.replaceChildren(...(step.items || []).map((item) => {
         const li = el("li", item.ok ? "ok" : "missing", `${item.ok ? "✓" : "✗"} ${item.label}`);
-        if (item.present_in_wisphub) li.append(el("span", "muted", " · en WispHub"));
-        else if (item.captured) li.append(el("span", "muted", " · capturado"));
+        if (item.note) li.append(el("span", "muted", ` · ${item.note}`));
         return li;
       }));
       const raised = new Set(progress.answers.objections_raised || []);
@@ -334,24 +366,32 @@ window.ScreenpopGuide = (() => {
       return bar;
     }
 
+    // The lines shown add up to "Paga hoy": the chosen contract's lines, or before a contract
+    // is chosen the parts both contracts share. An amount that is part of a line (the guarantee
+    // held out of the installation) is shown under that line, not added as another one.
     function drawTotals(box) {
       const q = script.quote;
       box.replaceChildren();
       if (!q) return;
       const lines = el("dl", "quote");
-      const add = (line, label) => {
-        if (!line) return;
-        lines.append(el("dt", null, label || line.label), el("dd", null, line.text));
-      };
-      add(q.installation);
-      add(q.first_month);
-      (q.addons || []).forEach((a) => add(a));
-      add(q.deposit);
-      add(q.guarantee_held);
+      const shown = q.due_today ? q.due_today_lines : q.shared_lines;
+      const parts = q.guarantee_held ? [q.guarantee_held] : [];
+      for (const line of shown) {
+        lines.append(el("dt", null, line.label), el("dd", null, line.text));
+        for (const part of parts.filter((p) => p.part_of === line.id)) {
+          const dt = el("dt", "part", `↳ ${part.label}`);
+          const dd = el("dd", "part", part.text);
+          dt.dataset.f = dd.dataset.f = part.id;
+          lines.append(dt, dd);
+        }
+      }
       box.append(lines);
       const due = el("p", "due");
       due.dataset.f = "due-today";
-      due.textContent = q.due_today ? `Paga hoy: ${q.due_today.text}` : "Paga hoy: elija el contrato";
+      const by = q.due_today_by_contract || {};
+      due.textContent = q.due_today ? `Paga hoy: ${q.due_today.text}`
+        : by["12m"] && by.open ? `Paga hoy: ${by["12m"].text} a 12 meses o ${by.open.text} indefinido (elija el contrato)`
+        : "Paga hoy: elija el contrato";
       box.append(due);
       if (q.monthly) box.append(el("p", "monthly", `Mensualidad: ${q.monthly.text}`));
       if (q.promotion) box.append(el("p", "promo", `Promoción: ${q.promotion.name} (${q.promotion.starts} a ${q.promotion.ends})`));
@@ -378,6 +418,15 @@ window.ScreenpopGuide = (() => {
       for (const k of [...drafts.keys()]) saveField(k);
       load();
     }
+
+    // What the write-back did (uploads, activation, services) changes the record and the
+    // checklist: fetch the script again when one of this call's operations settles.
+    const SETTLED = new Set(["done", "verified", "failed"]);
+    document.addEventListener("screenpop:message", (event) => {
+      const msg = event.detail;
+      if (!root.isConnected || !msg || msg.type !== "operation" || msg.call_id !== callId) return;
+      if (SETTLED.has(msg.state)) load();
+    });
 
     load();
     return { apply, key, resume, answers: () => progress.answers };

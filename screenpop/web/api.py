@@ -8,6 +8,7 @@ from screenpop.calls.access import Need
 from screenpop.pops import agent_leg, record_payload
 from screenpop.web import auth
 from screenpop.web.call_routes import require_call
+from screenpop.web.guided import publish_script
 from screenpop.web.state import CALL_RECORDS, INDEX, ROUTER
 
 SEARCH_LIMIT = 10
@@ -41,4 +42,5 @@ async def link_call(request: web.Request) -> web.Response:
         return web.json_response({"error": "unknown_preinstallation", "message": (
             "No existe esa preinstalación: búsquela de nuevo.")}, status=404)
     pop = await request.app[ROUTER].announce_link(user, update, leg, record)
+    await publish_script(request.app, user, grant.call_id, update)
     return web.json_response({"ok": True, "pop": pop})

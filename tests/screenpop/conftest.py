@@ -26,7 +26,7 @@ from screenpop.web.state import BUS
 from screenpop.wisphub.models import Preinstallation
 
 TIMEOUT = 10.0
-POP_FLOW_SKIPS = frozenset({"ping", "agent_state", "agents", "acked"})
+POP_FLOW_SKIPS = frozenset({"ping", "agent_state", "agents", "acked", "script"})
 PASSWORD = "secreto-123"
 # Cheap hashes keep sign-in fast in tests; verification reads the cost from the hash itself.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

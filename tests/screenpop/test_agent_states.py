@@ -53,6 +53,24 @@ def test_transitions_follow_calls_and_choices():
     assert agents.signed_out(lost, 170.0).state == "offline"
 
 
+def test_wrap_up_waits_for_the_last_live_call_of_the_agent():
+    talking = agents.on_call(agents.signed_in(AgentState("ana"), 100.0), "c1", "answered",
+                             "answered", "+52 55 1111 1111", 110.0, SETTINGS)
+    both = agents.on_call(talking, "c2", "answered", "answered", "+52 55 2222 2222", 120.0,
+                          SETTINGS)
+    assert (both.state, both.call_id) == ("in_call", "c2")
+    first_gone = agents.on_call(both, "c1", "ended", "ended", None, 130.0, SETTINGS)
+    assert (first_gone.state, first_gone.call_id, first_gone.customer) == (
+        "in_call", "c2", "+52 55 2222 2222")
+    back_to_first = agents.on_call(both, "c2", "ended", "ended", None, 130.0, SETTINGS)
+    assert (back_to_first.state, back_to_first.call_id, back_to_first.customer) == (
+        "in_call", "c1", "+52 55 1111 1111")
+    wrap = agents.on_call(back_to_first, "c1", "ended", "ended", None, 140.0, SETTINGS)
+    assert (wrap.state, wrap.call_id, wrap.wrap_until) == ("wrap_up", "c1", 200.0)
+    stored = AgentState.from_hash("ana", both.to_hash())
+    assert stored == both
+
+
 def test_settings_from_env():
     settings = AgentSettings.from_env({"ACK_DEADLINE": "1.5", "WRAPUP_MAX_SECONDS": "30",
                                        "PAUSE_REASONS": "Comida, Baño"})
@@ -126,6 +144,35 @@ async def test_answered_call_puts_the_agent_in_call_then_wrap_up_expires_to_avai
     assert back["agent"]["state"] == "available"
     assert (await store.get("ana")).state == "available"
     assert await redis.zscore(keys.wrapup_deadlines, "ana") is None
+
+
+async def test_wrap_up_starts_only_when_no_call_at_the_agents_endpoint_is_live(
+        nodes, agents, users, telephony, redis, keys):
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
+    node = await nodes(agent_settings=SETTINGS)
+    ana = agents(node, "ana")
+    await ana.sign_in()
+    sock = await ana.socket()
+    store = AgentStateStore(redis, keys)
+
+    await telephony.publish(call("c1", {"PJSIP/6001": "answered"}))
+    assert (await sock.next_of("agent_state"))["agent"]["call_id"] == "c1"
+    # the agent holds c1 and takes a second call at the same endpoint
+    await telephony.publish(call("c2", {"PJSIP/6001": "ringing"}, number="5587654321"))
+    await telephony.publish(call("c2", {"PJSIP/6001": "answered"}, number="5587654321", seq=2))
+    second = await sock.next_of("agent_state")
+    assert (second["agent"]["state"], second["agent"]["call_id"]) == ("in_call", "c2")
+
+    await telephony.publish(call("c2", {"PJSIP/6001": "ended"}, number="5587654321",
+                                 state="ended", seq=3))
+    still = await sock.next_of("agent_state")
+    assert (still["agent"]["state"], still["agent"]["call_id"]) == ("in_call", "c1")
+    assert still["agent"]["customer"] == "+52 55 1234 5678"
+    assert (await store.get("ana")).state == "in_call"
+
+    await telephony.publish(call("c1", {"PJSIP/6001": "ended"}, state="ended", seq=2))
+    wrap = await sock.next_of("agent_state")
+    assert (wrap["agent"]["state"], wrap["agent"]["call_id"]) == ("wrap_up", "c1")
 
 
 async def test_ack_latency_is_measured_once_per_pop_and_seen_acks_reach_every_tab(

@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from screenpop.agents import AgentSettings
+from screenpop.script.progress import CallProgressStore
 from tests.screenpop.conftest import Node, call, record
 from tests.screenpop.test_browser import sign_in
 
@@ -39,6 +40,22 @@ HIDEABLE = """
 """
 
 
+# The option labels of the shown step's selects that a closed select cannot show in full (the
+# text is measured in the select's font against its inner width, less the arrow).
+CUT_OPTIONS = """() => {
+  const ctx = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll("article.call:not([hidden]) select.field-input")]
+    .flatMap((select) => {
+      const style = getComputedStyle(select);
+      ctx.font = style.font;
+      const room = select.clientWidth - parseFloat(style.paddingLeft)
+        - parseFloat(style.paddingRight) - 20;
+      return [...select.options].filter((o) => ctx.measureText(o.text).width > room)
+        .map((o) => o.text);
+    });
+}"""
+
+
 async def poll(page, script: str, expected, timeout: float = 5.0) -> None:
     """Evaluate `script` in the page until it returns `expected` (or fail at the deadline)."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -58,12 +75,16 @@ async def tab_to(page, selector: str, limit: int = 60) -> None:
 
 
 async def choose(page, key: str, option_text: str) -> None:
-    """Focus a select with Tab and move through its options with the arrow keys."""
-    await tab_to(page, f'select[data-key="{key}"]')
+    """Focus a select (or a radio group, for long labels) with Tab and move through its options
+    with the arrow keys."""
+    radios = await page.locator(f'article.call:not([hidden]) input[type=radio][data-key="{key}"]').count()
+    await tab_to(page, f'input[type=radio][data-key="{key}"]' if radios else f'select[data-key="{key}"]')
     for _ in range(12):
-        label = await page.evaluate("() => document.activeElement.selectedOptions[0].textContent")
+        label = await page.evaluate("() => document.activeElement.type === 'radio'"
+                                    " ? document.activeElement.parentElement.textContent"
+                                    " : document.activeElement.selectedOptions[0].textContent")
         if option_text in label:
-            await page.keyboard.press("Enter")
+            await page.keyboard.press("Space" if radios else "Enter")
             return
         await page.keyboard.press("ArrowDown")
     raise AssertionError(f"no option {option_text!r} in {key}")
@@ -108,7 +129,7 @@ async def test_full_guided_call_with_the_keyboard_resumes_after_a_reload(
         await page.keyboard.press("ArrowRight")
         await expect(title).to_have_text("Paso 3 de 10 · Costos y planes")
         await expect(card.locator(".lock-reason")).to_contain_text("confirmar la cobertura")
-        await expect(card.locator('select[data-key="usage_profile"]')).to_be_disabled()
+        await expect(card.locator('input[data-key="usage_profile"]').first).to_be_disabled()
         await page.keyboard.press("Alt+ArrowLeft")
         await expect(title).to_have_text("Paso 2 de 10 · Cobertura")
 
@@ -148,7 +169,7 @@ async def test_full_guided_call_with_the_keyboard_resumes_after_a_reload(
         await expect(title).to_have_text("Paso 2 de 10 · Cobertura")
         await expect(card.locator('input[data-key="location_url"]')).to_have_value(
             "https://maps.app.goo.gl/abc123")
-        await expect(card.locator('select[data-key="zone"]')).to_have_value("centro")
+        await expect(card.locator('input[data-key="zone"][value="centro"]')).to_be_checked()
         for _ in range(6):
             await page.keyboard.press("ArrowRight")
         await expect(title).to_have_text("Paso 8 de 10 · Depósito y totales")
@@ -286,5 +307,64 @@ async def test_agent_state_changes_show_live_on_the_supervisor_page(
         await boss.screenshot(path=str(shots / "supervisor-1440.png"))
         await agent.click("#finish-wrap")
         await expect(row).to_have_attribute("data-state", "available")
+    finally:
+        await node.stop()
+
+
+async def test_linking_refreshes_the_script_in_every_tab_and_totals_add_up(
+        browser, config, redis, keys, index, users, telephony, shots):
+    await index.replace_all([
+        record("201", "María López", ["+525511112222"]),
+        record("202", "José López", ["+525511112222"], address="Calle 3", zone="ZONA NORTE"),
+    ], source="test")
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"], "Ana Torres")
+    node = await Node(config, redis, index).start()
+    try:
+        ctx = await context(browser, viewport={"width": 380, "height": 800})
+        first = await ctx.new_page()
+        await sign_in(first, node, "ana")
+        second = await ctx.new_page()
+        await second.goto(f"{node.url}/")
+        await expect(second.locator("#conn")).to_have_attribute("data-conn", "on")
+        await telephony.publish(call("fam", {"PJSIP/6001": "answered"}, number="5511112222"))
+        hints = [page.locator("article.call:not([hidden]) .hints") for page in (first, second)]
+        says = [page.locator("article.call:not([hidden]) .say") for page in (first, second)]
+        for hint in hints:
+            await expect(hint).to_contain_text("sin preinstalación vinculada")
+
+        await first.locator("article.call:not([hidden]) .link-button").nth(1).click()
+        for say, hint in zip(says, hints):
+            await expect(say).to_contain_text("¿Tengo el gusto con José López?")
+            await expect(hint).not_to_contain_text("sin preinstalación vinculada")
+        await expect(second.locator("article.call:not([hidden]) [data-f=place]")).to_have_text(
+            "Calle 3 · ZONA NORTE")
+
+        # open-ended contract: the lines shown add up to what is paid today
+        await CallProgressStore(redis, keys).save("fam", step="deposito", by="ana", answers={
+            "coverage": True, "wants_to_continue": True, "technology": "wireless",
+            "plan_id": "inalambrico-20", "contract": "open"})
+        await first.reload()
+        card = first.locator("article.call:not([hidden])")
+        await expect(card.locator(".step-title")).to_have_text("Paso 8 de 10 · Depósito y totales")
+        await expect(card.locator("[data-f=due-today]")).to_have_text("Paga hoy: $1,650.00 MXN")
+        amounts = await card.locator(".quote dd:not(.part)").all_text_contents()
+        assert amounts == ["$1,200.00 MXN", "$450.00 MXN"]
+        assert sum(float(a.strip("$ MXN").replace(",", "")) for a in amounts) == 1650.0
+        await expect(card.locator(".quote dt.part")).to_have_text(
+            "↳ incluye garantía (se retiene si cancela)")
+        await expect(card.locator(".quote dd.part")).to_have_text("$800.00 MXN")
+        await first.screenshot(path=str(shots / "totals-open-380.png"), full_page=True)
+
+        # no option label is cut in the steps' selects, at 380 px and at 1440 px
+        for width in (380, 1440):
+            await first.set_viewport_size({"width": width, "height": 900})
+            for step in ("cobertura", "planes", "contrato"):
+                await card.locator(".step-chip", has_text={"cobertura": "Cobertura",
+                                                           "planes": "Costos y planes",
+                                                           "contrato": "Contrato"}[step]).click()
+                cut = await first.evaluate(CUT_OPTIONS)
+                if step == "planes":
+                    await first.screenshot(path=str(shots / f"plans-{width}.png"), full_page=True)
+                assert cut == [], (width, step, cut)
     finally:
         await node.stop()

@@ -68,4 +68,4 @@ async def test_serve_with_bad_config_exits_2_with_one_line(redis_url, keys):
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert err.decode().strip().splitlines() == [
-        "screenpop: configuración inválida: SCREENPOP_SECRET_KEY must be at least 16 characters"]
+        "screenpop: configuración inválida: SCREENPOP_SECRET_KEY: debe tener al menos 16 caracteres"]

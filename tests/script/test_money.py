@@ -68,6 +68,22 @@ def test_hand_checked_amounts(config):
     assert open_ended.guarantee_held.text == "$800.00 MXN"
 
 
+def test_open_ended_lines_add_up_and_the_guarantee_is_a_part_of_the_installation(config):
+    open_ended = quote(config, {"technology": "wireless", "plan_id": "inalambrico-10",
+                                "contract": "open"}, NO_PROMO_DAY)
+    assert [(line.id, line.text) for line in open_ended.due_today_lines] == [
+        ("installation", "$1,200.00 MXN"), ("first_month", "$350.00 MXN")]
+    assert sum(line.amount for line in open_ended.due_today_lines) == open_ended.due_today.amount
+    held = open_ended.guarantee_held
+    assert (held.part_of, held.amount) == ("installation", Decimal("800.00"))
+    assert held not in open_ended.due_today_lines
+    assert open_ended.to_dict()["guarantee_held"]["part_of"] == "installation"
+    # before a contract is chosen, the lines shown are those both contracts charge
+    blank = quote(config, {"technology": "wireless", "plan_id": "inalambrico-10"}, NO_PROMO_DAY)
+    assert [line.id for line in blank.shared_lines] == ["installation", "first_month"]
+    assert blank.due_today is None
+
+
 def test_an_addon_the_technology_does_not_offer_is_not_charged(config):
     result = quote(config, {"technology": "wireless", "plan_id": "inalambrico-10",
                             "contract": "12m", "addons": ["tv"]}, NO_PROMO_DAY)

@@ -128,7 +128,7 @@ CASES = [
     ("objection-key-not-one-key", _set("objections[0].key", "F1"), "objections[0].key",
      "una sola tecla"),
     ("unknown-key", _set("plans[0].prize", 10), "plans[0].prize",
-     "clave desconocida (¿quisiste decir 'price'?)"),
+     "clave desconocida (¿quiso decir 'price'?)"),
     ("unknown-section", _set("extras", {"a": 1}), "extras", "clave desconocida"),
     ("unknown-step", _set("script.pago", {"title": "Pago", "say": ["x"]}), "script.pago",
      "paso desconocido"),
@@ -144,11 +144,17 @@ CASES = [
     ("objection-undefined-variable", _set("objections[2].answer", "{{ descuento }}"),
      "objections[2].answer", "'descuento' is undefined"),
     ("template-unguarded-choice", _set("script.planes.say[0]", "Su plan: {{ plan.nombre }}"),
-     "script.planes.say[0]", "Usa {% if … %}"),
+     "script.planes.say[0]", "Use {% if … %}"),
     ("template-html", _set("script.saludo.say[1]", "<b>Hola</b> {{ cliente }}"),
      "script.saludo.say[1]", "no HTML"),
     ("template-sandbox", _set("script.saludo.say[1]", "{{ cliente.__class__.__mro__ }}"),
      "script.saludo.say[1]", "la plantilla"),
+    ("outbound-template-syntax-error", _set("script.saludo.say_outbound[1]", "Le llamo de {{ "),
+     "script.saludo.say_outbound[1]", "error de sintaxis"),
+    ("outbound-template-undefined", _set("script.saludo.say_outbound[0]", "¿Hablo con {{ nombre }}?"),
+     "script.saludo.say_outbound[0]", "la plantilla usa una variable que no existe"),
+    ("outbound-not-a-list", _set("script.saludo.say_outbound", "¿Hablo con…?"),
+     "script.saludo.say_outbound", "debe ser una lista de textos"),
 ]
 
 

@@ -1,12 +1,16 @@
 """Rendering every step of the guided call for matched, several-matched and unmatched customers."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
 from screenpop.script.steps import STEP_IDS, render_script
+from screenpop.script.work import CallWork
 from screenpop.wisphub.models import Preinstallation
 
 NOW = datetime(2025, 11, 12, 16, 30, tzinfo=UTC)   # 10:30 in Mexico City, promotion on
@@ -33,14 +37,32 @@ FULL = {"address": "Av. Juárez 10, Centro", "zone": "centro", "coverage": True,
         "objections_raised": ["precio"], "first_name": "Laura", "last_name": "Méndez",
         "email": "laura@example.mx", "extra_phone": "+525511112222", "referral": "Facebook",
         "housing": "rented", "location_url": "https://maps.app.goo.gl/abc",
-        "documents_received": ["dni_front", "dni_back", "proof_of_address"], "building": True,
+        "building": True,
         "rooftop_access": False, "outlet_near": True, "install_date": "2025-11-14",
         "install_window": "tarde"}
 
 
-def render(config, customer, answers):
+@dataclass(frozen=True)
+class Op:
+    """An operation of the write-back as CallWork reads it (screenpop.operations.model)."""
+    kind: str
+    state: str = "done"
+    label: str = ""
+    params: dict = dataclasses.field(default_factory=dict)
+    reference: str = ""
+
+
+EVERYTHING_DONE = CallWork.from_operations([
+    Op("activation", reference="Instalación 101"),
+    *(Op("document", params={"doc_kind": kind}) for kind in ("dni_front", "dni_back",
+                                                              "proof_of_address")),
+    Op("data"), Op("service", label="TV (80 canales)"), Op("service", label="Garantía")])
+
+
+def render(config, customer, answers, work=None, direction="inbound"):
     script = render_script(config, record=CUSTOMERS[customer], agent_name="Ana Torres",
-                           answers=answers, now=NOW)
+                           answers=answers, now=NOW, direction=direction,
+                           **({"work": work} if work else {}))
     json.dumps(script)   # JSON-ready
     return script, {s["id"]: s for s in script["steps"]}
 
@@ -62,7 +84,8 @@ def test_every_step_renders(config, customer, answers):
                                   "present_in_wisphub"}
     assert [o["key"] for o in script["objections"]] == ["1", "2", "3", "4", "5"]
     assert {c["key"] for c in script["checklist"]} == {
-        "coverage", "plan", "addons", "contract", "customer_data", "documents", "installation"}
+        "coverage", "activation", "plan", "addons", "contract", "customer_data", "documents",
+        "services", "installation"}
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
@@ -71,7 +94,7 @@ def test_start_of_call_locks_everything_after_coverage(config, customer):
     assert [s["locked"] for s in script["steps"]] == [False, False] + [True] * 8
     assert steps["planes"]["lock_reason"] == (
         "Se desbloquea al confirmar la cobertura y que el cliente desea continuar.")
-    assert steps["planes"]["hints"] == ["Elige el tipo de servicio en Cobertura para ver los planes."]
+    assert steps["planes"]["hints"] == ["Elija el tipo de servicio en Cobertura para ver los planes."]
     assert script["plans"] == [] and script["recommended_plan"] is None
     assert script["quote"]["due_today"] is None
     assert steps["deposito"]["say"][0] == ("Con contrato a 12 meses el pago inicial es de "
@@ -98,7 +121,7 @@ def test_no_coverage_says_so_and_points_to_the_closing(config):
     _, steps = render(config, "unmatched", {"zone": "sierra-alta", "coverage": False})
     assert "no tenemos cobertura en Sierra Alta (sin cobertura)" in steps["cobertura"]["say"][1]
     assert steps["cobertura"]["hints"] == ["La zona Sierra Alta (sin cobertura) no tiene cobertura.",
-                                           "Agradece y cierra la llamada (paso Cierre)."]
+                                           "Agradezca y cierre la llamada (paso Cierre)."]
 
 
 def test_technology_not_offered_in_the_zone_is_hinted(config):
@@ -131,7 +154,7 @@ def test_plans_of_the_chosen_technology_and_recommendation(config, technology, p
 
 
 def test_full_call_texts(config):
-    script, steps = render(config, "matched", FULL)
+    script, steps = render(config, "matched", FULL, EVERYTHING_DONE)
     assert steps["saludo"]["say"] == [
         "Hola, muy buenos días. Se comunica a Red Veloz Internet, servicio de internet. "
         "Le atiende Ana Torres. ¿En qué puedo ayudarle?", "¿Tengo el gusto con Laura Méndez?"]
@@ -144,8 +167,9 @@ def test_full_call_texts(config):
         "Con el contrato a 12 meses el pago es de $1,798.00 MXN: $0.00 MXN de instalación más "
         "$800.00 MXN de garantía, más $998.00 MXN de la primera mensualidad.")
     assert steps["condiciones"]["hints"] == [
-        "Sin acceso a la azotea: acuerda cómo conseguir la llave antes de la visita.",
-        "Anota en la orden de trabajo cualquier corte de fibra en cruce de edificio."]
+        "Sin acceso a la azotea: acuerde con el cliente cómo conseguir la llave antes de la visita.",
+        "Anote en «Corte de fibra en cruce de edificio» cualquier corte que haga falta: va en la "
+        "orden de trabajo."]
     assert steps["cierre"]["say"] == [
         "Le confirmo: plan Alto Rendimiento Fibra de 300 Mbps por $799.00 MXN al mes, con "
         "TV (80 canales); contrato a 12 meses.",
@@ -154,6 +178,9 @@ def test_full_call_texts(config):
         "Gracias por su preferencia, le atendió Ana Torres. Que tenga un excelente día."]
     assert [i["key"] for i in steps["servicios"]["items"]] == ["plan", "addon:tv", "deposit"]
     assert all(c["ok"] for c in script["checklist"])
+    labels = {c["key"]: c["label"] for c in script["checklist"]}
+    assert labels["customer_data"] == "Datos del cliente · guardados en WispHub"
+    assert labels["services"] == "Servicios anexados: TV (80 canales), Garantía"
     assert [o["raised"] for o in script["objections"]] == [True, False, False, False, False]
     assert "ahora es GRATIS con la promoción Instalación gratis noviembre" in script["objections"][2]["answer"]
 
@@ -164,7 +191,10 @@ def _items(steps):
 
 def test_data_step_merges_wisphub_with_what_was_captured(config):
     _, steps = render(config, "matched", {"coverage": True, "wants_to_continue": True,
-                                          "documents_received": ["dni_front"], "housing": "own"})
+                                          "housing": "own"},
+                      CallWork.from_operations([Op("document", params={"doc_kind": "dni_front"}),
+                                                Op("document", "failed",
+                                                   params={"doc_kind": "dni_back"})]))
     assert _items(steps) == {
         "address": (True, False, True), "dni_front": (False, True, True),
         "dni_back": (False, False, False), "proof_of_address": (False, False, False),
@@ -200,7 +230,8 @@ def test_unmatched_call(config):
     assert steps["saludo"]["say"] == ["Hola, muy buenos días. Se comunica a Red Veloz Internet, "
                                       "servicio de internet. Le atiende Ana Torres. ¿En qué puedo ayudarle?"]
     assert steps["saludo"]["hints"] == [
-        "Llamada sin preinstalación vinculada: busca al cliente o captura sus datos."]
+        "Llamada sin preinstalación vinculada: busque al cliente y vincule la llamada, o capture "
+        "sus datos."]
     assert all(not present for present, _, _ in _items(steps).values())
     fields = {f["key"]: f for f in steps["datos"]["fields"]}
     assert fields["email"]["present_in_wisphub"] is False and fields["email"]["value"] is None
@@ -221,5 +252,94 @@ def test_a_template_failing_in_a_case_start_up_did_not_try_does_not_end_the_call
     script = render_script(config, record=None, agent_name="Ana", answers={"zone": "valle-norte"},
                            now=NOW)
     assert script["steps"][0]["say"][-1] == (
-        "[texto no disponible: revisa script.saludo.say[2] en la configuración del proveedor]")
+        "[texto no disponible: revise script.saludo.say[2] en la configuración del proveedor]")
     assert "script template script.saludo.say[2] failed" in caplog.text
+
+
+def test_a_call_the_agent_placed_opens_with_the_outbound_greeting(config):
+    script, steps = render(config, "matched", {}, direction="outbound")
+    assert script["direction"] == "outbound"
+    assert steps["saludo"]["say"] == [
+        "Hola, muy buenos días. ¿Hablo con Laura Méndez Ruiz?",
+        "Le llamo de Red Veloz Internet para dar seguimiento a su solicitud de instalación. "
+        "Mi nombre es Ana Torres. ¿Tiene un momento?"]
+    assert not any("¿En qué puedo ayudarle?" in line for line in steps["saludo"]["say"])
+    assert steps["cierre"]["say"][-1] == (
+        "Gracias por su tiempo, le atendió Ana Torres. Que tenga un excelente día.")
+    unknown, _ = render(config, "unmatched", {}, direction="outbound")
+    assert unknown["steps"][0]["say"][0] == (
+        "Hola, muy buenos días. ¿Hablo con la persona que solicitó el servicio de internet?")
+    inbound, inbound_steps = render(config, "matched", {})
+    assert inbound["direction"] == "inbound"
+    assert inbound_steps["saludo"]["say"][0].endswith("¿En qué puedo ayudarle?")
+
+
+def test_a_step_without_outbound_lines_reads_its_usual_lines_on_outbound_calls(config):
+    _, outbound = render(config, "matched", FULL, direction="outbound")
+    _, inbound = render(config, "matched", FULL)
+    assert outbound["cobertura"]["say"] == inbound["cobertura"]["say"]
+
+
+# second person "tú" imperatives an agent hint must not use (usted: busque, elija, suba…)
+TU_FORMS = re.compile(r"\b(busca|captura|mantén|agradece|cierra|activa|elige|recalca|responde|"
+                      r"sube|acuerda|anota|anexa|confirma|escribe|usa|pulsa|revisa|verifica)\b",
+                      re.IGNORECASE)
+# the pop activates, uploads and attaches services itself: no hint sends the agent to WispHub's
+# own screens for that
+WISPHUB_CHORES = re.compile(r"(en WispHub:|→|Subir archivos|Lista de instalaciones|"
+                            r"Activa(r)? la preinstalación en WispHub|Anexa en WispHub)")
+HINT_CASES = [{}, FULL, {**FULL, "coverage": False}, {**FULL, "wants_to_continue": False},
+              {**FULL, "outlet_near": False}, {"zone": "lomas-del-valle", "technology": "fiber"},
+              {"technology": "wireless", "plan_id": "fibra-300"}, {"zone": "sierra-alta"}]
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+@pytest.mark.parametrize("work", [None, EVERYTHING_DONE], ids=["nothing-done", "all-done"])
+def test_hints_use_usted_and_never_send_the_agent_to_do_in_wisphub_what_the_pop_does(
+        config, customer, work):
+    for answers in HINT_CASES:
+        script, _ = render(config, customer, answers, work)
+        texts = [h for s in script["steps"] for h in s["hints"]] + [
+            s["lock_reason"] for s in script["steps"] if s["lock_reason"]]
+        for text in texts:
+            assert not TU_FORMS.search(text), text
+            assert not WISPHUB_CHORES.search(text), text
+
+
+def test_what_the_pop_did_shows_in_the_steps_the_record_and_the_checklist(config):
+    answers = {"coverage": True, "wants_to_continue": True, "referral": "Facebook",
+               "location_url": "19.4326,-99.1332"}
+    before, before_steps = render(config, "matched", answers)
+    assert before["missing"] == ["dni_front", "dni_back", "proof_of_address", "housing"]
+    assert not before["activation"]["done"]
+    assert "Pulse «Activar preinstalación» en esta pantalla" in before_steps["cobertura"]["hints"][0]
+    work = CallWork.from_operations([
+        Op("activation", reference="Instalación 101"),
+        Op("document", params={"doc_kind": "dni_front"}),
+        Op("document", params={"doc_kind": "dni_back"}),
+        Op("document", "sending", params={"doc_kind": "proof_of_address"})])
+    after, steps = render(config, "matched", answers, work)
+    assert after["missing"] == ["proof_of_address", "housing"]
+    assert after["activation"] == {
+        "done": True, "reference": "Instalación 101",
+        "text": "Preinstalación activada en WispHub (Instalación 101): el cliente ya está en "
+                "Instalaciones."}
+    assert steps["cobertura"]["hints"] == [after["activation"]["text"]]
+    checks = {c["key"]: c for c in after["checklist"]}
+    assert (checks["activation"]["ok"], checks["activation"]["label"]) == (
+        True, "Preinstalación activada (Instalación 101)")
+    assert (checks["documents"]["ok"], checks["documents"]["label"]) == (
+        False, "Documentos recibidos y subidos (faltan: Comprobante de domicilio)")
+    items = {i["key"]: i for i in steps["datos"]["items"]}
+    assert (items["dni_front"]["ok"], items["dni_front"]["note"]) == (True, "subido")
+    assert "documents_received" not in {f["key"] for f in steps["datos"]["fields"]}
+
+
+def test_an_address_the_record_shows_is_not_missing(config):
+    shown = record("301", "Ana Ruiz", ("address", "email"), address="Calle 5 #10", email=None)
+    script = render_script(config, record=shown, agent_name="Ana", answers={}, now=NOW)
+    steps = {s["id"]: s for s in script["steps"]}
+    assert script["missing"] == ["email"]
+    assert {i["key"]: i["ok"] for i in steps["datos"]["items"]}["address"] is True
+    address = next(f for f in steps["cobertura"]["fields"] if f["key"] == "address")
+    assert (address["value"], address["present_in_wisphub"]) == ("Calle 5 #10", True)

@@ -7,7 +7,7 @@ import pytest
 
 from common.phones import all_e164, to_e164
 from screenpop.fields import missing_fields
-from screenpop.index import PreinstallationIndex
+from screenpop.index import Installed, PreinstallationIndex
 from screenpop.wisphub.models import Preinstallation
 
 
@@ -136,3 +136,31 @@ def test_record_json_round_trip_and_pop_shape():
     assert pop["created_at"] == "2025-07-01T10:30:00+00:00"
     assert "extra_phone" not in pop["missing"] and "email" in pop["missing"]
     assert RECORDS[3].to_pop()["phone"] == "" and RECORDS[3].missing[0] == "phone"
+
+
+async def test_an_activated_record_stays_findable_as_an_installation(index, keys, redis):
+    assert await index.mark_installed("101", "Instalación 101", at=1000.0)
+    match = await index.match("+525512345678")
+    assert [r.id for r in match.preinstallations] == ["101"]
+    assert match.installed["101"] == Installed("Instalación 101", 1000.0)
+    assert (await index.match(to_e164("5587654321"))).installed == {}
+    # a later mark without a reference (a sync seeing the client) keeps WispHub's reference
+    assert await index.mark_installed("101", None, at=2000.0)
+    assert (await index.installed("101")).reference == "Instalación 101"
+    assert not await index.mark_installed("999", "Instalación 999")
+    assert await redis.hget(keys.index_installed, "999") is None
+    assert {i: (r.name, m.reference) for i, (r, m) in (await index.installations()).items()} == {
+        "101": ("José Hernández Núñez", "Instalación 101")}
+    await index.remove("101")
+    assert await index.installed("101") is None
+
+
+async def test_a_full_replace_swaps_the_installed_marks_with_the_records(index):
+    await index.mark_installed("101", "Instalación 101")
+    await index.replace_all(RECORDS[1:], source="test",
+                            installed={"102": Installed(None, 5.0), "555": Installed(None, 5.0)})
+    assert await index.installed("101") is None
+    assert await index.installed("555") is None   # not among the records: not kept
+    assert (await index.match(to_e164("5511112222"))).installed == {"102": Installed(None, 5.0)}
+    status = await index.status()
+    assert (status["count"], status["installed"]) == (3, 1)

@@ -7,10 +7,15 @@ import pytest
 
 from common.phones import to_e164
 from screenpop.sandbox.seed import DEMO_NUMBERS, DEMO_UNKNOWN_NUMBER
-from screenpop.sync import IndexSync
+from screenpop.sandbox.store import SandboxStore
+from screenpop.sync import INSTALLED_GRACE, IndexSync, client_record, rest_installations
+from screenpop.wisphub.activation import ActivationData
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.rest import RestClient
+from screenpop.wisphub.writes import WispHubWriter
 from tests.wisphub.conftest import FAST
+
+SEED_1001 = SandboxStore.load().preinstallations[1001]
 
 # (raw number as WispHub stores it or as a caller shows up, the preinstallation it must find)
 FORMATS = [
@@ -153,3 +158,70 @@ async def test_a_failed_scheduled_sync_gives_the_turn_back(sync, index, sandbox)
     assert not (await sync.scheduled_sync()).ok
     assert (await sync.scheduled_sync()).ok
     assert (await sync.scheduled_sync()).skipped
+
+
+async def test_after_activation_the_customer_is_still_found_as_an_installation(
+        sandbox, gateway, index, keys):
+    now = [1_000_000.0]
+    sync = IndexSync(gateway, index, interval=60.0, retry_base=0.01,
+                     installations=rest_installations(gateway.rest), clock=lambda: now[0])
+    await sync.full_sync()
+    juan = (await index.match(to_e164("5512345678"))).preinstallations[0]
+    assert juan.id == "1001"
+    # seeded clients (REST clientes/) are in the index too, as installations
+    alberto = await index.match(to_e164("5570000000"))
+    assert [r.name for r in alberto.preinstallations] == ["Alberto Ruiz"]
+    assert "200" in alberto.installed
+
+    # the pop activates 1001 and marks it; WispHub's client list does not show it yet
+    await index.mark_installed("1001", "Instalación 1001", at=now[0])
+    sandbox.store.preinstallations.pop(1001)
+    await sync.full_sync()
+    lagging = await index.match(to_e164("5512345678"))
+    assert [r.id for r in lagging.preinstallations] == ["1001"]
+    assert lagging.installed["1001"].reference == "Instalación 1001"
+
+    # now WispHub lists the installation among its clients (a real activation through the panel)
+    writer = WispHubWriter(gateway.rest, gateway.panel)
+    sandbox.store.preinstallations[1001] = {**SEED_1001}
+    await writer.activate(ActivationData(
+        username="1001@isp-demo", service_id="1001", first_name="Juan", last_name="Pérez López",
+        phones=("5512345678",), zone="ZONA NORTE - CORTE 15", plan="1",
+        install_at="20/07/2025 10:00"))
+    assert 1001 not in sandbox.store.preinstallations
+    now[0] += 2 * INSTALLED_GRACE   # long after the pop's mark: WispHub's list keeps it
+    await sync.full_sync()
+    later = await index.match(to_e164("5512345678"))
+    assert [(r.id, r.name) for r in later.preinstallations] == [("1001", "Juan Pérez López")]
+    assert later.installed["1001"].reference == "Instalación 1001"
+
+
+async def test_a_mark_with_no_installation_behind_it_expires(sandbox, gateway, index):
+    now = [1_000_000.0]
+    sync = IndexSync(gateway, index, interval=60.0, retry_base=0.01,
+                     installations=rest_installations(gateway.rest), clock=lambda: now[0])
+    await sync.full_sync()
+    await index.mark_installed("1001", "Instalación 1001", at=now[0])
+    sandbox.store.preinstallations.pop(1001)
+    now[0] += INSTALLED_GRACE + 1
+    await sync.full_sync()
+    assert (await index.match(to_e164("5512345678"))).status == "none"
+
+
+async def test_a_record_wisphub_still_lists_as_pending_is_pending(sandbox, gateway, index):
+    sync = IndexSync(gateway, index, interval=60.0, retry_base=0.01,
+                     installations=rest_installations(gateway.rest))
+    await sync.full_sync()
+    await index.mark_installed("1001", "Instalación 1001")
+    await sync.full_sync()
+    assert (await index.match(to_e164("5512345678"))).installed == {}
+
+
+def test_a_rest_client_row_becomes_an_indexed_record():
+    record = client_record({"id_servicio": 77, "usuario": "77@isp", "nombre": " Ana  Ruiz ",
+                            "telefono": "55 1234 5678, 5587654321", "email": "",
+                            "direccion": "Calle 5", "zona": "ZONA SUR"})
+    assert (record.id, record.name, record.phones, record.zone, record.missing) == (
+        "77", "Ana Ruiz", ("+525512345678", "+525587654321"), "ZONA SUR", ("email",))
+    assert client_record({"id_servicio": 78, "zona": {"id": 2, "nombre": "NORTE"}}).zone == "NORTE"
+    assert client_record({"nombre": "sin id"}) is None
