@@ -34,7 +34,8 @@ InstallationSource = Callable[[], Awaitable[list[Preinstallation]]]
 
 
 def client_record(row: Mapping[str, Any]) -> Preinstallation | None:
-    """A row of WispHub's REST `clientes/` list as an indexed record (None without an id)."""
+    """A row of WispHub's REST `clientes/` or `instalaciones/` list (both client-shaped; a
+    profile-like row splits `nombre` and `apellidos`) as an indexed record (None without an id)."""
     service_id = row.get("id_servicio")
     if service_id in (None, ""):
         return None
@@ -50,7 +51,8 @@ def client_record(row: Mapping[str, Any]) -> Preinstallation | None:
     phone_raw = text("telefono") or ""
     phones = tuple(all_e164(phone_raw))
     return Preinstallation(
-        id=str(service_id), username=text("usuario"), name=text("nombre") or "", phones=phones,
+        id=str(service_id), username=text("usuario"),
+        name=" ".join(filter(None, (text("nombre"), text("apellidos")))), phones=phones,
         phone_raw=phone_raw, email=text("email"), address=text("direccion"),
         zone=zone_name if isinstance(zone_name, str) and zone_name.strip() else None,
         created_at=None,
@@ -64,9 +66,12 @@ def client_record(row: Mapping[str, Any]) -> Preinstallation | None:
 
 
 def rest_installations(rest: RestClient) -> InstallationSource:
-    """WispHub's clients (installations included) from the REST API, every page."""
+    """WispHub's installations waiting for the technician (`instalaciones/`) and its clients
+    (`clientes/`, which an installation joins only once the technician activates it), every page
+    of both, from the REST API."""
     async def fetch() -> list[Preinstallation]:
-        rows = await rest.get_all("clientes/", page_size=CLIENTS_PAGE_SIZE)
+        rows = [*await rest.get_all("instalaciones/", page_size=CLIENTS_PAGE_SIZE),
+                *await rest.get_all("clientes/", page_size=CLIENTS_PAGE_SIZE)]
         return [r for r in (client_record(row) for row in rows if isinstance(row, Mapping)) if r]
     return fetch
 

@@ -85,8 +85,13 @@ async def solicitar_instalacion(request: web.Request) -> web.Response:
                              status=201)
 
 
+async def instalaciones(request: web.Request) -> web.Response:
+    return page(request, request.app[STATE].store.installation_rows())
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/clientes/", clientes)
+    app.router.add_get("/api/instalaciones/", instalaciones)
     app.router.add_get("/api/clientes/{id:\\d+}/", cliente)
     app.router.add_get("/api/zonas/", zonas)
     app.router.add_post("/api/solicitar-instalacion/", solicitar_instalacion)

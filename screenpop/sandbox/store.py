@@ -74,16 +74,25 @@ class SandboxStore:
     def activate_installation(self, sid: int) -> dict[str, Any]:
         """What the technician's "Activar instalación" does: the installation joins the client
         list, with the profile the activation form carried."""
+        client = self._client_shaped(sid)
+        self.clients.append(client)
+        return client
+
+    def installation_rows(self) -> list[dict[str, Any]]:
+        """REST `instalaciones/`: client-shaped rows of the installations not yet activated by
+        the technician (wisphub-api.md: it holds only pending/current ones)."""
+        active = {c["id_servicio"] for c in self.clients}
+        return [self._client_shaped(sid) for sid in self.installations if sid not in active]
+
+    def _client_shaped(self, sid: int) -> dict[str, Any]:
         row = self.installations[sid]
-        client = {"id_servicio": sid, "usuario": row["usuario"], "estado": "Activo",
+        return {"id_servicio": sid, "usuario": row["usuario"], "estado": "Activo",
                   "nombre": row.get("usr-first_name", ""), "apellidos": row.get("usr-last_name", ""),
                   "email": row.get("usr-email", ""), "cedula": row.get("perfil-cedula", ""),
                   "direccion": row.get("perfil-direccion", ""),
                   "localidad": row.get("perfil-localidad", ""), "ciudad": row.get("perfil-ciudad", ""),
                   "telefono": row.get("perfil-telefono", ""), "informacion_adicional": "",
                   "coordenadas": row.get("cliente-coordenadas", ""), "ip": row.get("cliente-ip", "")}
-        self.clients.append(client)
-        return client
 
     def add_clients(self, count: int) -> None:
         """Extra active clients, for paging tests."""

@@ -181,19 +181,27 @@ async def test_after_activation_the_customer_is_still_found_as_an_installation(
     assert [r.id for r in lagging.preinstallations] == ["1001"]
     assert lagging.installed["1001"].reference == "Instalación 1001"
 
-    # now WispHub lists the installation among its clients (a real activation through the panel)
+    # a real activation through the panel: WispHub lists it among its installations (REST
+    # instalaciones/) until the technician activates it, and then among its clients
     writer = WispHubWriter(gateway.rest, gateway.panel)
     sandbox.store.preinstallations[1001] = {**SEED_1001}
     await writer.activate(ActivationData(
         username="1001@isp-demo", service_id="1001", first_name="Juan", last_name="Pérez López",
-        phones=("5512345678",), zone="ZONA NORTE - CORTE 15", plan="1",
-        install_at="20/07/2025 10:00"))
+        zone="ZONA NORTE - CORTE 15", plan="1", install_at="20/07/2025 10:00",
+        router="RB NORTE", ap="Sectorial Norte 1"))
     assert 1001 not in sandbox.store.preinstallations
+    assert 1001 not in {c["id_servicio"] for c in sandbox.store.clients}
     now[0] += 2 * INSTALLED_GRACE   # long after the pop's mark: WispHub's list keeps it
     await sync.full_sync()
     later = await index.match(to_e164("5512345678"))
     assert [(r.id, r.name) for r in later.preinstallations] == [("1001", "Juan Pérez López")]
     assert later.installed["1001"].reference == "Instalación 1001"
+
+    sandbox.store.activate_installation(1001)  # the technician's "Activar instalación"
+    now[0] += 2 * INSTALLED_GRACE
+    await sync.full_sync()
+    client = await index.match(to_e164("5512345678"))
+    assert [r.id for r in client.preinstallations] == ["1001"] and "1001" in client.installed
 
 
 async def test_a_mark_with_no_installation_behind_it_expires(sandbox, gateway, index):
