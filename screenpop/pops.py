@@ -24,6 +24,8 @@ LEG_STATES: dict[str, tuple[str, str | None]] = {
 }
 # When one agent has several endpoints in the same call, the most engaged leg speaks for them.
 _LEG_PRIORITY = ("answered", "ringing", "transferred", "answered_elsewhere", "missed", "ended")
+# Set by the dialer on the calls it places (see telephony.tracker.VARIABLES).
+DIALER_VARIABLES = frozenset({"CAMPAIGN_ID", "CAMPAIGN", "PREINST_ID"})
 
 
 def record_payload(record: Preinstallation) -> dict[str, Any]:
@@ -51,6 +53,15 @@ def agent_leg(update: CallUpdate, endpoints: Iterable[str]) -> tuple[str, str] |
     return min(legs, key=lambda leg: _LEG_PRIORITY.index(leg[1]))
 
 
+def placed_by_agent(update: CallUpdate, endpoint: str) -> bool:
+    """True when the agent dialled this call from their own phone, so the page does not ring for
+    it: outbound, their endpoint alone in it, not through a queue and without the channel
+    variables a dialer's Originate carries. A campaign's or a queue's outbound call, and a call
+    handed over by another agent, ring the agent like an inbound one."""
+    return (update.direction == "outbound" and set(update.agents) == {endpoint}
+            and update.queue is None and not DIALER_VARIABLES & update.variables.keys())
+
+
 def customer(update: CallUpdate) -> tuple[str | None, str]:
     """(E.164 or None, text to show) for the customer side of the call."""
     number = to_e164(update.customer_number)
@@ -73,6 +84,7 @@ def build_pop(update: CallUpdate, endpoint: str, leg: str,
         "call_id": update.call_id,
         "seq": update.seq,
         "direction": update.direction,
+        "placed_by_agent": placed_by_agent(update, endpoint),
         "state": state,
         "reason": reason,
         "agent_endpoint": endpoint,
