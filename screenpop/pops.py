@@ -55,11 +55,14 @@ def agent_leg(update: CallUpdate, endpoints: Iterable[str]) -> tuple[str, str] |
 
 def placed_by_agent(update: CallUpdate, endpoint: str) -> bool:
     """True when the agent dialled this call from their own phone, so the page does not ring for
-    it: outbound, their endpoint alone in it, not through a queue and without the channel
-    variables a dialer's Originate carries. A campaign's or a queue's outbound call, and a call
-    handed over by another agent, ring the agent like an inbound one."""
+    it: outbound, their endpoint alone in it, not through a queue, without the channel variables
+    a dialer's Originate carries, and the number already known (telephony publishes a call the
+    agent's phone places only once it has dialled; an Originate rings the agent first and dials
+    the customer after). A campaign's or a queue's outbound call, and a call handed over by
+    another agent, ring the agent like an inbound one."""
     return (update.direction == "outbound" and set(update.agents) == {endpoint}
-            and update.queue is None and not DIALER_VARIABLES & update.variables.keys())
+            and update.queue is None and not DIALER_VARIABLES & update.variables.keys()
+            and bool(update.customer_number))
 
 
 def customer(update: CallUpdate) -> tuple[str | None, str]:

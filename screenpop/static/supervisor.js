@@ -8,6 +8,7 @@
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_CAP_MS = 15000;
   const ROSTER_RETRY_MS = 5000;
+  const SUMMARY_ORDER = ["available", "in_call", "wrap_up", "paused", "offline"];
   const bodyEl = document.getElementById("agents");
   const emptyEl = document.getElementById("empty");
   const summaryEl = document.getElementById("summary");
@@ -23,14 +24,21 @@
     return (Date.now() + skewMs) / 1000;
   }
 
+  // A cell with nothing to say shows a dash in the table (and folds away on a narrow panel).
+  function cell(className, text, nothing = "—") {
+    const td = el("td", className, text === null ? nothing : text);
+    td.dataset.empty = String(text === null);
+    return td;
+  }
+
   function render() {
     const rows = [...roster.values()].sort((a, b) => (a.display_name || a.username).localeCompare(
       b.display_name || b.username, "es"));
     emptyEl.hidden = rows.length > 0;
-    const counts = {};
+    const counts = new Map(); // state -> [label, n]
     bodyEl.replaceChildren();
     for (const agent of rows) {
-      counts[agent.label] = (counts[agent.label] || 0) + 1;
+      counts.set(agent.state, [agent.label, ((counts.get(agent.state) || [])[1] || 0) + 1]);
       const tr = el("tr", `agent state-${agent.state}`);
       tr.dataset.agent = agent.username;
       tr.dataset.state = agent.state;
@@ -45,12 +53,14 @@
       state.append(el("span", "pill", agent.label));
       if (agent.reason) state.append(el("span", "reason", ` · ${agent.reason}`));
       tr.append(state);
-      tr.append(el("td", "agent-time", agent.since && agent.state !== "offline" ? clock(now() - agent.since) : "—"));
-      tr.append(el("td", "agent-call", agent.call_id ? `${agent.customer || "Número oculto"}` : "—"));
-      tr.append(el("td", "agent-alert", agent.unreachable ? "⚠ No confirmó la llamada" : ""));
+      tr.append(cell("agent-time", agent.since && agent.state !== "offline" ? clock(now() - agent.since) : null));
+      tr.append(cell("agent-call", agent.call_id ? agent.customer || "Número oculto" : null));
+      tr.append(cell("agent-alert", agent.unreachable ? "⚠ No confirmó la llamada" : null, ""));
       bodyEl.append(tr);
     }
-    summaryEl.textContent = Object.entries(counts).map(([label, n]) => `${label}: ${n}`).join(" · ");
+    const rank = (state) => (SUMMARY_ORDER.includes(state) ? SUMMARY_ORDER.indexOf(state) : SUMMARY_ORDER.length);
+    summaryEl.textContent = [...counts.entries()].sort((a, b) => rank(a[0]) - rank(b[0]))
+      .map(([, [label, n]]) => `${label}: ${n}`).join(" · ");
   }
 
   function applyState(agent) {
