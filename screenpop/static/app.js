@@ -403,6 +403,9 @@
     selected = id;
     render();
     const entry = calls.get(id);
+    // Keys must not keep going into a field of the call the agent just left (now hidden).
+    const active = document.activeElement;
+    if (active && callsEl.contains(active) && !entry.view.contains(active)) active.blur();
     if (entry.tab) reveal(entry.tab);
     revealStep(entry);
     if (alerting(entry)) markSeen(id);
@@ -677,6 +680,10 @@
       const button = entry.view.querySelectorAll(".link-record")[Number(event.key) - 1];
       if (button) button.click();
     }
+  });
+
+  document.addEventListener("click", (event) => {
+    if (recentEl.open && !recentEl.contains(event.target)) recentEl.open = false;
   });
 
   setInterval(() => {

@@ -89,7 +89,7 @@ async def test_a_ringing_call_waits_in_its_tab_while_the_agent_talks(
         for _ in range(5):
             await page.keyboard.press("ArrowRight")
         await expect(title).to_have_text("Paso 6 de 10 · Datos y documentos")
-        half_typed = card.locator('input[data-key="referral"]')
+        half_typed = page.locator('article.call[data-call-id="a"] input[data-key="referral"]')
         await half_typed.fill("Por un vec")  # the agent is mid-sentence
 
         await telephony.publish(call("b", {"PJSIP/6001": "ringing"}, number="5533334444"))
@@ -107,6 +107,7 @@ async def test_a_ringing_call_waits_in_its_tab_while_the_agent_talks(
         await page.keyboard.press("Alt+2")
         await expect(card).to_have_attribute("data-call-id", "b")
         await expect(card.locator(".record-name")).to_have_text("Rosa Díaz")
+        await expect(half_typed).not_to_be_focused()  # keys no longer go to the hidden call
         await expect(waiting).to_have_attribute("aria-pressed", "true")
         await expect(waiting).to_have_attribute("data-alerting", "false")  # switching to it = seen
         await page.keyboard.press("Alt+1")
