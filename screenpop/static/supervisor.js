@@ -69,9 +69,9 @@
     if (known) {
       roster.set(agent.username, { ...agent, display_name: known.display_name });
       render();
-    } else if (!notAgents.has(agent.username)) {
-      loadRoster(); // an account added since the roster was read
     }
+    // An account added since the roster was read, or one signed out (perhaps removed).
+    if ((!known && !notAgents.has(agent.username)) || (known && agent.state === "offline")) loadRoster();
   }
 
   async function loadRoster() {

@@ -2,9 +2,13 @@
 accounts added later appear, and the table fits the narrow panel."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.async_api import expect
 
+from screenpop import agents
+from screenpop.agents import AgentStateStore
 from tests.screenpop.conftest import Node, call
 from tests.screenpop.test_browser import sign_in
 
@@ -13,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize("width,height", [(380, 800), (1440, 900)])
 async def test_supervisor_sees_every_agent_by_name_and_no_supervisors(
-        browser, config, redis, index, users, telephony, shots, width, height):
+        browser, config, redis, keys, index, users, telephony, shots, width, height):
     await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"], "Ana Torres")
     await users.add("luis", "secreto-123", "agent", ["PJSIP/6002"],
                     "Luis Fernando Ramírez Villaseñor")
@@ -51,6 +55,19 @@ async def test_supervisor_sees_every_agent_by_name_and_no_supervisors(
             "Rita Mendoza")
         await expect(boss.locator("#summary")).to_have_text(
             "Disponible: 1 · En llamada: 1 · Sin sesión: 1")
+
+        # Signing out shows at once; an account removed leaves the table once its session ends
+        # (the state store publishes the sign-out as the server does).
+        await rita.click(".logout button")
+        await expect(boss.locator('tr[data-agent="rita"] .pill')).to_have_text("Sin sesión")
+        await users.add("rita", "secreto-123", "agent", ["PJSIP/6003"], "Rita Mendoza")
+        await sign_in(rita, node, "rita")
+        await expect(boss.locator('tr[data-agent="rita"] .pill')).to_have_text("Disponible")
+        await users.remove("rita")
+        await AgentStateStore(redis, keys).update(
+            "rita", lambda state: agents.signed_out(state, time.time()))
+        await expect(boss.locator('tr[data-agent="rita"]')).to_have_count(0)
+        await expect(boss.locator("#summary")).to_have_text("En llamada: 1 · Sin sesión: 1")
 
         fit = await boss.evaluate("""() => ({page: document.documentElement.scrollWidth,
             table: document.querySelector('table.agents').getBoundingClientRect().right})""")
