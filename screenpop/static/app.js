@@ -422,6 +422,7 @@
     tabsEl.hidden = tabs.length < 2 && folded.length === 0;
     tabs.forEach(drawTab);
     keepOrder(stripEl, tabs.map((e) => e.tab));
+    markHiddenTabs();
     recentEl.hidden = folded.length === 0;
     field(recentEl, "count").textContent = `(${folded.length})`;
     folded.forEach(drawRecent);
@@ -447,7 +448,16 @@
     const right = left + tab.offsetWidth;
     if (left < stripEl.scrollLeft) stripEl.scrollLeft = left;
     else if (right > stripEl.scrollLeft + stripEl.clientWidth) stripEl.scrollLeft = right - stripEl.clientWidth;
+    markHiddenTabs();
   }
+
+  // The strip's edges fade where tabs are scrolled out of sight.
+  function markHiddenTabs() {
+    const left = stripEl.scrollLeft > 1;
+    const right = stripEl.scrollLeft + stripEl.clientWidth < stripEl.scrollWidth - 1;
+    stripEl.dataset.more = left && right ? "both" : left ? "left" : right ? "right" : "none";
+  }
+  stripEl.addEventListener("scroll", markHiddenTabs, { passive: true });
 
   function drawTab(entry) {
     const id = entry.pop.call_id;
@@ -560,7 +570,9 @@
     const labels = missingLabels(record);
     const line = field(frag, "line");
     field(line, "line-name").textContent = record.name || "(sin nombre)";
-    field(line, "line-missing").textContent = labels.length ? `FALTA ${labels.length}` : "✓ completo";
+    const lineMissing = field(line, "line-missing");
+    lineMissing.textContent = labels.length ? `FALTA ${labels.length}` : "✓ completo";
+    lineMissing.classList.toggle("complete", !labels.length);
     line.setAttribute("aria-expanded", String(entry.recordOpen));
     line.addEventListener("click", () => {
       entry.recordOpen = !entry.recordOpen;
