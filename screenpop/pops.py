@@ -13,6 +13,8 @@ from screenpop.wisphub.models import Preinstallation
 
 # When one agent has several endpoints in the same call, the most engaged leg speaks for them.
 _LEG_PRIORITY = ("answered", "ringing", "transferred", "answered_elsewhere", "missed", "ended")
+# Set by the dialer on the calls it places (see telephony.tracker.VARIABLES).
+DIALER_VARIABLES = frozenset({"CAMPAIGN_ID", "CAMPAIGN", "PREINST_ID"})
 
 
 def record_payload(record: Preinstallation, *, missing: Iterable[str] | None = None,
@@ -47,6 +49,18 @@ def agent_leg(update: CallUpdate, endpoints: Iterable[str]) -> tuple[str, str] |
     if not legs:
         return None
     return min(legs, key=lambda leg: _LEG_PRIORITY.index(leg[1]))
+
+
+def placed_by_agent(update: CallUpdate, endpoint: str) -> bool:
+    """True when the agent dialled this call from their own phone, so the page does not ring for
+    it: outbound, their endpoint alone in it, not through a queue, without the channel variables
+    a dialer's Originate carries, and the number already known (telephony publishes a call the
+    agent's phone places only once it has dialled; an Originate rings the agent first and dials
+    the customer after). A campaign's or a queue's outbound call, and a call handed over by
+    another agent, ring the agent like an inbound one."""
+    return (update.direction == "outbound" and set(update.agents) == {endpoint}
+            and update.queue is None and not DIALER_VARIABLES & update.variables.keys()
+            and bool(update.customer_number))
 
 
 def customer(update: CallUpdate) -> tuple[str | None, str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.envelope import CallUpdate
-from screenpop.pops import customer
+from screenpop.pops import customer, placed_by_agent
 
 PROTOCOL_VERSION = 1
 
@@ -75,6 +75,7 @@ def pop(update: CallUpdate, endpoint: str, leg: str, match: Mapping[str, Any]) -
         "call_id": update.call_id,
         "seq": update.seq,
         "direction": update.direction,
+        "placed_by_agent": placed_by_agent(update, endpoint),
         "state": state,
         "reason": reason,
         "agent_endpoint": endpoint,

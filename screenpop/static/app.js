@@ -1,20 +1,29 @@
-// Agent page: keeps a WebSocket to /ws, shows one card per call (newest first) and links calls
-// to preinstallations. Data goes into the page through textContent only, never innerHTML.
+// Agent page: keeps a WebSocket to /ws, shows the agent's calls as tabs and links calls to
+// preinstallations. The call on screen changes only when the agent chooses another one: a new
+// call waits in its own tab (ringing) unless the screen shows no live call. Live calls keep their
+// tab and Alt+N number for their whole life, oldest first; ended calls fold into "Recientes".
+// Data goes into the page through textContent only, never innerHTML.
 "use strict";
 
 (() => {
+  const { el, kbd, field, clone, clock } = window.ScreenpopDom;
+  const PROTOCOL_VERSION = 1;
   const STATE_WORDS = { ringing: "SONANDO", answered: "EN LLAMADA", ended: "FINALIZADA" };
   const REASON_WORDS = {
     answered_elsewhere: "ATENDIDA POR OTRO ASESOR",
     missed: "NO CONTESTADA",
     transferred: "TRANSFERIDA",
   };
-  const MAX_CALLS = 8;
+  const MAX_RECENT = 6;
+  const MAX_SHORTCUT = 9;
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_CAP_MS = 15000;
 
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const tabsEl = document.getElementById("tabs");
+  const stripEl = document.getElementById("tab-strip");
+  const recentEl = document.getElementById("recent");
+  const recentListEl = document.getElementById("recent-list");
   const callsEl = document.getElementById("calls");
   const idleEl = document.getElementById("idle");
   const connEl = document.getElementById("conn");
@@ -31,7 +40,10 @@
   });
   const peers = "BroadcastChannel" in window ? new BroadcastChannel("screenpop") : null;
 
-  const calls = new Map(); // call_id -> {pop, seen, endedAt, view, matchKey, guide, acked, noticed}
+  // call_id -> {pop, seen, slot, endedAt, view, tab, recentItem, matchKey, guide, choices,
+  //             acked, noticed, recordOpen}
+  // `slot` is the call's Alt+N number while it has a tab (null once it folded into Recientes).
+  const calls = new Map();
   let selected = null;
   let me = null;
   let myState = null;
@@ -41,25 +53,12 @@
   let pingInterval = 20;
   let clockSkewMs = 0;
   let latencyMs = null;
-
-  // ---- small DOM helpers ---------------------------------------------------------------------
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function field(root, name) {
-    return root.querySelector(`[data-f="${name}"]`);
-  }
-  function clone(id) {
-    return document.getElementById(id).content.cloneNode(true);
-  }
-  function kbd(text) {
-    return el("kbd", null, text);
-  }
+  let serverVersion = PROTOCOL_VERSION;
 
   // ---- wording -------------------------------------------------------------------------------
+  function live(pop) {
+    return pop.state !== "ended";
+  }
   function stateWord(pop) {
     if (pop.state === "ended" && REASON_WORDS[pop.reason]) return REASON_WORDS[pop.reason];
     return STATE_WORDS[pop.state] || pop.state;
@@ -68,27 +67,36 @@
     return pop.state === "ended" && pop.reason === "answered_elsewhere" ? "elsewhere" : pop.state;
   }
   function directionText(pop) {
-    if (pop.direction === "outbound") return "Saliente";
+    if (pop.direction === "outbound") return pop.placed_by_agent ? "Saliente · marcada por usted" : "Saliente";
     return pop.queue ? `Entrante · cola ${pop.queue}` : "Entrante";
+  }
+  function theRecord(pop) {
+    return pop.match && pop.match.status === "one" ? pop.match.preinstallations[0] : null;
+  }
+  function who(pop) {
+    const record = theRecord(pop);
+    return (record && record.name) || pop.customer_display || "Número oculto";
+  }
+  function zoneText(zone) {
+    if (!zone) return "";
+    return /^zona\b/i.test(zone.trim()) ? zone.trim() : `Zona ${zone.trim()}`;
+  }
+  function missingLabels(record) {
+    return record.missing_labels || record.missing || [];
   }
   function pendingText(iso) {
     if (!iso) return "";
-    const days = Math.floor((Date.now() + clockSkewMs - Date.parse(iso)) / 86400000);
+    const days = Math.floor((now() - Date.parse(iso)) / 86400000);
     if (!(days >= 0)) return "";
     if (days === 0) return "Pendiente desde hoy";
     return days === 1 ? "Pendiente hace 1 día" : `Pendiente hace ${days} días`;
   }
-  function clock(ms) {
-    const total = Math.max(0, Math.floor(ms / 1000));
-    const h = Math.floor(total / 3600);
-    const mm = String(Math.floor((total % 3600) / 60)).padStart(2, "0");
-    const ss = String(total % 60).padStart(2, "0");
-    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  function now() {
+    return Date.now() + clockSkewMs;
   }
   function elapsed(entry) {
     const start = entry.pop.started_at ? entry.pop.started_at * 1000 : entry.seen;
-    const end = entry.endedAt || Date.now() + clockSkewMs;
-    return clock(end - start);
+    return clock(((entry.endedAt || now()) - start) / 1000);
   }
 
   // ---- connection ----------------------------------------------------------------------------
@@ -97,6 +105,10 @@
     connEl.textContent = text;
   }
   function showConnected() {
+    if (serverVersion !== PROTOCOL_VERSION) {
+      setConn("retry", "el servidor se actualizó: recargue la página (F5)");
+      return;
+    }
     setConn("on", latencyMs === null ? "conectado" : `conectado · ${latencyMs} ms`);
   }
 
@@ -116,7 +128,7 @@
       } catch (err) {
         return;
       }
-      handle(msg);
+      if (msg && typeof msg === "object") handle(msg);
     };
     ws.onclose = (event) => {
       ws = null;
@@ -164,54 +176,74 @@
     send({ type: "ping", t: performance.now() });
   }, 5000);
 
-  // ---- messages ------------------------------------------------------------------------------
-  function handle(msg) {
-    document.dispatchEvent(new CustomEvent("screenpop:message", { detail: msg }));
-    if (msg.type === "hello") {
+  // ---- messages (docs/websocket.md) ----------------------------------------------------------
+  const HANDLERS = {
+    hello(msg) {
       me = msg.user && msg.user.username;
+      serverVersion = msg.version;
       pingInterval = msg.ping_interval || pingInterval;
       if (msg.server_time) clockSkewMs = msg.server_time * 1000 - Date.now();
-    } else if (msg.type === "pop") {
-      upsert(msg);
-    } else if (msg.type === "synced") {
-      const live = new Set(msg.call_ids);
+      showConnected();
+    },
+    pop: upsert,
+    synced(msg) {
+      const stillLive = new Set(msg.call_ids || []);
       for (const [id, entry] of calls) {
-        if (entry.pop.state !== "ended" && !live.has(id)) {
-          upsert({ ...entry.pop, state: "ended", reason: null });
-        }
+        if (live(entry.pop) && !stillLive.has(id)) upsert({ ...entry.pop, state: "ended", reason: null });
         if (entry.guide) entry.guide.resume();
       }
-    } else if (msg.type === "acked") {
+    },
+    acked(msg) {
       const entry = calls.get(msg.call_id);
       if (entry && !entry.noticed) {
         entry.noticed = true;
         refreshAlerts();
       }
-    } else if (msg.type === "script") {
+    },
+    script(msg) {
       const entry = calls.get(msg.call_id);
       if (entry && entry.guide) entry.guide.apply(msg);
-    } else if (msg.type === "agent_state") {
+    },
+    agent_state(msg) {
       if (msg.agent && msg.agent.username === me) showMyState(msg.agent);
-    } else if (msg.type === "ping") {
+    },
+    agents() {
+      /* the supervisors' roster: /supervisor shows it, this page has no use for it */
+    },
+    ping() {
       send({ type: "pong" });
-    } else if (msg.type === "pong") {
+    },
+    pong(msg) {
       if (typeof msg.t === "number") latencyMs = Math.round(performance.now() - msg.t);
       showConnected();
-    }
-    // other features (the WispHub actions: `operation`) follow the messages through this event
+    },
+    error(msg) {
+      // The server did not understand a frame of this page (a bug, not the agent's doing).
+      console.warn("screenpop: the server refused a frame:", msg.code);
+    },
+  };
+
+  function handle(msg) {
+    const handler = Object.hasOwn(HANDLERS, msg.type) ? HANDLERS[msg.type] : null;
+    if (handler) handler(msg);
+    // Features beside this file (the WispHub actions' `operation`) listen here.
     document.dispatchEvent(new CustomEvent("screenpop:message", { detail: msg }));
   }
 
   function upsert(pop) {
     const known = calls.get(pop.call_id);
     if (known && pop.seq < known.pop.seq) return;
-    const entry = known || { seen: Date.now(), endedAt: null, view: null, matchKey: null };
+    const entry = known || { seen: Date.now(), slot: null, endedAt: null, view: null, tab: null,
+      recentItem: null, matchKey: null, noticed: false, recordOpen: false };
     entry.pop = pop;
-    if (pop.state === "ended" && !entry.endedAt) entry.endedAt = Date.now() + clockSkewMs;
-    calls.set(pop.call_id, entry);
-    if (!known && (pop.state !== "ended" || !selected)) selected = pop.call_id;
-    trim();
+    if (!live(pop) && !entry.endedAt) entry.endedAt = now();
+    if (!known) {
+      calls.set(pop.call_id, entry);
+      if (live(pop)) entry.slot = nextSlot();
+      if (takesTheScreen(entry)) selected = pop.call_id;
+    }
     render();
+    if (!known && entry.tab && pop.call_id !== selected) reveal(entry.tab);
     if (calls.has(pop.call_id) && !(entry.acked >= pop.seq)) {
       entry.acked = pop.seq;
       send({ type: "ack", call_id: pop.call_id, seq: pop.seq, seen: false });
@@ -219,9 +251,32 @@
     if (pop.call_id === selected) announce(entry);
   }
 
+  // A new call comes to the front only when the screen shows no live call and the agent is not
+  // working in the ended one shown (typing in it).
+  function takesTheScreen(entry) {
+    const current = selected ? calls.get(selected) : null;
+    if (!current) return true;
+    if (live(current.pop) || !live(entry.pop)) return false;
+    return !(current.view && current.view.contains(document.activeElement));
+  }
+
+  function nextSlot() {
+    let highest = 0;
+    for (const entry of calls.values()) if (entry.slot !== null) highest = Math.max(highest, entry.slot);
+    return highest + 1;
+  }
+
+  function tabbed() {
+    return [...calls.values()].filter((e) => e.slot !== null).sort((a, b) => a.slot - b.slot);
+  }
+  function recent() {
+    return [...calls.values()].filter((e) => e.slot === null).sort((a, b) => b.endedAt - a.endedAt);
+  }
+
   // ---- never miss a pop ----------------------------------------------------------------------
+  // No ring, notification or "Enterado" for a call the agent dialled themselves.
   function alerting(entry) {
-    return entry.pop.state === "ringing" && !entry.noticed;
+    return entry.pop.state === "ringing" && !entry.noticed && !entry.pop.placed_by_agent;
   }
 
   function markSeen(id, fromPeer = false) {
@@ -241,9 +296,9 @@
         entry.view.dataset.alerting = String(on);
         field(entry.view, "seen").hidden = !on;
       }
+      if (entry.tab) entry.tab.dataset.alerting = String(on);
       if (on) {
-        const record = entry.pop.match && entry.pop.match.status === "one" ? entry.pop.match.preinstallations[0] : null;
-        items.push({ call_id: id, title: `Llamada: ${record ? record.name : entry.pop.customer_display}`,
+        items.push({ call_id: id, title: `Llamada: ${who(entry.pop)}`,
           body: [entry.pop.customer_display, directionText(entry.pop)].join(" · ") });
       }
     }
@@ -287,8 +342,7 @@
 
   function drawWrapLeft() {
     if (!myState || myState.state !== "wrap_up" || !myState.wrap_until) return;
-    const left = myState.wrap_until * 1000 - (Date.now() + clockSkewMs);
-    wrapLeftEl.textContent = `cierre ${clock(Math.max(0, left))}`;
+    wrapLeftEl.textContent = `cierre ${clock(myState.wrap_until - now() / 1000)}`;
   }
 
   async function chooseState(state, reason) {
@@ -312,82 +366,184 @@
   });
   finishWrapEl.addEventListener("click", () => chooseState("available", null));
 
-  function trim() {
-    const ordered = newestFirst();
-    for (const [id, entry] of ordered.slice(MAX_CALLS)) {
-      if (entry.pop.state === "ended") dismiss(id, false);
+  // ---- which calls have a tab ----------------------------------------------------------------
+  // An ended call keeps its tab while it is on screen; once the agent leaves it, it folds into
+  // Recientes, and only the newest MAX_RECENT of those are kept.
+  function settle() {
+    for (const entry of calls.values()) {
+      if (entry.slot !== null && !live(entry.pop) && entry.pop.call_id !== selected) {
+        entry.slot = null;
+        if (entry.tab) entry.tab.remove();
+        entry.tab = null;
+      }
+    }
+    for (const entry of recent().slice(MAX_RECENT)) {
+      if (entry.pop.call_id !== selected) forget(entry);
     }
   }
 
-  function dismiss(id, redraw = true) {
-    const entry = calls.get(id);
-    if (!entry) return;
+  function forget(entry) {
     if (entry.view) entry.view.remove();
-    calls.delete(id);
-    if (selected === id) selected = newestFirst().length ? newestFirst()[0][0] : null;
-    if (redraw) render();
-    if (selected) announce(calls.get(selected));
+    if (entry.recentItem) entry.recentItem.remove();
+    calls.delete(entry.pop.call_id);
   }
 
-  function newestFirst() {
-    return [...calls.entries()].sort((a, b) => b[1].seen - a[1].seen);
+  // Leaves the ended call on screen: the oldest live call comes to the front, else nothing.
+  function closeShown() {
+    const entry = selected ? calls.get(selected) : null;
+    if (!entry || live(entry.pop)) return;
+    const next = tabbed().find((e) => live(e.pop) && e !== entry);
+    selected = next ? next.pop.call_id : null;
+    render();
+    if (next) announce(next);
+  }
+
+  function select(id) {
+    if (!calls.has(id)) return;
+    selected = id;
+    render();
+    const entry = calls.get(id);
+    // Keys must not keep going into a field of the call the agent just left (now hidden).
+    const active = document.activeElement;
+    if (active && callsEl.contains(active) && !entry.view.contains(active)) active.blur();
+    if (entry.tab) reveal(entry.tab);
+    revealStep(entry);
+    if (alerting(entry)) markSeen(id);
+    announce(entry);
   }
 
   // ---- rendering -----------------------------------------------------------------------------
   function render() {
-    const ordered = newestFirst();
-    idleEl.hidden = ordered.length > 0;
-    tabsEl.replaceChildren();
-    tabsEl.hidden = ordered.length < 2;
-    ordered.forEach(([id, entry], i) => {
-      const tab = el("button", `tab state-${stateClass(entry.pop)}`);
-      tab.type = "button";
-      tab.setAttribute("aria-pressed", String(id === selected));
-      tab.append(el("span", "tab-state", stateWord(entry.pop)), el("span", "tab-who", entry.pop.customer_display));
-      if (i < 9) tab.append(kbd(`Alt+${i + 1}`));
-      tab.addEventListener("click", () => select(id));
-      tabsEl.append(tab);
-    });
-    for (const [id, entry] of ordered) {
-      if (!entry.view) {
-        entry.view = clone("tpl-call").firstElementChild;
-        field(entry.view, "dismiss").addEventListener("click", () => dismiss(id));
-        field(entry.view, "seen").addEventListener("click", () => markSeen(id));
-        entry.view.addEventListener("pointerdown", () => markSeen(id));
-        callsEl.append(entry.view);
-        entry.guide = window.ScreenpopGuide.create({
-          root: field(entry.view, "script"), callId: id, csrf,
-          onChange: (answers, payload) => {
-            // the script knows the record as it stands in this call (FALTA, activated)
-            if (payload && payload.record) {
-              entry.record = payload.record;
-              drawCall(entry);
-            }
-            announce(entry);
-          },
-        });
-      }
+    settle();
+    const tabs = tabbed();
+    const folded = recent();
+    idleEl.hidden = selected !== null;
+    document.body.dataset.onCall = String(Boolean(selected && live(calls.get(selected).pop)));
+    tabsEl.hidden = tabs.length < 2 && folded.length === 0;
+    tabs.forEach(drawTab);
+    keepOrder(stripEl, tabs.map((e) => e.tab));
+    markHiddenTabs();
+    recentEl.hidden = folded.length === 0;
+    field(recentEl, "count").textContent = `(${folded.length})`;
+    folded.forEach(drawRecent);
+    keepOrder(recentListEl, folded.map((e) => e.recentItem));
+    for (const [id, entry] of calls) {
+      if (!entry.view) buildView(id, entry);
       drawCall(entry);
       entry.view.hidden = id !== selected;
     }
     refreshAlerts();
   }
 
-  function select(id) {
-    selected = id;
-    render();
-    announce(calls.get(id));
+  // Moves nodes only when the order changed, so a focused tab keeps its focus.
+  function keepOrder(parent, nodes) {
+    const current = [...parent.children];
+    if (current.length === nodes.length && current.every((node, i) => node === nodes[i])) return;
+    parent.replaceChildren(...nodes);
   }
+
+  // Scrolls the tab strip (not the page) so that `tab` is in sight.
+  function reveal(tab) {
+    const left = tab.offsetLeft;
+    const right = left + tab.offsetWidth;
+    if (left < stripEl.scrollLeft) stripEl.scrollLeft = left;
+    else if (right > stripEl.scrollLeft + stripEl.clientWidth) stripEl.scrollLeft = right - stripEl.clientWidth;
+    markHiddenTabs();
+  }
+
+  // The strip's edges fade where tabs are scrolled out of sight.
+  function markHiddenTabs() {
+    const left = stripEl.scrollLeft > 1;
+    const right = stripEl.scrollLeft + stripEl.clientWidth < stripEl.scrollWidth - 1;
+    stripEl.dataset.more = left && right ? "both" : left ? "left" : right ? "right" : "none";
+  }
+  stripEl.addEventListener("scroll", markHiddenTabs, { passive: true });
+
+  function drawTab(entry) {
+    const id = entry.pop.call_id;
+    if (!entry.tab) {
+      entry.tab = el("button", "tab");
+      entry.tab.type = "button";
+      entry.tab.dataset.callId = id;
+      entry.tab.append(el("span", "tab-state"), el("span", "tab-who"), el("span", "tab-timer"));
+      if (entry.slot <= MAX_SHORTCUT) entry.tab.append(kbd(`Alt+${entry.slot}`));
+      entry.tab.addEventListener("click", () => select(id));
+    }
+    const tab = entry.tab;
+    tab.className = `tab state-${stateClass(entry.pop)}`;
+    tab.setAttribute("aria-pressed", String(id === selected));
+    tab.querySelector(".tab-state").textContent = stateWord(entry.pop);
+    tab.querySelector(".tab-who").textContent = who(entry.pop);
+    tab.querySelector(".tab-timer").textContent = elapsed(entry);
+    tab.title = `${stateWord(entry.pop)} · ${who(entry.pop)}`;
+  }
+
+  function drawRecent(entry) {
+    const id = entry.pop.call_id;
+    if (!entry.recentItem) {
+      entry.recentItem = el("li", "recent-item");
+      const button = el("button", "recent-call");
+      button.type = "button";
+      button.addEventListener("click", () => {
+        recentEl.open = false;
+        select(id);
+      });
+      entry.recentItem.append(button);
+    }
+    const button = entry.recentItem.firstElementChild;
+    button.dataset.callId = id;
+    button.setAttribute("aria-pressed", String(id === selected));
+    button.replaceChildren(el("span", `tab-state state-${stateClass(entry.pop)}`, stateWord(entry.pop)),
+      el("span", "tab-who", who(entry.pop)), el("span", "tab-timer", elapsed(entry)));
+  }
+
+  function buildView(id, entry) {
+    entry.view = clone("tpl-call").firstElementChild;
+    field(entry.view, "dismiss").addEventListener("click", closeShown);
+    field(entry.view, "seen").addEventListener("click", () => markSeen(id));
+    entry.view.addEventListener("pointerdown", () => markSeen(id));
+    callsEl.append(entry.view);
+    const script = field(entry.view, "script");
+    entry.guide = window.ScreenpopGuide.create({
+      root: script, callId: id, csrf,
+      onChange: (answers, payload) => {
+        // the script knows the record as it stands in this call (FALTA, activated)
+        if (payload && payload.record) {
+          entry.record = payload.record;
+          drawCall(entry);
+        }
+        announce(entry);
+      },
+    });
+    new MutationObserver(() => revealStep(entry)).observe(script, { childList: true, subtree: true });
+  }
+
+  // On a narrow panel the step bar scrolls sideways: keep the current step in sight.
+  function revealStep(entry) {
+    const chip = entry.view && entry.view.querySelector('.step-chip[data-status="current"]');
+    const bar = chip && chip.closest(".stepbar");
+    if (!bar || bar.scrollWidth <= bar.clientWidth) return;
+    const item = chip.parentElement;
+    bar.scrollLeft = item.offsetLeft - (bar.clientWidth - item.offsetWidth) / 2;
+  }
+
+  window.addEventListener("resize", () => {
+    const entry = selected ? calls.get(selected) : null;
+    if (!entry) return;
+    if (entry.tab) reveal(entry.tab);
+    revealStep(entry);
+  });
 
   function drawCall(entry) {
     const { pop, view } = entry;
     view.className = `call state-${stateClass(pop)}`;
     view.dataset.callId = pop.call_id;
+    view.dataset.live = String(live(pop));
     field(view, "state").textContent = stateWord(pop);
     field(view, "timer").textContent = elapsed(entry);
     field(view, "direction").textContent = directionText(pop);
     field(view, "customer").textContent = pop.customer_display || "Número oculto";
-    field(view, "dismiss").hidden = pop.state !== "ended";
+    field(view, "dismiss").hidden = live(pop);
     const matchKey = JSON.stringify([pop.match, entry.record || null]);
     if (matchKey !== entry.matchKey) {
       entry.matchKey = matchKey;
@@ -401,8 +557,7 @@
     entry.choices = [];
     if (match.status === "one" && match.preinstallations.length) {
       const record = match.preinstallations[0];
-      root.append(recordCard(entry.record && entry.record.id === record.id ? entry.record : record, match.linked));
-      root.append(searchBox(entry, "¿No es este cliente? Busque otro registro."));
+      root.append(recordCard(entry, entry.record && entry.record.id === record.id ? entry.record : record, match.linked));
     } else if (match.status === "many") {
       root.append(el("h2", "match-title", `Varias coincidencias (${match.preinstallations.length})`));
       root.append(el("p", "muted", "Pregunte el nombre y vincule la llamada al registro correcto."));
@@ -417,8 +572,21 @@
     }
   }
 
-  function recordCard(record, linked) {
+  // The record, and the one line (name · FALTA n) it folds into on a narrow panel during a call
+  // so the line to say stays on screen; the line opens the whole card again.
+  function recordCard(entry, record, linked) {
     const frag = clone("tpl-record");
+    const labels = missingLabels(record);
+    const line = field(frag, "line");
+    field(line, "line-name").textContent = record.name || "(sin nombre)";
+    const lineMissing = field(line, "line-missing");
+    lineMissing.textContent = labels.length ? `FALTA ${labels.length}` : "✓ completo";
+    lineMissing.classList.toggle("complete", !labels.length);
+    line.setAttribute("aria-expanded", String(entry.recordOpen));
+    line.addEventListener("click", () => {
+      entry.recordOpen = !entry.recordOpen;
+      line.setAttribute("aria-expanded", String(entry.recordOpen));
+    });
     const installed = record.stage === "installed";
     field(frag, "id").textContent = `${installed ? "INSTALACIÓN" : "PREINSTALACIÓN"} #${record.id}${linked ? " · vinculada" : ""}`
       + (installed ? ` · activada${record.installation_reference ? ` (${record.installation_reference})` : ""}` : "");
@@ -426,16 +594,15 @@
     const phones = record.phones_display || [record.phone];
     field(frag, "phones").textContent = `Tel. ${phones.filter(Boolean).join(", ") || "—"}`;
     field(frag, "email").textContent = record.email || "Sin correo";
-    const zone = record.zone && (/^zona\b/i.test(record.zone) ? record.zone : `Zona ${record.zone}`);
-    field(frag, "place").textContent = [record.address, zone].filter(Boolean).join(" · ") || "Sin dirección";
+    field(frag, "place").textContent = [record.address, zoneText(record.zone)].filter(Boolean).join(" · ") || "Sin dirección";
     field(frag, "pending").textContent = installed ? "" : pendingText(record.created_at);
-    const labels = record.missing_labels || record.missing || [];
     const title = field(frag, "missing-title");
     title.textContent = labels.length ? `FALTA (${labels.length})` : "✓ Expediente completo";
     title.classList.toggle("complete", !labels.length);
     const list = field(frag, "missing");
     labels.forEach((label) => list.append(el("li", null, `✗ ${label}`)));
     (record.unknown_labels || []).forEach((label) => list.append(el("li", "unknown", `? ${label}: desconocido`)));
+    field(frag, "full").append(searchBox(entry, "¿No es este cliente? Busque otro registro."));
     return frag;
   }
 
@@ -444,11 +611,11 @@
     const item = el("li", "choice");
     const text = el("div", "choice-text");
     text.append(el("strong", null, record.name || "(sin nombre)"));
-    const missing = (record.missing_labels || record.missing || []).length;
+    const missing = missingLabels(record).length;
     text.append(el("span", "muted", [(record.phones_display || [record.phone])[0], record.email, pendingText(record.created_at), missing ? `falta ${missing}` : ""].filter(Boolean).join(" · ")));
-    const button = el("button", "link-button", "Vincular ");
+    const button = el("button", "link-record", "Vincular");
     button.type = "button";
-    if (index <= 9) button.append(kbd(String(index)));
+    if (index <= MAX_SHORTCUT) button.append(kbd(String(index)));
     button.addEventListener("click", () => link(entry, record.id, item));
     item.append(text, button);
     return item;
@@ -503,14 +670,15 @@
     const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement
       || event.target instanceof HTMLTextAreaElement;
     if (event.altKey && /^[1-9]$/.test(event.key)) {
-      const target = newestFirst()[Number(event.key) - 1];
-      if (target) select(target[0]);
+      const target = tabbed().find((e) => e.slot === Number(event.key));
+      if (target) select(target.pop.call_id);
       event.preventDefault();
       return;
     }
     if (event.key === "Escape") {
       if (typing) event.target.blur();
-      else if (entry && entry.pop.state === "ended") dismiss(entry.pop.call_id);
+      else if (recentEl.open) recentEl.open = false;
+      else if (entry && !live(entry.pop)) closeShown();
       return;
     }
     if (!entry) return;
@@ -528,18 +696,24 @@
     if (event.key === "/") {
       const input = entry.view.querySelector('input[name="q"]');
       if (input) {
+        if (input.offsetParent === null) entry.view.querySelector('[data-f="line"]').click();
         input.focus();
         event.preventDefault();
       }
     } else if (/^[1-9]$/.test(event.key) && entry.choices && entry.choices[Number(event.key) - 1]) {
-      const button = entry.view.querySelectorAll(".link-button")[Number(event.key) - 1];
+      const button = entry.view.querySelectorAll(".link-record")[Number(event.key) - 1];
       if (button) button.click();
     }
+  });
+
+  document.addEventListener("click", (event) => {
+    if (recentEl.open && !recentEl.contains(event.target)) recentEl.open = false;
   });
 
   setInterval(() => {
     for (const entry of calls.values()) {
       if (entry.view) field(entry.view, "timer").textContent = elapsed(entry);
+      if (entry.tab) entry.tab.querySelector(".tab-timer").textContent = elapsed(entry);
     }
     drawWrapLeft();
   }, 1000);

@@ -8,20 +8,12 @@ window.ScreenpopGuide = (() => {
   const CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩";
   const WIDE_LABEL = 24; // characters a select in one grid column shows without cutting
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const { el, kbd } = window.ScreenpopDom;
   // Script lines come rendered by jinja2 with autoescape (HTML-safe markup); the page shows them
   // as plain text, decoded in an inert document (nothing in it runs or loads).
   const parser = new DOMParser();
   function plain(markup) {
     return parser.parseFromString(String(markup), "text/html").body.textContent;
-  }
-  function kbd(text) {
-    return el("kbd", null, text);
   }
 
   function create({ root, callId, csrf, onChange }) {

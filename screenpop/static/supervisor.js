@@ -1,70 +1,119 @@
-// Supervisor page: the agents' states, live over the same /ws socket the agents use.
-// Data goes into the page through textContent only.
+// Supervisor page: every agent account by name with its state, live over the same /ws socket the
+// agents use. The roster (who is an agent, and their names) comes from /api/agents; the socket's
+// `agent_state` messages keep it current. Data goes into the page through textContent only.
 "use strict";
 
 (() => {
+  const { el, clock } = window.ScreenpopDom;
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_CAP_MS = 15000;
+  const ROSTER_RETRY_MS = 5000;
+  const SUMMARY_ORDER = ["available", "in_call", "wrap_up", "paused", "offline"];
   const bodyEl = document.getElementById("agents");
   const emptyEl = document.getElementById("empty");
   const summaryEl = document.getElementById("summary");
   const connEl = document.getElementById("conn");
-  const agents = new Map();
+  const roster = new Map(); // username -> agent (state fields + display_name)
+  let notAgents = new Set(); // usernames with a state that the roster says are not agents
+  let liveDuringLoad = null; // agent_state messages that arrived while the roster was loading
+  let rosterTimer = null;
   let attempt = 0;
   let skewMs = 0;
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function clock(seconds) {
-    const total = Math.max(0, Math.floor(seconds));
-    const h = Math.floor(total / 3600);
-    const mm = String(Math.floor((total % 3600) / 60)).padStart(2, "0");
-    const ss = String(total % 60).padStart(2, "0");
-    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-  }
   function now() {
     return (Date.now() + skewMs) / 1000;
   }
 
+  // A cell with nothing to say shows a dash in the table (and folds away on a narrow panel).
+  function cell(className, text, nothing = "—") {
+    const td = el("td", className, text === null ? nothing : text);
+    td.dataset.empty = String(text === null);
+    return td;
+  }
+
   function render() {
-    const rows = [...agents.values()].sort((a, b) => a.username.localeCompare(b.username));
+    const rows = [...roster.values()].sort((a, b) => (a.display_name || a.username).localeCompare(
+      b.display_name || b.username, "es"));
     emptyEl.hidden = rows.length > 0;
-    const counts = {};
+    const counts = new Map(); // state -> [label, n]
     bodyEl.replaceChildren();
     for (const agent of rows) {
-      counts[agent.label] = (counts[agent.label] || 0) + 1;
+      counts.set(agent.state, [agent.label, ((counts.get(agent.state) || [])[1] || 0) + 1]);
       const tr = el("tr", `agent state-${agent.state}`);
       tr.dataset.agent = agent.username;
       tr.dataset.state = agent.state;
       tr.dataset.unreachable = String(Boolean(agent.unreachable));
-      tr.append(el("td", "agent-name", agent.username));
+      const name = el("td", "agent-name");
+      name.append(el("span", "agent-display", agent.display_name || agent.username));
+      if (agent.display_name && agent.display_name !== agent.username) {
+        name.append(el("span", "agent-username muted", agent.username));
+      }
+      tr.append(name);
       const state = el("td", "agent-state");
       state.append(el("span", "pill", agent.label));
       if (agent.reason) state.append(el("span", "reason", ` · ${agent.reason}`));
       tr.append(state);
-      tr.append(el("td", "agent-time", agent.since ? clock(now() - agent.since) : "—"));
-      tr.append(el("td", "agent-call", agent.call_id ? `${agent.customer || "Número oculto"}` : "—"));
-      tr.append(el("td", "agent-alert", agent.unreachable ? "⚠ No confirmó la llamada" : ""));
+      tr.append(cell("agent-time", agent.since && agent.state !== "offline" ? clock(now() - agent.since) : null));
+      tr.append(cell("agent-call", agent.call_id ? agent.customer || "Número oculto" : null));
+      tr.append(cell("agent-alert", agent.unreachable ? "⚠ No confirmó la llamada" : null, ""));
       bodyEl.append(tr);
     }
-    summaryEl.textContent = Object.entries(counts).map(([label, n]) => `${label}: ${n}`).join(" · ");
+    const rank = (state) => (SUMMARY_ORDER.includes(state) ? SUMMARY_ORDER.indexOf(state) : SUMMARY_ORDER.length);
+    summaryEl.textContent = [...counts.entries()].sort((a, b) => rank(a[0]) - rank(b[0]))
+      .map(([, [label, n]]) => `${label}: ${n}`).join(" · ");
+  }
+
+  function applyState(agent) {
+    if (agent.removed) { // the account was removed: it leaves the table at once
+      roster.delete(agent.username);
+      if (liveDuringLoad) liveDuringLoad.delete(agent.username);
+      render();
+      return;
+    }
+    if (liveDuringLoad) liveDuringLoad.set(agent.username, agent);
+    const known = roster.get(agent.username);
+    if (known) {
+      roster.set(agent.username, { ...agent, display_name: known.display_name });
+      render();
+    }
+    // An account added since the roster was read, or one signed out (perhaps removed).
+    if ((!known && !notAgents.has(agent.username)) || (known && agent.state === "offline")) loadRoster();
+  }
+
+  async function loadRoster() {
+    if (liveDuringLoad) return;
+    clearTimeout(rosterTimer);
+    liveDuringLoad = new Map();
+    try {
+      const response = await fetch("/api/agents", { cache: "no-store" });
+      if (response.status === 401) {
+        location.assign("/login");
+        return;
+      }
+      if (!response.ok) throw new Error(String(response.status));
+      const data = await response.json();
+      roster.clear();
+      data.agents.forEach((agent) => roster.set(agent.username, agent));
+      const newer = liveDuringLoad;
+      liveDuringLoad = null;
+      notAgents = new Set([...newer.keys()].filter((name) => !roster.has(name)));
+      for (const agent of newer.values()) {
+        const known = roster.get(agent.username);
+        if (known) roster.set(agent.username, { ...agent, display_name: known.display_name });
+      }
+      render();
+    } catch (err) {
+      liveDuringLoad = null;
+      summaryEl.textContent = "No se pudo leer la lista de asesores; se reintentará en unos segundos.";
+      rosterTimer = setTimeout(loadRoster, ROSTER_RETRY_MS);
+    }
   }
 
   function handle(msg) {
     if (msg.type === "hello" && msg.server_time) skewMs = msg.server_time * 1000 - Date.now();
-    else if (msg.type === "agents") {
-      agents.clear();
-      msg.agents.forEach((agent) => agents.set(agent.username, agent));
-      render();
-    } else if (msg.type === "agent_state") {
-      if (msg.agent.removed) agents.delete(msg.agent.username);
-      else agents.set(msg.agent.username, msg.agent);
-      render();
-    } else if (msg.type === "ping") send({ type: "pong" });
+    else if (msg.type === "agents") loadRoster(); // sent on every (re)connect
+    else if (msg.type === "agent_state" && msg.agent) applyState(msg.agent);
+    else if (msg.type === "ping") send({ type: "pong" });
   }
 
   let ws = null;
@@ -83,11 +132,13 @@
       setConn("on", "conectado");
     };
     ws.onmessage = (event) => {
+      let msg;
       try {
-        handle(JSON.parse(event.data));
+        msg = JSON.parse(event.data);
       } catch (err) {
-        /* a frame we cannot read is ignored */
+        return; // a frame we cannot read is ignored
       }
+      if (msg && typeof msg === "object") handle(msg);
     };
     ws.onclose = (event) => {
       ws = null;

@@ -13,7 +13,7 @@ from common.tasks import cancel_requested
 from screenpop import agents
 from screenpop.push.hub import WATCHER_ROLES
 from screenpop.web import auth
-from screenpop.web.state import AGENT_SETTINGS, AGENT_STATES, METRICS
+from screenpop.web.state import AGENT_SETTINGS, AGENT_STATES, METRICS, USERS
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,14 @@ async def supervisor_page(request: web.Request) -> web.Response:
 
 
 async def list_agents(request: web.Request) -> web.Response:
+    """Every agent account (not supervisors, QA or admins), with its name and current state;
+    an agent who never signed in is `offline`."""
     await _require_watcher(request, page=False)
-    return web.json_response({"agents": [s.to_dict() for s in
-                                         await request.app[AGENT_STATES].all()]})
+    accounts = [user for user in await request.app[USERS].list() if user.role == "agent"]
+    states = {state.username: state for state in await request.app[AGENT_STATES].all()}
+    return web.json_response({"agents": [
+        {**states.get(user.username, agents.AgentState(user.username)).to_dict(),
+         "display_name": user.display_name} for user in accounts]})
 
 
 async def run_wrapup_reaper(app: web.Application) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.screenpop.test_browser import sign_in
+from tests.screenpop.test_guided_browser import HIDEABLE, RECORD_NOTIFICATIONS, poll
 
 pytestmark = pytest.mark.browser
 
@@ -22,3 +23,44 @@ async def test_simulated_call_pops_on_the_agent_page_with_customer_and_missing_f
     await expect(card.locator("[data-f=state]")).to_have_text("EN LLAMADA")
     await expect(card.locator(".missing li").first).to_have_text("✗ INE (frente)")
     await expect(card.locator("[data-f=customer]")).to_have_text("+52 55 1234 5678")
+
+
+# Remembers whether the page ever rang or flashed its title (alerts.js), however briefly.
+RECORD_RINGING = """
+window.__rang = false;
+window.__titles = new Set();
+document.addEventListener("DOMContentLoaded", () => {
+  new MutationObserver(() => {
+    if (document.documentElement.dataset.ringing === "on") window.__rang = true;
+  }).observe(document.documentElement, { attributes: true });
+  new MutationObserver(() => window.__titles.add(document.title))
+    .observe(document.querySelector("title"), { childList: true, characterData: true, subtree: true });
+});
+"""
+
+
+async def test_a_call_the_agent_dials_does_not_ring_and_an_inbound_one_does(stack, browser):
+    ctx = await browser.new_context(permissions=["notifications"])
+    for script in (RECORD_NOTIFICATIONS, HIDEABLE, RECORD_RINGING):
+        await ctx.add_init_script(script)
+    page = await ctx.new_page()
+    await sign_in(page, stack.node, "agente1")
+    await page.evaluate("window.__setHidden(true)")  # the agent is in the softphone, not here
+
+    dialled = await stack.simulator.start_call("agent_outbound", customer="5512345678",
+                                               agents=["PJSIP/6001"], hold_at="answered",
+                                               speed=0.0)
+    card = page.locator("article.call:not([hidden])")
+    await expect(card.locator("[data-f=direction]")).to_have_text("Saliente · marcada por usted")
+    await expect(card.locator("[data-f=state]")).to_have_text("EN LLAMADA")
+    await expect(card.locator("[data-f=seen]")).to_be_hidden()
+    assert await page.evaluate("window.__notes.length") == 0
+    assert await page.evaluate("window.__rang") is False
+    assert await page.evaluate("[...window.__titles].filter(t => t.startsWith('📞'))") == []
+    await dialled.release()
+    await expect(card.locator("[data-f=state]")).to_have_text("FINALIZADA")
+
+    await stack.simulator.start_call("inbound_direct", customer="+525598765432",
+                                     agents=["PJSIP/6001"], hold_at="answered", speed=0.0)
+    await poll(page, "window.__notes.length", 1)
+    assert await page.evaluate("window.__rang") is True

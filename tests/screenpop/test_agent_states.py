@@ -102,8 +102,9 @@ async def test_state_api_and_supervisor_sees_changes_live(nodes, agents, users, 
         "ana", "paused", "Comida")
 
     listed = await sofia.http.get(f"{node.url}/api/agents")
-    states = {a["username"]: a["state"] for a in (await listed.json())["agents"]}
-    assert states == {"ana": "paused", "sofia": "available"}
+    states = {a["username"]: (a["display_name"], a["state"])
+              for a in (await listed.json())["agents"]}
+    assert states == {"ana": ("Ana Torres", "paused")}  # a supervisor is not an agent
     assert (await sofia.http.get(f"{node.url}/supervisor")).status == 200
 
 

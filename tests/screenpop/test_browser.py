@@ -47,10 +47,13 @@ async def test_pop_shows_customer_and_missing_fields_and_survives_a_restart(
         await telephony.publish(call("c1", {"PJSIP/6001": "answered"}, number="5512345678", seq=2))
         await expect(card.locator("[data-f=state]")).to_have_text("EN LLAMADA")
 
-        # A shared family number: pick from the list with the keyboard.
+        # A shared family number rings in its own tab; the agent switches to it and picks from
+        # the list with the keyboard.
         await telephony.publish(call("c2", {"PJSIP/6001": "ringing"}, number="5511112222"))
-        await expect(card.locator(".match-title")).to_have_text("Varias coincidencias (2)")
         await expect(page.locator("#tabs .tab")).to_have_count(2)
+        await expect(card.locator(".record-name")).to_have_text("Juan Pérez")
+        await page.keyboard.press("Alt+2")
+        await expect(card.locator(".match-title")).to_have_text("Varias coincidencias (2)")
         await page.set_viewport_size({"width": 380, "height": 800})
         await page.screenshot(path=str(shots / "many-380.png"), full_page=True)
         await page.set_viewport_size({"width": 1440, "height": 900})
@@ -66,6 +69,8 @@ async def test_pop_shows_customer_and_missing_fields_and_survives_a_restart(
         node = await Node(config, redis, index, port).start()
         await expect(page.locator("#conn")).to_have_attribute("data-conn", "on", timeout=20000)
         await telephony.publish(call("c3", {"PJSIP/6001": "ringing"}, number="anonymous"))
+        await expect(page.locator("#tabs .tab")).to_have_count(3)
+        await page.keyboard.press("Alt+3")
         await expect(card.locator(".match-title")).to_have_text("Sin coincidencia")
         await expect(card.locator("[data-f=customer]")).to_have_text("Número oculto")
         await page.fill("article.call:not([hidden]) input[name=q]", "juan")
