@@ -76,6 +76,10 @@ class CallRecords:
         return await self._resolve(_text(link), _text(remembered), _kept(kept),
                                    to_e164(update.customer_number))
 
+    async def installed(self, record_id: str) -> Installed | None:
+        """The record's installation mark (it was activated), if any."""
+        return await self._index.installed(record_id)
+
     async def write_target(self, call_id: str) -> Preinstallation | None:
         """The record the call's WispHub writes go to, kept for when it leaves the pending list."""
         record = (await self.subject(call_id)).record

@@ -144,7 +144,7 @@ class PopRouter:
                             record: Preinstallation) -> dict[str, Any]:
         """The call was just linked to `record`: tell all the user's tabs (through their agent
         channel, whichever node holds them). Returns the new pop."""
-        match = linked_payload(record, await self._index.installed(record.id))
+        match = linked_payload(record, await self._records.installed(record.id))
         self._remember(update.call_id, record.id, match)
         pop = protocol.pop(update, *leg, match)
         await self._redis.publish(self._keys.agent_channel(user.username), json.dumps(pop))

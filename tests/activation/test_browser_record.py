@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
+from tests.activation import samples
 from tests.activation.conftest import RECORD_ID
 
 pytestmark = pytest.mark.browser
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x33" * 3000
+JPEG = samples.jpeg(3000)
 
 
 async def test_upload_and_activation_update_falta_and_the_checklist(browser, agent_on_call,

@@ -10,6 +10,7 @@ import pytest
 
 from common.envelope import CallUpdate
 from screenpop.users import UserStore
+from tests.activation import samples
 from tests.activation.conftest import wait_for
 from tests.screenpop.conftest import FAST_HASHER, PASSWORD, Agent, Telephony
 from tests.telephony.replay import SYNTHETIC, feed_all, messages, tracker
@@ -18,7 +19,7 @@ ANA, LUIS = "SIP/6001", "SIP/6002"  # the trace's first and second queue members
 WRITES = ("documents", "activate", "data", "services", "retry", "progress", "link")
 READS = ("operations", "script")
 ACCESS_ERRORS = {"not_your_call", "read_only", "unknown_call", "bad_call_id"}
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = samples.png()
 
 
 def trace(name: str) -> list[CallUpdate]:

@@ -11,6 +11,7 @@ import aiohttp
 from screenpop.script.progress import CallProgressStore
 from screenpop.users import UserStore
 from screenpop.web.state import PROVIDER
+from tests.activation import samples
 from tests.activation.conftest import ANSWERS, CALL_ID, RECORD_ID, post, wait_for
 from tests.screenpop.conftest import FAST_HASHER, PASSWORD, Agent, Telephony, call
 
@@ -18,7 +19,7 @@ ACTIVATE = f"/api/calls/{CALL_ID}/activate"
 POST_FORM = "POST /preinstalacion/activar/{usuario}/{id}/"
 FORM_PATH = f"/preinstalacion/activar/{RECORD_ID}@isp-demo/{RECORD_ID}/"
 UPLOAD = "POST /clientes/agregar-documento/{usuario}/"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x33" * 4000
+JPEG = samples.jpeg(4000)
 
 
 async def settled(pop, call_id: str = CALL_ID, op_id: str = "activation"):

@@ -332,7 +332,7 @@ async def test_linking_refreshes_the_script_in_every_tab_and_totals_add_up(
         for hint in hints:
             await expect(hint).to_contain_text("sin preinstalación vinculada")
 
-        await first.locator("article.call:not([hidden]) .link-button").nth(1).click()
+        await first.locator("article.call:not([hidden]) .link-record").nth(1).click()
         for say, hint in zip(says, hints):
             await expect(say).to_contain_text("¿Tengo el gusto con José López?")
             await expect(hint).not_to_contain_text("sin preinstalación vinculada")
