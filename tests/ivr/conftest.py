@@ -28,7 +28,8 @@ def index(redis, keys) -> PreinstallationIndex:
 
 @pytest.fixture
 def config(keys) -> TelephonyConfig:
-    return TelephonyConfig(agi_port=0, redis_prefix=keys.prefix, agi_lookup_budget=0.3)
+    return TelephonyConfig(agi_port=0, redis_prefix=keys.prefix, agi_lookup_budget=0.3,
+                           ami_port=1, status_port=0)
 
 
 @pytest.fixture
