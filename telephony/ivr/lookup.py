@@ -1,13 +1,14 @@
 """The `lookup` FastAGI script: who is calling, in channel variables the dialplan and the agent's
 phone use.
 
-    SP_MATCH          one | many | none | unknown (index slow or unreachable: the dialplan's default)
+    SP_MATCH          one | many | none; left at the dialplan's default `unknown` when the index
+                      is slow or unreachable
     SP_PREINST_ID     the preinstallation id when there is exactly one
-    SP_MATCH_COUNT    how many preinstallations carry the number
-    SP_CUSTOMER_NAME  and CALLERID(name): the customer's name, shown on the agent's phone
-    QUEUE_PRIO        queue priority: higher for a caller with a pending preinstallation
+    SP_CUSTOMER_NAME  its customer's name, also set as CALLERID(name) for the agent's phone
+    SP_MATCH_COUNT    how many preinstallations carry the number, when several do
+    QUEUE_PRIO        queue priority for a caller with a pending preinstallation
 
-The index is given `budget` seconds; past it the call goes on with SP_MATCH=unknown.
+The index is given `budget` seconds; past it the call goes on with the dialplan's defaults.
 """
 from __future__ import annotations
 
@@ -29,18 +30,23 @@ DISPLAY_NAME_CHARS = 40
 
 
 def match_variables(match: IndexMatch | None, *, priority: int = PENDING_PRIORITY) -> list[tuple[str, str]]:
-    """The variables to set for a match (None: the index did not answer in time)."""
+    """The variables to set for a match (None: the index did not answer in time). Each one is
+    a round trip to Asterisk, so what the dialplan already holds by default (SP_MATCH=unknown,
+    QUEUE_PRIO=0) is not sent again."""
     if match is None:
-        return [("SP_MATCH", "unknown")]
-    count = len(match.records)
-    variables = [("SP_MATCH", match.status), ("SP_MATCH_COUNT", str(count)),
-                 ("QUEUE_PRIO", str(priority if count else 0))]
+        return []
+    variables = [("SP_MATCH", match.status)]
     if match.status == "one":
         record = match.records[0]
         variables.append(("SP_PREINST_ID", record.id))
-        if record.name.strip():
-            name = " ".join(record.name.split())[:DISPLAY_NAME_CHARS]
+        name = " ".join(record.name.split())[:DISPLAY_NAME_CHARS]
+        if name:
+            # CALLERID(name) set here, not by the dialplan: a name is never parsed as dialplan
             variables += [("SP_CUSTOMER_NAME", name), ("CALLERID(name)", name)]
+    elif match.status == "many":
+        variables.append(("SP_MATCH_COUNT", str(len(match.records))))
+    if match.records:
+        variables.append(("QUEUE_PRIO", str(priority)))
     return variables
 
 
