@@ -6,11 +6,14 @@ calling; the answer comes from the preinstallation index in Redis, within a budg
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import Counter
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, Metric
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from common.keys import Keys
 from telephony.config import TelephonyConfig
@@ -18,13 +21,18 @@ from telephony.ivr.index_reader import IndexReader
 from telephony.ivr.lookup import create_lookup
 from telephony.ivr.server import FastAgiServer, Handler
 
+log = logging.getLogger(__name__)
+
+PREPARE_TIMEOUT = 2.0
+
 
 class Ivr:
-    def __init__(self, host: str, port: int, routes: dict[str, Handler],
-                 lookups: Counter[str]) -> None:
+    def __init__(self, host: str, port: int, routes: dict[str, Handler], lookups: Counter[str],
+                 reader: IndexReader) -> None:
         self._host = host
         self._port = port
         self._routes = routes
+        self._reader = reader
         self.lookups = lookups
         self.server: FastAgiServer | None = None
 
@@ -33,6 +41,11 @@ class Ivr:
         return self.server.port if self.server is not None else None
 
     async def start(self) -> None:
+        try:
+            await asyncio.wait_for(self._reader.prepare(), PREPARE_TIMEOUT)
+        except (TimeoutError, RedisError, OSError) as exc:
+            log.warning("fastagi: the index is not reachable yet (%s); look-ups will try again "
+                        "on each call", exc)
         server = FastAgiServer()
         for path, handler in self._routes.items():
             server.add_route(path, handler)
@@ -58,4 +71,4 @@ def create_ivr(config: TelephonyConfig, *, redis: Redis) -> Ivr:
     lookups: Counter[str] = Counter()
     reader = IndexReader(redis, Keys(prefix=config.redis_prefix))
     lookup = create_lookup(reader, budget=config.agi_lookup_budget, outcomes=lookups)
-    return Ivr(config.agi_host, config.agi_port, {"lookup": lookup}, lookups)
+    return Ivr(config.agi_host, config.agi_port, {"lookup": lookup}, lookups, reader)

@@ -60,7 +60,12 @@ def read_record(raw: str) -> IndexRecord | None:
 class IndexReader:
     def __init__(self, redis, keys: Keys) -> None:
         self._keys = keys
+        self._redis = redis
         self._match = redis.register_script(_MATCH_LUA)
+
+    async def prepare(self) -> None:
+        """Load the script and open a connection before the first call needs them."""
+        await self._redis.script_load(_MATCH_LUA)
 
     async def match(self, number_e164: str) -> IndexMatch:
         keys = self._keys

@@ -51,17 +51,17 @@ def match_variables(match: IndexMatch | None, *, priority: int = PENDING_PRIORIT
 
 
 async def within(seconds: float, work: Awaitable[IndexMatch]) -> IndexMatch:
-    """`work`'s result, or TimeoutError after `seconds` however `work` takes its cancellation
-    (redis-py can swallow a CancelledError, which would stretch asyncio.timeout to the socket's
-    own timeout): a late task is cancelled and left to finish on its own."""
+    """`work`'s result, or TimeoutError after `seconds`. A late Redis call is left to finish on
+    its own rather than cancelled: redis-py drops a connection whose command was cancelled, and
+    under load the reconnections would make the next look-ups late too."""
     task = asyncio.ensure_future(work)
     try:
         await asyncio.wait({task}, timeout=seconds)
-    finally:
-        if not task.done():
-            task.cancel()
-            task.add_done_callback(_forget)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
     if not task.done():
+        task.add_done_callback(_forget)
         raise TimeoutError
     return task.result()
 

@@ -21,6 +21,7 @@ MAX_ENV_BYTES = 16 * 1024
 _REPLY = re.compile(r"(\d{3})([ -])(.*)")
 _RESULT = re.compile(r"result=(\S*)(?:\s+\((.*)\))?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ENV_KEY = re.compile(r"agi_\w+")
 
 
 class AgiProtocolError(ValueError):
@@ -51,17 +52,18 @@ class Script:
 
 
 def parse_env(block: bytes) -> dict[str, str]:
-    """The environment block (without its empty last line) → agi_* variables. Lines without
-    `: ` are garbage and rejected; an empty value (`agi_accountcode: `) is kept as ''."""
+    """The environment block (without its empty last line) → agi_* variables. Lines that are not
+    `agi_name: value` are garbage and rejected; an empty value (`agi_accountcode: `) is kept."""
     env: dict[str, str] = {}
-    for raw in block.split(b"\n"):
-        line = raw.decode("utf-8", errors="replace").rstrip("\r")
-        if not line:
-            continue
-        key, sep, value = line.partition(":")
-        if not sep or not key.startswith("agi_") or not key[4:].replace("_", "").isalnum():
+    for line in block.decode("utf-8", errors="replace").split("\n"):
+        key, sep, value = line.partition(": ")
+        if not sep:
+            key, sep, value = line.partition(":")  # `agi_accountcode:` with its space trimmed
+        if not sep or not _ENV_KEY.fullmatch(key):
+            if not line.strip():
+                continue
             raise AgiProtocolError(f"not an AGI environment line: {line[:80]!r}")
-        env[key] = value[1:] if value.startswith(" ") else value
+        env[key] = value.rstrip("\r")
     return env
 
 

@@ -32,6 +32,8 @@ from telephony.ivr.session import AgiClosed, AgiSession, AgiTimeout
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AgiSession], Awaitable[None]]
+# connections Asterisk may open at once (a burst of calls entering the IVR) before any is accepted
+BACKLOG = 1024
 
 
 class FastAgiServer(Application):
@@ -58,7 +60,8 @@ class FastAgiServer(Application):
         return len(self._connections)
 
     async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(self.handler, host, port, limit=MAX_ENV_BYTES)
+        self._server = await asyncio.start_server(self.handler, host, port, limit=MAX_ENV_BYTES,
+                                                  backlog=BACKLOG)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("fastagi listening on %s:%s routes=%s", host, self.port, ",".join(self._route))
 
