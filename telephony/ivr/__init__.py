@@ -1,5 +1,6 @@
 """The IVR's FastAGI side: Asterisk's dialplan asks `agi://AGI_HOST:AGI_PORT/lookup?did=…` who is
-calling; the answer comes from the preinstallation index in Redis, within a budget.
+calling (the answer comes from the preinstallation index in Redis, within a budget), and
+`…/callback?queue=…` records a waiting caller's request to be called back.
 
     ivr = create_ivr(config, redis=redis)      # the telephony service does this
     await ivr.start(); ...; await ivr.stop()
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 
 from common.keys import Keys
 from telephony.config import TelephonyConfig
+from telephony.ivr.callback import create_callback
 from telephony.ivr.index_reader import IndexReader
 from telephony.ivr.lookup import create_lookup
 from telephony.ivr.server import FastAgiServer, Handler
@@ -69,6 +71,8 @@ class Ivr:
 
 def create_ivr(config: TelephonyConfig, *, redis: Redis) -> Ivr:
     lookups: Counter[str] = Counter()
-    reader = IndexReader(redis, Keys(prefix=config.redis_prefix))
-    lookup = create_lookup(reader, budget=config.agi_lookup_budget, outcomes=lookups)
-    return Ivr(config.agi_host, config.agi_port, {"lookup": lookup}, lookups, reader)
+    keys = Keys(prefix=config.redis_prefix)
+    reader = IndexReader(redis, keys)
+    routes = {"lookup": create_lookup(reader, budget=config.agi_lookup_budget, outcomes=lookups),
+              "callback": create_callback(redis, keys, budget=config.agi_lookup_budget)}
+    return Ivr(config.agi_host, config.agi_port, routes, lookups, reader)

@@ -48,7 +48,8 @@ def queues_used() -> set[str]:
 def sounds_used() -> set[str]:
     used = {step.data.split(",")[0] for step in dialplan() if step.app in ("Playback", "Background")}
     for queue in concrete("queues.conf"):
-        used.update(queue.all("periodic-announce"))
+        for announce in queue.all("periodic-announce"):
+            used.update(announce.split(","))
     return {expand(sound) for sound in used}
 
 
@@ -219,8 +220,17 @@ def test_channel_variables_start_with_the_one_the_tracker_reads_first():
     assert channelvars[0] == "CAMPAIGN_ID" and "PREINST_ID" in channelvars
 
 
-def test_the_ivr_calls_the_services_fastagi_lookup():
+def test_a_waiting_caller_can_ask_for_a_callback():
+    for queue in queues_used():
+        assert section("queues.conf", queue).get("context") == "queue-exit"
+    assert "1" in extensions("queue-exit")
+    assert any(s.app == "Set" and s.data.startswith("SP_QUEUE=") for s in dialplan()
+               if s.context == "queue-call")
+
+
+def test_the_ivr_calls_the_services_fastagi_scripts():
     assert globals_()["AGI_SERVER"] == f"{DEFAULTS.agi_host}:{DEFAULTS.agi_port}"
     agi = [s for s in dialplan() if s.app == "AGI"]
-    assert [s.data.split("?")[0] for s in agi] == ["agi://${AGI_SERVER}/lookup"]
+    assert [s.data.split("?")[0] for s in agi] == ["agi://${AGI_SERVER}/lookup",
+                                                   "agi://${AGI_SERVER}/callback"]
     assert "s" in extensions("ivr")
