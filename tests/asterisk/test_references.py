@@ -234,3 +234,19 @@ def test_the_ivr_calls_the_services_fastagi_scripts():
     assert [s.data.split("?")[0] for s in agi] == ["agi://${AGI_SERVER}/lookup",
                                                    "agi://${AGI_SERVER}/callback"]
     assert "s" in extensions("ivr")
+
+
+def test_the_callback_request_carries_what_the_callback_script_reads():
+    from urllib.parse import parse_qs
+
+    from telephony.ivr.callback import callback_request
+
+    [step] = [s for s in dialplan() if s.app == "AGI" and "/callback?" in s.data]
+    query = {key: values[0] for key, values in parse_qs(step.data.split("?", 1)[1]).items()}
+    assert query == {"queue": "${SP_QUEUE}", "entered": "${QUEUE_ENTERED}",
+                     "preinst": "${SP_PREINST_ID}", "call": "${CHANNEL(linkedid)}"}
+    # the same request as Asterisk expands it is accepted
+    expanded = {"queue": "ventas", "entered": "1796155700", "preinst": "1001",
+                "call": "1796155799.1"}
+    queue, place, _ = callback_request({"agi_callerid": "5215512345678"}, expanded, 1796155800)
+    assert (queue, place) == ("ventas", 1796155700.0)
