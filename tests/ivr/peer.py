@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from telephony.simulator.agi_client import unquote
+
 DIALOGUES = Path(__file__).resolve().parent / "dialogues"
 
 
@@ -68,20 +70,6 @@ def with_env(env: list[bytes], **values: str | None) -> list[bytes]:
         assert pattern.search(text), key
         text = pattern.sub("" if value is None else f"agi_{key}: {value}\n", text)
     return [text.encode()]
-
-
-def unquote(argument: str) -> str:
-    """An AGI argument the way Asterisk's parse_args reads it: quotes group, backslash escapes."""
-    out, escaped = [], False
-    for char in argument:
-        if escaped:
-            out.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char != '"':
-            out.append(char)
-    return "".join(out)
 
 
 Answer = Callable[[int, str], list[bytes] | None]
