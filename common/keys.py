@@ -210,3 +210,10 @@ class Keys:
         """String: JSON of the preinstallation the call's WispHub writes go to, kept after it
         leaves the pending list (30 days)."""
         return f"{self.prefix}:call:{call_id}:write-target"
+
+    # --- appended by the IVR (telephony.ivr.callback) -------------------------------------------
+    def callback_requests(self, queue: str) -> str:
+        """Sorted set: callers who left `queue` asking to be called back. Member: request JSON
+        (number, preinstallation_id, call_id, queue, requested_at); score: epoch seconds when the
+        caller joined the queue, i.e. their place in line. Consumed by the dialer."""
+        return f"{self.prefix}:callbacks:{queue}"

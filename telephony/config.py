@@ -29,6 +29,7 @@ class TelephonyConfig:
     login_timeout: float = 10.0
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    agi_lookup_budget: float = 0.3  # seconds the IVR's caller look-up may take
     tz_name: str = "America/Mexico_City"
 
     @classmethod
@@ -50,6 +51,7 @@ class TelephonyConfig:
             login_timeout=env_float(env, "AMI_LOGIN_TIMEOUT", cls.login_timeout, minimum=0.1),
             agi_host=env_str(env, "AGI_HOST", cls.agi_host),
             agi_port=env_int(env, "AGI_PORT", cls.agi_port),
+            agi_lookup_budget=env_float(env, "AGI_LOOKUP_BUDGET", cls.agi_lookup_budget, minimum=0.01),
             tz_name=env_str(env, "TZ_NAME", cls.tz_name),
         )
         if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):

@@ -27,6 +27,7 @@ from common.keys import Keys
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
 from telephony.config import TelephonyConfig
+from telephony.ivr import Ivr, create_ivr
 from telephony.publisher import CallPublisher, Heartbeat
 from telephony.tracker import CallTracker
 
@@ -104,6 +105,7 @@ class TelephonyService:
         self._heartbeat = heartbeat
         self._runner: web.AppRunner | None = None
         self.status_port: int | None = None
+        self.ivr: Ivr | None = None  # FastAGI IVR, set by create_service
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self._status_app(), access_log=None)
@@ -114,11 +116,15 @@ class TelephonyService:
         self.publisher.start()
         self._heartbeat.start()
         self.listener.start()
+        if self.ivr is not None:  # FastAGI IVR
+            await self.ivr.start()
         log.info("telephony started node=%s ami=%s:%s status=http://%s:%s/status",
                  self.config.node_name, self.config.ami_host, self.config.ami_port,
                  self.config.status_host, self.status_port)
 
     async def stop(self) -> None:
+        if self.ivr is not None:  # FastAGI IVR
+            await self.ivr.stop()
         await self.listener.stop()
         if not await self.publisher.flush(FLUSH_TIMEOUT):
             log.warning("telephony stopping with unpublished call updates backlog=%d",
@@ -214,4 +220,6 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
                                tracker=tracker, publisher=publisher, heartbeat=heartbeat,
                                registry=registry)
     registry.register(service)
+    service.ivr = create_ivr(config, redis=redis)  # FastAGI IVR
+    registry.register(service.ivr)
     return service

@@ -46,7 +46,7 @@ async def stack(redis, redis_url, keys, users):  # noqa: F811 - pytest fixture
     # the default agent patterns: the simulator's trunk (SIP/pstn-gw) must not count as an agent
     telephony = create_service(
         TelephonyConfig(ami_port=simulator.port, ami_secret="e2e-secret",
-                        redis_prefix=keys.prefix, status_port=0, ping_interval=0.5,
+                        redis_prefix=keys.prefix, status_port=0, agi_port=0, ping_interval=0.5,
                         ping_timeout=1.0),
         redis=redis, retry_base=0.05, retry_cap=0.2, heartbeat_interval=0.2)
     await telephony.start()

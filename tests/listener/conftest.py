@@ -27,7 +27,7 @@ def config(sim, keys) -> TelephonyConfig:
     only: the simulator's trunk is `SIP/pstn-gw`, which the default `SIP/*` would count as one."""
     return TelephonyConfig(ami_port=sim.port, ami_username=USERNAME, ami_secret=SECRET,
                            agent_endpoint_patterns=("PJSIP/*",),
-                           redis_prefix=keys.prefix, status_port=0, ping_interval=0.1,
+                           redis_prefix=keys.prefix, status_port=0, agi_port=0, ping_interval=0.1,
                            ping_timeout=0.3, login_timeout=2.0)
 
 

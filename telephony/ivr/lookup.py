@@ -1,0 +1,101 @@
+"""The `lookup` FastAGI script: who is calling, in channel variables the dialplan and the agent's
+phone use.
+
+    SP_MATCH          one | many | none; left at the dialplan's default `unknown` when the index
+                      is slow or unreachable
+    SP_PREINST_ID     the preinstallation id when there is exactly one
+    SP_CUSTOMER_NAME  its customer's name, also set as CALLERID(name) for the agent's phone
+    SP_MATCH_COUNT    how many preinstallations carry the number, when several do
+    QUEUE_PRIO        queue priority for a caller with a pending preinstallation
+
+The index is given `budget` seconds; past it the call goes on with the dialplan's defaults.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from redis.exceptions import RedisError
+
+from common.phones import to_e164
+from telephony.ivr.index_reader import IndexMatch, IndexReader
+from telephony.ivr.session import AgiSession
+
+log = logging.getLogger(__name__)
+
+PENDING_PRIORITY = 10
+DISPLAY_NAME_CHARS = 40
+
+
+def match_variables(match: IndexMatch | None, *, priority: int = PENDING_PRIORITY) -> list[tuple[str, str]]:
+    """The variables to set for a match (None: the index did not answer in time). Each one is
+    a round trip to Asterisk, so what the dialplan already holds by default (SP_MATCH=unknown,
+    QUEUE_PRIO=0) is not sent again."""
+    if match is None:
+        return []
+    variables = [("SP_MATCH", match.status)]
+    if match.status == "one":
+        record = match.records[0]
+        variables.append(("SP_PREINST_ID", record.id))
+        name = " ".join(record.name.split())[:DISPLAY_NAME_CHARS]
+        if name:
+            # CALLERID(name) set here, not by the dialplan: a name is never parsed as dialplan
+            variables += [("SP_CUSTOMER_NAME", name), ("CALLERID(name)", name)]
+    elif match.status == "many":
+        variables.append(("SP_MATCH_COUNT", str(len(match.records))))
+    if match.records:
+        variables.append(("QUEUE_PRIO", str(priority)))
+    return variables
+
+
+async def within(seconds: float, work: Awaitable[IndexMatch]) -> IndexMatch:
+    """`work`'s result, or TimeoutError after `seconds`. A late Redis call is left to finish on
+    its own rather than cancelled: redis-py drops a connection whose command was cancelled, and
+    under load the reconnections would make the next look-ups late too."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not task.done():
+        task.add_done_callback(_forget)
+        raise TimeoutError
+    return task.result()
+
+
+def _forget(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+
+def create_lookup(reader: IndexReader, *, budget: float, priority: int = PENDING_PRIORITY,
+                  outcomes: Counter[str] | None = None) -> Callable[[AgiSession], Awaitable[None]]:
+    counts = outcomes if outcomes is not None else Counter()
+
+    async def lookup(session: AgiSession) -> None:
+        caller = session.env.get("agi_callerid")
+        number = to_e164(caller)
+        match: IndexMatch | None
+        if number is None:
+            match = IndexMatch("none", ())  # withheld, `unknown` or no caller ID at all
+        else:
+            try:
+                match = await within(budget, reader.match(number))
+            except TimeoutError:
+                match = None
+                log.warning("agi lookup over its %.0f ms budget channel=%s: the call goes on "
+                            "with defaults", budget * 1000, session.channel)
+            except (RedisError, OSError) as exc:
+                match = None
+                log.warning("agi lookup failed channel=%s: %s: %s", session.channel,
+                            type(exc).__name__, exc)
+        counts[match.status if match else "unknown"] += 1
+        log.info("agi lookup channel=%s did=%s caller=%r match=%s", session.channel,
+                 session.script.query.get("did", ""), caller, match.status if match else "unknown")
+        for name, value in match_variables(match, priority=priority):
+            await session.set_variable(name, value)
+
+    return lookup
