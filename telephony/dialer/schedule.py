@@ -22,8 +22,9 @@ DEFAULT_DELAYS = MappingProxyType({
     Outcome.AGENT_REJECTED: timedelta(minutes=2),
     Outcome.SKIPPED: timedelta(hours=1),
     Outcome.INTERRUPTED: timedelta(minutes=10),
-    # a conversation that ended without a final disposition or a callback ("interesado")
-    Outcome.CONNECTED: timedelta(days=1),
+    # a conversation without a final disposition or a callback ("interesado") waits only for
+    # the next local day, which every conversation does anyway
+    Outcome.CONNECTED: timedelta(0),
 })
 # Outcomes after which the lead is never dialled again by the campaign.
 CLOSING = frozenset({Outcome.INVALID_NUMBER})
