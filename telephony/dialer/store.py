@@ -3,7 +3,8 @@ the do-not-call list, and the claim of the next lead to dial.
 
 A claim picks candidates with `FOR UPDATE SKIP LOCKED` and takes them with a conditional update
 (`state = 'ready' AND claim_token IS NULL`), so a row another worker took in between is not taken
-twice; a partial unique index allows one lead per phone number in 'dialing' at any moment. The
+twice (the update names its rows by `lead_id = ANY(ARRAY(…))`, which stays an index lookup in a
+cached generic plan, where a join on the candidates became a sequential scan); a partial unique index allows one lead per phone number in 'dialing' at any moment. The
 claim token is the attempt's id: every later write for that attempt names it, so a dialer whose
 lease ran out (and whose lead was reclaimed) cannot overwrite what happened next.
 """
@@ -139,8 +140,8 @@ WITH candidate AS (
     UPDATE dialer_leads l
     SET state = 'dialing', claim_token = gen_random_uuid(), claimed_by = $6,
         lease_until = $2 + $7::interval, updated_at = $2
-    FROM candidate
-    WHERE l.lead_id = candidate.lead_id AND l.state = 'ready' AND l.claim_token IS NULL
+    WHERE l.lead_id = ANY (ARRAY(SELECT lead_id FROM candidate))
+      AND l.state = 'ready' AND l.claim_token IS NULL
       AND l.consent AND NOT EXISTS (SELECT 1 FROM dialer_dnc d WHERE d.phone = l.phone)
     RETURNING l.*
 ), attempt AS (
