@@ -206,6 +206,7 @@ class DialerStore:
         self._default_zone = default_zone
         self._calendar = calendar
         self._rules: dict[str, Rules] = {}
+        self._zones: dict[str, set[str]] = {}
 
     # --- campaigns ---------------------------------------------------------------------------
 
@@ -229,6 +230,8 @@ class DialerStore:
                         tuple(row["agents"]))
 
     async def rules(self, campaign_id: str) -> Rules:
+        """The campaign's rules, read once per store (a campaign's settings are fixed while a
+        dialer runs it)."""
         if campaign_id not in self._rules:
             campaign = await self.campaign(campaign_id)
             if campaign is None:
@@ -237,9 +240,13 @@ class DialerStore:
         return self._rules[campaign_id]
 
     async def zones(self, campaign_id: str) -> list[str]:
-        rows = await self._pool.fetch("SELECT DISTINCT time_zone FROM dialer_leads "
-                                      "WHERE campaign_id = $1", campaign_id)
-        return sorted(row["time_zone"] for row in rows)
+        """The campaign's time zones, read once per store and extended by its own add_leads: a
+        zone another process adds later is missing here, so its leads wait (never the reverse)."""
+        if campaign_id not in self._zones:
+            rows = await self._pool.fetch("SELECT DISTINCT time_zone FROM dialer_leads "
+                                          "WHERE campaign_id = $1", campaign_id)
+            self._zones[campaign_id] = {row["time_zone"] for row in rows}
+        return sorted(self._zones[campaign_id])
 
     async def open_zones(self, campaign_id: str, now: datetime) -> list[str]:
         """The campaign's zones whose calling window is open now: the claim takes only these."""
@@ -275,6 +282,8 @@ class DialerStore:
             "AS t(p, ph, z, c, n) "
             "ON CONFLICT (campaign_id, preinstallation_id) DO NOTHING RETURNING state",
             campaign_id, *columns)
+        if campaign_id in self._zones:
+            self._zones[campaign_id].update(columns[2])
         report.added = len(rows)
         report.blocked_by_dnc = sum(1 for row in rows if row["state"] == "blocked")
         report.already_there = len(columns[0]) - report.added

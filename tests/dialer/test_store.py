@@ -88,6 +88,7 @@ async def test_a_claimed_lead_is_not_claimed_again_until_its_attempt_ends(store)
     again = await claim(store, now=NOW + timedelta(minutes=20))
     assert [(c.phone, c.attempts) for c in again] == [(e164(0), 1)]
     assert again[0].attempt_id != first[0].attempt_id
+    assert len({c.channel_id for c in [*first, *again]}) == 3
 
 
 async def test_one_number_is_never_dialled_twice_at_once_across_records_and_campaigns(store):
