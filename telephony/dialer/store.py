@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from common.phones import to_e164
-from telephony.dialer.dnc import parse_dnc_csv
+from telephony.dialer.dnc import BadRow, parse_dnc_csv
 from telephony.dialer.outcomes import AttemptResult, Order, Outcome
 from telephony.dialer.pacing import Mode
 from telephony.dialer.schedule import (
@@ -110,7 +110,7 @@ class DncImport:
     added: int = 0
     already_there: int = 0
     repeated_in_file: int = 0
-    bad_rows: list = field(default_factory=list)
+    bad_rows: list[BadRow] = field(default_factory=list)
     leads_blocked: int = 0
 
 
