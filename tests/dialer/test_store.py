@@ -277,18 +277,19 @@ async def overlapping_attempts(pool) -> int:
         WHERE started_at < prev""")
 
 
+@pytest.mark.timeout(300)  # two processes on a shared 2-core machine
 async def test_two_dialer_processes_racing_never_dial_one_lead_or_number_twice(
         store, pool, database):
     await campaign(store, max_attempts=1)
     await store.add_leads("c1", [NewLead(f"p{i}", phone(i if i % 10 else i // 10 % 40))
-                                 for i in range(3000)], NOW)
+                                 for i in range(2000)], NOW)
     procs = [await run_worker(database, f"proc{i}", "race") for i in range(2)]
-    outputs = [await asyncio.wait_for(p.communicate(), 100) for p in procs]
+    outputs = [await asyncio.wait_for(p.communicate(), 280) for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     counts = [int(out.decode()) for out, _ in outputs]
-    assert sum(counts) == 3000 and min(counts) > 0  # both really raced
-    assert await pool.fetchval("SELECT count(*) FROM dialer_attempts") == 3000
-    assert await pool.fetchval("SELECT count(DISTINCT lead_id) FROM dialer_attempts") == 3000
+    assert sum(counts) == 2000 and min(counts) > 0  # both really raced
+    assert await pool.fetchval("SELECT count(*) FROM dialer_attempts") == 2000
+    assert await pool.fetchval("SELECT count(DISTINCT lead_id) FROM dialer_attempts") == 2000
     assert await overlapping_attempts(pool) == 0
 
 
