@@ -186,7 +186,13 @@ WITH lead AS (
         last_conversation_at = COALESCE($7, last_conversation_at),
         next_at = $8, priority = 0, callback_agent = NULL, updated_at = $6
     WHERE lead_id = $1 AND claim_token = $2 AND state = 'dialing'
-    RETURNING lead_id
+    RETURNING lead_id, phone
+), same_number AS (
+    -- after a conversation, the number's other records (other campaigns too) rest as well
+    UPDATE dialer_leads o SET next_at = GREATEST(o.next_at, $15), updated_at = $6
+    FROM lead
+    WHERE $15::timestamptz IS NOT NULL AND o.phone = lead.phone AND o.lead_id <> $1
+      AND o.state = 'ready' AND o.priority = 0
 ), callback AS (
     UPDATE dialer_callbacks SET done_at = $6, done_by = $2
     WHERE lead_id = $1 AND done_at IS NULL AND $9 AND EXISTS (SELECT 1 FROM lead)
@@ -331,10 +337,16 @@ class DialerStore:
                           last_conversation_at=conversation or claim.last_conversation_at)
         state, next_at = _state_of(next_eligible(after, rules, now))
         answered = result.answered_at is not None and outcome is not Outcome.MACHINE
+        rest_until = None
+        if conversation is not None:
+            local_day = conversation.astimezone(ZoneInfo(claim.zone)).date()
+            rest_until = datetime.combine(local_day + timedelta(days=1), datetime.min.time(),
+                                          tzinfo=ZoneInfo(claim.zone))
         row = await self._pool.fetchrow(
             FINISH, claim.lead_id, claim.attempt_id, state, counts, str(outcome), now,
             conversation, next_at, claim.callback_at is not None, answered, result.abandoned,
-            _epoch(result.answered_at), _epoch(result.agent_connected_at), result.detail)
+            _epoch(result.answered_at), _epoch(result.agent_connected_at), result.detail,
+            rest_until)
         return row is not None
 
     async def set_disposition(self, attempt_id: uuid.UUID, disposition: str, effect: Disposition,

@@ -325,3 +325,17 @@ async def test_a_renewed_lease_is_kept_and_a_reclaimed_claim_cannot_write_its_ou
     assert await store.finish(kept, Outcome.BUSY, NOW)
     rows = await pool.fetch("SELECT lead_id, outcome FROM dialer_attempts ORDER BY lead_id")
     assert [tuple(r) for r in rows] == [(kept.lead_id, "busy"), (lost.lead_id, "interrupted")]
+
+
+async def test_after_a_conversation_the_number_rests_in_every_campaign_until_tomorrow(store):
+    await campaign(store, "a")
+    await campaign(store, "b")
+    await store.add_leads("a", [NewLead("p1", phone(7))], NOW)
+    await store.add_leads("b", [NewLead("p9", phone(7)), NewLead("p10", phone(8))], NOW)
+    [talked] = await claim(store, "a")
+    await store.finish(talked, Outcome.CONNECTED, NOW)
+    later_today = NOW + timedelta(hours=2)
+    assert [c.preinstallation_id for c in await claim(store, "b", now=later_today, limit=5)] \
+        == ["p10"]
+    tomorrow = datetime(2026, 7, 16, 9, tzinfo=CDMX)
+    assert [c.preinstallation_id for c in await claim(store, "b", now=tomorrow)] == ["p9"]
