@@ -1,6 +1,6 @@
-"""Every recorded Originate trace in shared/fixtures/ami/dialer, replayed through the attempt
-tracker from its raw AMI bytes: one outcome per Originate the client sent, the same whatever the
-order of the events that share a millisecond."""
+"""Every recorded Originate trace (tests/dialer/traces, copied from shared/fixtures/ami/dialer)
+replayed through the attempt tracker from its raw AMI bytes: one outcome per Originate the client
+sent, the same whatever the order of the events that share a millisecond."""
 from __future__ import annotations
 
 import random
@@ -17,9 +17,8 @@ from telephony.dialer.outcomes import (
     classify,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ami" / "dialer"
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/fixtures/ami/dialer")
+# A copy of shared/fixtures/ami/dialer (its README says what produced each file).
+FIXTURES = Path(__file__).resolve().parent / "traces"
 
 # ActionID → (order, outcome, abandoned), from each trace's description in the folder's README.
 EXPECTED = {
