@@ -10,12 +10,7 @@
   const views = new Map();  // call id → {root, csrf, ops: Map, ready}
 
   const $ = (root, sel) => root.querySelector(sel);
-  const el = (tag, cls, text) => {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
+  const { el } = window.ScreenpopDom;
 
   async function sniff(file) {
     const b = new Uint8Array(await file.slice(0, 16).arrayBuffer());
