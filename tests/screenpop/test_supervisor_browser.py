@@ -59,6 +59,7 @@ async def test_supervisor_sees_every_agent_by_name_and_no_supervisors(
         # Signing out shows at once; an account removed leaves the table once its session ends
         # (the state store publishes the sign-out as the server does).
         await rita.click(".logout button")
+        await rita.wait_for_url("**/login")
         await expect(boss.locator('tr[data-agent="rita"] .pill')).to_have_text("Sin sesión")
         await users.add("rita", "secreto-123", "agent", ["PJSIP/6003"], "Rita Mendoza")
         await sign_in(rita, node, "rita")
