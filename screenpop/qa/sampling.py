@@ -77,13 +77,15 @@ async def build_daily_sample(pool: asyncpg.Pool, day: date, tz: ZoneInfo, rules:
         return await conn.fetchval("SELECT count(*) FROM qa_sample WHERE sample_date = $1", day)
 
 
-async def claim_next(pool: asyncpg.Pool, day: date, reviewer: str, count: int) -> list[str]:
+async def claim_next(db: asyncpg.Pool | asyncpg.Connection, day: date, reviewer: str,
+                     count: int) -> list[str]:
     """Claims up to `count` unclaimed calls of the day for the reviewer (most urgent first).
     Rows another reviewer is claiming at this moment are skipped, never shared."""
-    rows = await pool.fetch("""
-        UPDATE qa_sample s SET claimed_by = $2, claimed_at = now()
-        FROM (SELECT call_id FROM qa_sample WHERE sample_date = $1 AND claimed_by IS NULL
-              ORDER BY priority, call_id LIMIT $3 FOR UPDATE SKIP LOCKED) AS free
+    rows = await db.fetch("""
+        WITH free AS MATERIALIZED (
+            SELECT call_id FROM qa_sample WHERE sample_date = $1 AND claimed_by IS NULL
+            ORDER BY priority, call_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        UPDATE qa_sample s SET claimed_by = $2, claimed_at = now() FROM free
         WHERE s.sample_date = $1 AND s.call_id = free.call_id AND s.claimed_by IS NULL
         RETURNING s.call_id""", day, reviewer, count)
     return sorted(r["call_id"] for r in rows)
