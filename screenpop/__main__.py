@@ -23,6 +23,7 @@ from common.settings import ConfigError, environ
 from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.qa.settings import QaSettings
 from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
 from screenpop.sync import IndexSync
 from screenpop.users import ROLES, AccountError, UserStore
@@ -69,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = ScreenpopConfig.from_env(env)
         agent_settings = AgentSettings.from_env(env)
         provider = load_provider_config(config.provider_config)
+        qa = QaSettings.from_env(env)
     except ProviderConfigError as exc:
         print(f"screenpop: PROVIDER_CONFIG inválido ({config.provider_config}): {exc}",
               file=sys.stderr)
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
         return 2
     try:
-        uvloop.run(serve(config, agent_settings, provider))
+        uvloop.run(serve(config, agent_settings, provider, qa))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1
@@ -127,7 +129,7 @@ async def users_command(args: argparse.Namespace, target: RedisTarget) -> int:
 
 
 async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
-                provider: ProviderConfig) -> None:
+                provider: ProviderConfig, qa: QaSettings | None = None) -> None:
     redis = redisconn.connect(config.redis_url)
     gateway = create_gateway(config)
     try:
@@ -135,7 +137,7 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
         sync = IndexSync(gateway, index, config.sync_interval)
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
-                         agent_settings=agent_settings, provider=provider)
+                         agent_settings=agent_settings, provider=provider, qa=qa)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         stop = asyncio.Event()

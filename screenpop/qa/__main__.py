@@ -16,7 +16,6 @@ from common.db.pool import create_pool
 from common.settings import ConfigError, environ
 from screenpop.qa.retention import archive_expired
 from screenpop.qa.sampling import build_daily_sample
-from screenpop.qa.scorecard import QaConfigError, load_scorecard
 from screenpop.qa.settings import QaSettings
 
 
@@ -37,13 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = QaSettings.from_env(env)
         if settings is None:
             raise ConfigError("DATABASE_URL is required")
-        scorecard = load_scorecard(settings.scorecard_path)
-    except (ConfigError, QaConfigError) as exc:
+    except ConfigError as exc:
         print(f"screenpop.qa: configuración inválida: {exc}", file=sys.stderr)
         return 2
     tz = ZoneInfo(env.get("TZ_NAME") or "America/Mexico_City")
     try:
-        lines = asyncio.run(run(args, settings, scorecard, tz))
+        lines = asyncio.run(run(args, settings, tz))
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         print(f"screenpop.qa: no se pudo usar la base de datos: {exc}", file=sys.stderr)
         return 1
@@ -51,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def run(args, settings: QaSettings, scorecard, tz: ZoneInfo) -> str:
+async def run(args, settings: QaSettings, tz: ZoneInfo) -> str:
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         if args.command == "retention":
@@ -62,7 +60,7 @@ async def run(args, settings: QaSettings, scorecard, tz: ZoneInfo) -> str:
             return (f"archivadas {result.records} llamadas y {result.recordings} grabaciones de "
                     f"más de {days} días en {settings.archive_dir}")
         day = args.day or datetime.now(tz).date()
-        total = await build_daily_sample(pool, day, tz, scorecard.sampling)
+        total = await build_daily_sample(pool, day, tz, settings.scorecard.sampling)
         return f"muestra del {day}: {total} llamadas"
     finally:
         await pool.close()

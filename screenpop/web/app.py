@@ -14,6 +14,8 @@ from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.qa.routes import add_qa_routes
+from screenpop.qa.settings import QaSettings
 from screenpop.script.model import ProviderConfig
 from screenpop.script.progress import CallProgressStore
 from screenpop.script.provider import default_provider_config_path, load_provider_config
@@ -54,7 +56,8 @@ SYNC_STOP_TIMEOUT = 10.0
 
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
                sync=None, agent_settings: AgentSettings | None = None,
-               provider: ProviderConfig | None = None) -> web.Application:
+               provider: ProviderConfig | None = None,
+               qa: QaSettings | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key)."""
     keys = Keys(config.redis_prefix)
@@ -101,6 +104,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.cleanup_ctx.append(_background("pop-acks", lambda app: app[ACKS].run()))
     app.cleanup_ctx.append(agent_api.run_wrapup_reaper)
     _add_action_routes(app)
+    if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
+        add_qa_routes(app, qa)
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)
