@@ -41,6 +41,10 @@ DIRECTION_LABELS = {"inbound": "Entrante", "outbound": "Saliente", "unknown": "D
 RESULT_LABELS = {"pass": "Cumple", "fail": "No cumple", "na": "No aplica"}
 REASON_LABELS = {"share": "Muestra del asesor", "new_agent": "Asesor nuevo",
                  "activation": "Activación", "short_call": "Llamada corta"}
+EVENT_LABELS = {"ring": "Timbrando", "answer": "Contestada", "hold": "En espera",
+                "unhold": "Fin de espera", "transfer": "Transferida", "hangup": "Colgada",
+                "step": "Paso del guion", "link": "Preinstalación vinculada",
+                "wisphub_action": "Acción en WispHub", "disposition": "Resultado"}
 CSV_FLUSH_ROWS = 1000
 
 
@@ -54,7 +58,7 @@ def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
         if at else "—"
     templates.filters["clock"] = _clock
     templates.globals.update(direction_labels=DIRECTION_LABELS, result_labels=RESULT_LABELS,
-                             reason_labels=REASON_LABELS)
+                             reason_labels=REASON_LABELS, event_labels=EVENT_LABELS)
     app.cleanup_ctx.append(_open_pool)
     add = app.router
     add.add_get("/qa", list_page)
