@@ -3,13 +3,10 @@ score, resolve disputes, calibrate and export; agents see only their own calls a
 dispute items. Every state change is a form POST carrying the session's CSRF token."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -18,6 +15,7 @@ from aiohttp import web
 
 from common.db.pool import create_pool
 from screenpop.qa import calibration, charts, evaluations, records, sampling
+from screenpop.qa.export import csv_chunks
 from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
 from screenpop.qa.forms import FormError, parse_scores, required_text
 from screenpop.qa.recordings import resolve_recording
@@ -45,7 +43,6 @@ EVENT_LABELS = {"ring": "Timbrando", "answer": "Contestada", "hold": "En espera"
                 "unhold": "Fin de espera", "transfer": "Transferida", "hangup": "Colgada",
                 "step": "Paso del guion", "link": "Preinstalación vinculada",
                 "wisphub_action": "Acción en WispHub", "disposition": "Resultado"}
-CSV_FLUSH_ROWS = 1000
 
 
 def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
@@ -162,37 +159,15 @@ async def list_page(request: web.Request) -> web.Response:
 
 async def export_csv(request: web.Request) -> web.StreamResponse:
     _, user = await _page_user(request, reviewer=True)
-    flt, tz = _filter(request, user), request.app[QA_TZ]
+    flt = _filter(request, user)
     response = web.StreamResponse(headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="llamadas-{date.today():%Y%m%d}.csv"'})
     await response.prepare(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(records.EXPORT_COLUMNS)
-    rows = 0
-    async for row in records.export_rows(request.app[QA_POOL], flt):
-        writer.writerow([_csv_value(value, tz) for value in row.values()])
-        rows += 1
-        if rows % CSV_FLUSH_ROWS == 0:
-            await response.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-    await response.write(buffer.getvalue().encode())
+    async for chunk in csv_chunks(request.app[QA_POOL], flt, request.app[CONFIG].tz_name):
+        await response.write(chunk)
     await response.write_eof()
     return response
-
-
-def _csv_value(value, tz: ZoneInfo) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(tz).isoformat(timespec="seconds")
-    if isinstance(value, bool):
-        return "si" if value else "no"
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    return str(value)
 
 
 # --- one call ---------------------------------------------------------------------------------

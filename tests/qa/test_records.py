@@ -109,7 +109,7 @@ async def test_export_rows_match_the_filter(pool):
             "SELECT call_id FROM call_records WHERE disposition = 'venta' AND "
             "campaign_id = 'reactivacion' ORDER BY started_at DESC, call_id DESC")]
     flt = parse_filter({"disposition": "venta", "campaign": "reactivacion"}, TZ)
-    got = [row["call_id"] async for row in export_rows(pool, flt, prefetch=50)]
+    got = [row["call_id"] async for row in export_rows(pool, flt, "America/Mexico_City", prefetch=50)]
     assert got == expected and len(got) > 50
 
 
