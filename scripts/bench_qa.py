@@ -97,7 +97,7 @@ async def run(url: str, args) -> None:
               end="", flush=True)
     await conn.execute("ANALYZE")
     print(f"\n  {args.count:,} records in {time.perf_counter() - started:.1f} s "
-          "(COPY-free INSERT … SELECT generate_series, call_agents too)")
+          "(INSERT … SELECT generate_series in 100,000-row chunks, call_agents too)")
     await conn.close()
 
     pool = await create_pool(url, max_size=2)

@@ -8,7 +8,7 @@ import pytest
 
 from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
 from screenpop.qa.generated_calls import generate_calls, insert_call
-from screenpop.qa.records import call_detail, export_rows, list_calls, took_part
+from screenpop.qa.records import call_detail, export_batches, list_calls, took_part
 
 from .conftest import NOW
 
@@ -109,7 +109,8 @@ async def test_export_rows_match_the_filter(pool):
             "SELECT call_id FROM call_records WHERE disposition = 'venta' AND "
             "campaign_id = 'reactivacion' ORDER BY started_at DESC, call_id DESC")]
     flt = parse_filter({"disposition": "venta", "campaign": "reactivacion"}, TZ)
-    got = [row["call_id"] async for row in export_rows(pool, flt, "America/Mexico_City", prefetch=50)]
+    got = [row["call_id"] async for rows in export_batches(pool, flt, "America/Mexico_City", batch=50)
+           for row in rows]
     assert got == expected and len(got) > 50
 
 
