@@ -22,7 +22,9 @@
   // Horizontal bars: one row per entry, value 0..max, label on the left.
   function bars(box, entries, max, unit) {
     if (!entries.length) return empty(box, "Sin datos en este periodo.");
-    const row = 26, labelWidth = 150, width = 600, height = entries.length * row + 10;
+    // Drawn at the box's own width, so the text keeps its size on a phone.
+    const width = Math.min(760, Math.max(300, box.clientWidth || 600));
+    const row = 26, labelWidth = Math.min(150, Math.round(width * 0.34)), height = entries.length * row + 10;
     const svg = el("svg", {viewBox: "0 0 " + width + " " + height, role: "img", class: "qa-svg"});
     entries.forEach(function (entry, i) {
       const y = i * row + 5, barWidth = max ? (width - labelWidth - 70) * entry.value / max : 0;
@@ -38,7 +40,8 @@
     if (!points.length) return empty(box, "Sin calificaciones en este periodo.");
     const weeks = Array.from(new Set(points.map(function (p) { return p.week; }))).sort();
     const agents = Array.from(new Set(points.map(function (p) { return p.agent; }))).sort();
-    const width = 600, height = 260, left = 36, right = 10, top = 10, bottom = 40;
+    const width = Math.min(760, Math.max(300, box.clientWidth || 600));
+    const height = 260, left = 36, right = 10, top = 10, bottom = 40;
     const x = function (i) { return left + (weeks.length > 1 ? i * (width - left - right) / (weeks.length - 1) : (width - left - right) / 2); };
     const y = function (v) { return top + (100 - v) * (height - top - bottom) / 100; };
     const svg = el("svg", {viewBox: "0 0 " + width + " " + (height + agents.length * 18), role: "img", class: "qa-svg"});

@@ -120,4 +120,6 @@ async def test_score_dispute_resolve_in_chromium(browser, desk, pool, recordings
     await expect(rita.locator("#chart-activation svg rect")).not_to_have_count(0)
     await rita.screenshot(path=str(shots / "qa-charts-1440.png"), full_page=True)
     await rita.set_viewport_size({"width": 380, "height": 800})
+    await rita.reload()
+    await expect(rita.locator("#chart-weekly svg circle")).to_have_count(1)
     await rita.screenshot(path=str(shots / "qa-charts-380.png"), full_page=True)
