@@ -70,7 +70,11 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="URL", help="measure a database a --keep run left")
     args = parser.parse_args()
+    if args.reuse:
+        await measure(args.reuse, args)
+        return
     server = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1:5432/postgres")
     name = f"qa_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(server, timeout=10)
@@ -99,7 +103,10 @@ async def run(url: str, args) -> None:
     print(f"\n  {args.count:,} records in {time.perf_counter() - started:.1f} s "
           "(INSERT … SELECT generate_series in 100,000-row chunks, call_agents too)")
     await conn.close()
+    await measure(url, args)
 
+
+async def measure(url: str, args) -> None:
     pool = await create_pool(url, max_size=2)
     rng = random.Random(7)
     last_day = (END - timedelta(days=1)).date()

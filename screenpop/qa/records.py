@@ -31,11 +31,14 @@ async def list_calls(pool: asyncpg.Pool, flt: CallFilter, after: Cursor | None =
     if after is not None:
         args += [after.started_at, after.call_id]
         conditions += f" AND (r.started_at, r.call_id) < (${len(args) - 1}, ${len(args)})"
-    args.append(limit + 1)
+    # An agent sees only scores given to them, not those of a colleague on the same call.
+    args += [flt.participant, limit + 1]
     rows = await pool.fetch(f"""
         SELECT {LIST_COLUMNS},
                (SELECT e.score FROM qa_evaluations e WHERE e.call_id = r.call_id
-                  AND e.calibration_id IS NULL ORDER BY e.created_at DESC LIMIT 1) AS score
+                  AND e.calibration_id IS NULL
+                  AND (${len(args) - 1}::text IS NULL OR e.agent_username = ${len(args) - 1})
+                ORDER BY e.created_at DESC LIMIT 1) AS score
         FROM call_records r WHERE {conditions}
         ORDER BY r.started_at DESC, r.call_id DESC LIMIT ${len(args)}""", *args)
     if len(rows) <= limit:
@@ -69,21 +72,26 @@ async def call_detail(pool: asyncpg.Pool, call_id: str) -> CallDetail | None:
     return CallDetail(record, agents, events)
 
 
-async def export_batches(pool: asyncpg.Pool, flt: CallFilter, tz_name: str,
-                         batch: int = 5000) -> AsyncIterator[list[asyncpg.Record]]:
-    """Every row the filter matches, newest first, in batches, as text formatted by PostgreSQL
-    (times in `tz_name`, yes/no as si/no), through a server-side cursor: memory stays flat."""
+async def export_lines(pool: asyncpg.Pool, flt: CallFilter, tz_name: str,
+                       batch: int = 5000) -> AsyncIterator[list[str]]:
+    """Every row the filter matches, newest first, as CSV lines built by PostgreSQL (RFC 4180:
+    every value quoted, NULL left empty; times in `tz_name`, yes/no as si/no), in batches read
+    through a server-side cursor: memory stays flat and Python only joins text."""
     conditions, args = where_clause(flt)
-    columns = ", ".join(_as_text(c) for c in EXPORT_COLUMNS)
+    line = " || ',' || ".join(_csv_field(c) for c in EXPORT_COLUMNS)
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         await conn.execute("SELECT set_config('TimeZone', $1, true)", tz_name)
-        cursor = await conn.cursor(f"SELECT {columns} FROM call_records r WHERE {conditions} "
-                                   "ORDER BY r.started_at DESC, r.call_id DESC", *args)
-        while rows := await cursor.fetch(batch, timeout=None):
-            yield rows
+        # DECLARE, not a protocol-level portal: a declared cursor is planned for its first rows
+        # (an index scan in list order), a portal for the whole result (a sort of every match
+        # before the first row leaves).
+        await conn.execute(f"DECLARE qa_export NO SCROLL CURSOR FOR SELECT {line} "
+                           f"FROM call_records r WHERE {conditions} "
+                           "ORDER BY r.started_at DESC, r.call_id DESC", *args)
+        while rows := await conn.fetch(f"FETCH {int(batch)} FROM qa_export"):
+            yield [row[0] for row in rows]
 
 
-def _as_text(column: str) -> str:
-    if column == "complete":
-        return "CASE WHEN r.complete THEN 'si' ELSE 'no' END"
-    return f"r.{column}::text"
+def _csv_field(column: str) -> str:
+    value = "CASE WHEN r.complete THEN 'si' ELSE 'no' END" if column == "complete" \
+        else f"r.{column}::text"
+    return f"""coalesce('"' || replace({value}, '"', '""') || '"', '')"""

@@ -1,6 +1,7 @@
 """The filtered list, keyset paging, a call's timeline and the export rows, on real PostgreSQL."""
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,7 +9,7 @@ import pytest
 
 from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
 from screenpop.qa.generated_calls import generate_calls, insert_call
-from screenpop.qa.records import call_detail, export_batches, list_calls, took_part
+from screenpop.qa.records import call_detail, export_lines, list_calls, took_part
 
 from .conftest import NOW
 
@@ -109,8 +110,9 @@ async def test_export_rows_match_the_filter(pool):
             "SELECT call_id FROM call_records WHERE disposition = 'venta' AND "
             "campaign_id = 'reactivacion' ORDER BY started_at DESC, call_id DESC")]
     flt = parse_filter({"disposition": "venta", "campaign": "reactivacion"}, TZ)
-    got = [row["call_id"] async for rows in export_batches(pool, flt, "America/Mexico_City", batch=50)
-           for row in rows]
+    got = [next(csv.reader([line]))[0]
+           async for lines in export_lines(pool, flt, "America/Mexico_City", batch=50)
+           for line in lines]
     assert got == expected and len(got) > 50
 
 

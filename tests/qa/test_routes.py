@@ -225,6 +225,13 @@ async def test_agent_scores_of_other_agents_are_hidden(desk, calls, signed_in, p
     ana = await signed_in("ana")  # took part before the transfer; beto was scored
     page = await (await get(ana, "/qa/calls/c-shared")).text()
     assert "Todavía no hay calificaciones" in page
+    listing = await (await get(ana, "/qa")).text()
+    row = re.search(r'href="/qa/calls/c-shared".*?</tr>', listing, re.S).group(0)
+    assert "100.0" not in row
+    beto = await signed_in("beto")
+    row = re.search(r'href="/qa/calls/c-shared".*?</tr>', await (await get(beto, "/qa")).text(),
+                    re.S).group(0)
+    assert "100.0" in row
 
 
 async def test_queue_claims_and_calibration(desk, calls, signed_in, pool, scorecard):
