@@ -22,6 +22,12 @@ END $$;
 CREATE TRIGGER call_agents_qa_agent AFTER INSERT OR UPDATE ON call_agents
     FOR EACH ROW EXECUTE FUNCTION qa_set_call_agent();
 
+-- Records written before this migration get their agent the same way.
+UPDATE call_records r SET agent_username = (
+    SELECT a.username FROM call_agents a
+    WHERE a.call_id = r.call_id AND a.username IS NOT NULL
+    ORDER BY (a.answered_at IS NOT NULL) DESC, a.position DESC LIMIT 1);
+
 -- Keyset paging (started_at DESC, call_id DESC) under the filters reviewers use most.
 CREATE INDEX call_records_qa_started ON call_records (started_at DESC, call_id DESC);
 CREATE INDEX call_records_qa_agent ON call_records (agent_username, started_at DESC, call_id DESC);
