@@ -24,6 +24,7 @@ from screenpop.agents import AgentSettings
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
+from screenpop.qa.settings import QaSettings
 from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
 from screenpop.sync import IndexSync, rest_installations
 from screenpop.users import ROLES, AccountError, UserStore
@@ -71,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         agent_settings = AgentSettings.from_env(env)
         action_settings = ActionSettings.from_env(env)
         provider = load_provider_config(config.provider_config)
+        qa = QaSettings.from_env(env)
     except ProviderConfigError as exc:
         print(f"screenpop: configuración del proveedor inválida (PROVIDER_CONFIG="
               f"{config.provider_config}): {exc}", file=sys.stderr)
@@ -79,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
         return 2
     try:
-        uvloop.run(serve(config, agent_settings, action_settings, provider))
+        uvloop.run(serve(config, agent_settings, action_settings, provider, qa))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1
@@ -129,7 +131,8 @@ async def users_command(args: argparse.Namespace, target: RedisTarget) -> int:
 
 
 async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
-                action_settings: ActionSettings, provider: ProviderConfig) -> None:
+                action_settings: ActionSettings, provider: ProviderConfig,
+                qa: QaSettings | None = None) -> None:
     log.info("screenpop starting %s", config.describe())
     redis = redisconn.connect(config.redis_url)
     gateway = create_gateway(config)
@@ -140,7 +143,7 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
                          installations=rest_installations(gateway.rest))
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider,
-                         action_settings=action_settings)
+                         action_settings=action_settings, qa=qa)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         stop = asyncio.Event()

@@ -22,6 +22,8 @@ from screenpop.push.bus import CallBus
 from screenpop.push.hub import Hub
 from screenpop.push.protocol import CLOSE_GOING_AWAY
 from screenpop.push.router import PopRouter
+from screenpop.qa.routes import add_qa_routes
+from screenpop.qa.settings import QaSettings
 from screenpop.script.model import ProviderConfig
 from screenpop.script.progress import CallProgressStore
 from screenpop.script.provider import default_provider_config_path, load_provider_config
@@ -61,7 +63,8 @@ SYNC_STOP_TIMEOUT = 10.0
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
                sync=None, agent_settings: AgentSettings | None = None,
                provider: ProviderConfig | None = None,
-               action_settings: ActionSettings | None = None) -> web.Application:
+               action_settings: ActionSettings | None = None,
+               qa: QaSettings | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
     write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured."""
@@ -112,6 +115,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.cleanup_ctx.append(_background("pop-acks", lambda app: app[ACKS].run()))
     app.cleanup_ctx.append(agent_api.run_wrapup_reaper)
     actions.add_action_routes(app, action_settings or ActionSettings())
+    if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
+        add_qa_routes(app, qa)
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)

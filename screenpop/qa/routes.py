@@ -1,0 +1,377 @@
+"""The QA desk's pages and endpoints (Spanish). Reviewers (qa, supervisor, admin) list, play,
+score, resolve disputes, calibrate and export; agents see only their own calls and scores and
+dispute items. Every state change is a form POST carrying the session's CSRF token."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from aiohttp import web
+
+from common.db.pool import create_pool
+from screenpop.qa import calibration, charts, evaluations, records, sampling
+from screenpop.qa.export import csv_chunks
+from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
+from screenpop.qa.forms import FormError, parse_scores, required_text
+from screenpop.qa.recordings import resolve_recording
+from screenpop.qa.scorecard import Scorecard
+from screenpop.qa.settings import QaSettings
+from screenpop.users import User
+from screenpop.web import auth, csrf
+from screenpop.web.sessions import Session
+from screenpop.web.state import CONFIG, TEMPLATES
+
+log = logging.getLogger(__name__)
+
+REVIEWER_ROLES = frozenset({"qa", "supervisor", "admin"})
+QA_SETTINGS = web.AppKey("qa_settings", QaSettings)
+QA_SCORECARD = web.AppKey("qa_scorecard", Scorecard)
+QA_POOL = web.AppKey("qa_pool", asyncpg.Pool)
+QA_TZ = web.AppKey("qa_tz", ZoneInfo)
+FILTER_KEYS = ("from", "to", "agent", "direction", "campaign", "disposition", "matched",
+               "activated", "preinstallation", "number")
+DIRECTION_LABELS = {"inbound": "Entrante", "outbound": "Saliente", "unknown": "Desconocida"}
+RESULT_LABELS = {"pass": "Cumple", "fail": "No cumple", "na": "No aplica"}
+REASON_LABELS = {"share": "Muestra del asesor", "new_agent": "Asesor nuevo",
+                 "activation": "Activación", "short_call": "Llamada corta"}
+EVENT_LABELS = {"ring": "Timbrando", "answer": "Contestada", "hold": "En espera",
+                "unhold": "Fin de espera", "transfer": "Transferida", "hangup": "Colgada",
+                "step": "Paso del guion", "link": "Preinstalación vinculada",
+                "wisphub_action": "Acción en WispHub", "disposition": "Resultado"}
+
+
+def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
+    """Registers the desk on the app and opens its PostgreSQL pool while the app runs."""
+    app[QA_SETTINGS] = settings
+    app[QA_SCORECARD] = settings.scorecard
+    tz = app[QA_TZ] = ZoneInfo(app[CONFIG].tz_name)
+    templates = app[TEMPLATES]
+    templates.filters["local"] = lambda at: at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S") \
+        if at else "—"
+    templates.filters["clock"] = _clock
+    templates.globals.update(direction_labels=DIRECTION_LABELS, result_labels=RESULT_LABELS,
+                             reason_labels=REASON_LABELS, event_labels=EVENT_LABELS)
+    app.cleanup_ctx.append(_open_pool)
+    add = app.router
+    add.add_get("/qa", list_page)
+    add.add_get("/qa/export.csv", export_csv)
+    add.add_get("/qa/calls/{call_id}", call_page)
+    add.add_get("/qa/calls/{call_id}/recording", recording)
+    add.add_post("/qa/calls/{call_id}/evaluation", save_evaluation)
+    add.add_post("/qa/evaluations/{evaluation_id:\\d+}/items/{item_id}/dispute", open_dispute)
+    add.add_get("/qa/disputes", disputes_page)
+    add.add_post("/qa/disputes/{dispute_id:\\d+}/resolve", resolve_dispute)
+    add.add_get("/qa/queue", queue_page)
+    add.add_post("/qa/queue/claim", claim)
+    add.add_post("/qa/calibrations", create_calibration)
+    add.add_get("/qa/calibrations/{calibration_id:\\d+}", calibration_page)
+    add.add_get("/qa/charts", charts_page)
+    add.add_get("/qa/api/charts", charts_data)
+
+
+async def _open_pool(app: web.Application) -> AsyncIterator[None]:
+    app[QA_POOL] = await create_pool(app[QA_SETTINGS].database_url)
+    yield
+    await app[QA_POOL].close()
+
+
+# --- who may do what ------------------------------------------------------------------------
+
+def is_reviewer(user: User) -> bool:
+    return user.role in REVIEWER_ROLES
+
+
+async def _page_user(request: web.Request, *, reviewer: bool) -> tuple[Session, User]:
+    session, user = await auth.require_page(request)
+    if reviewer and not is_reviewer(user):
+        raise _error(request, 403, "Esta sección es solo para calidad, supervisión y "
+                                   "administración.", user=user, session=session)
+    return session, user
+
+
+async def _form_user(request: web.Request, *, reviewer: bool) -> tuple[Session, User, dict]:
+    session, user = await _page_user(request, reviewer=reviewer)
+    form = await request.post()
+    submitted = form.get("csrf_token")
+    if not csrf.same_token(session.csrf, submitted if isinstance(submitted, str) else None):
+        raise _error(request, 403, "El formulario caducó. Recargue la página e intente de nuevo.",
+                     user=user, session=session)
+    return session, user, {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def _call_access(request: web.Request, user: User, call_id: str) -> None:
+    """Reviewers open any call; an agent only one they took part in (else: as if it did not
+    exist, so call ids cannot be probed)."""
+    if is_reviewer(user):
+        return
+    if not await records.took_part(request.app[QA_POOL], call_id, user.username):
+        raise _error(request, 404, "No se encontró la llamada.", user=user)
+
+
+def _error(request: web.Request, status: int, message: str, *, user: User | None = None,
+           session: Session | None = None) -> web.HTTPException:
+    html = request.app[TEMPLATES].get_template("qa_error.html").render(
+        message=message, user=user, csrf_token=session.csrf if session else "", status=status)
+    return _status(status)(text=html, content_type="text/html")
+
+
+def _status(status: int) -> type[web.HTTPException]:
+    return {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
+            409: web.HTTPConflict}[status]
+
+
+def _render(request: web.Request, template: str, session: Session, user: User,
+            **context) -> web.Response:
+    return auth.render(request, template, user=user, csrf_token=session.csrf,
+                       reviewer=is_reviewer(user), **context)
+
+
+def _filter(request: web.Request, user: User) -> CallFilter:
+    try:
+        flt = parse_filter(request.query, request.app[QA_TZ])
+    except FilterError as exc:
+        raise _error(request, 400, str(exc), user=user) from None
+    return flt if is_reviewer(user) else flt.for_participant(user.username)
+
+
+# --- the list, the export ---------------------------------------------------------------------
+
+async def list_page(request: web.Request) -> web.Response:
+    session, user = await _page_user(request, reviewer=False)
+    flt = _filter(request, user)
+    try:
+        after = Cursor.decode(request.query["after"]) if request.query.get("after") else None
+    except FilterError as exc:
+        raise _error(request, 400, str(exc), user=user) from None
+    page = await records.list_calls(request.app[QA_POOL], flt, after)
+    kept = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
+    next_url = f"/qa?{urlencode({**kept, 'after': page.next_cursor})}" if page.next_cursor \
+        else None
+    return _render(request, "qa_list.html", session, user, rows=page.rows, query=kept,
+                   next_url=next_url, first_url=f"/qa?{urlencode(kept)}" if after else None,
+                   export_url=f"/qa/export.csv?{urlencode(kept)}")
+
+
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    _, user = await _page_user(request, reviewer=True)
+    flt = _filter(request, user)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="llamadas-{date.today():%Y%m%d}.csv"'})
+    await response.prepare(request)
+    async for chunk in csv_chunks(request.app[QA_POOL], flt, request.app[CONFIG].tz_name):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+# --- one call ---------------------------------------------------------------------------------
+
+async def call_page(request: web.Request) -> web.Response:
+    session, user = await _page_user(request, reviewer=False)
+    call_id = request.match_info["call_id"]
+    await _call_access(request, user, call_id)
+    pool = request.app[QA_POOL]
+    detail = await records.call_detail(pool, call_id)
+    if detail is None:
+        raise _error(request, 404, "No se encontró la llamada.", user=user)
+    scored = await evaluations.evaluations_of(pool, call_id)
+    if not is_reviewer(user):
+        scored = [e for e in scored if e.row["agent_username"] == user.username]
+    mine = next((e for e in scored if e.row["reviewer"] == user.username), None)
+    return _render(request, "qa_call.html", session, user, detail=detail, evaluations=scored,
+                   mine=_answers(mine), scorecard=request.app[QA_SCORECARD],
+                   steps_reached=_steps_reached(detail.record["guided"]),
+                   form_action=f"/qa/calls/{call_id}/evaluation", calibration=None)
+
+
+def _steps_reached(guided) -> set[str]:
+    """The guided-call steps the agent reached, as the record's writer lists them in
+    `guided.steps_reached`."""
+    data = json.loads(guided) if isinstance(guided, str) else (guided or {})
+    steps = data.get("steps_reached") if isinstance(data, dict) else None
+    return set(steps) if isinstance(steps, list) else set()
+
+
+def _answers(evaluation) -> dict:
+    if evaluation is None:
+        return {}
+    return {"comment": evaluation.row["comment"],
+            **{i["item_id"]: i for i in evaluation.items}}
+
+
+async def recording(request: web.Request) -> web.StreamResponse:
+    _, user = await _page_user(request, reviewer=False)
+    call_id = request.match_info["call_id"]
+    await _call_access(request, user, call_id)
+    recording_file = await request.app[QA_POOL].fetchval(
+        "SELECT recording_file FROM call_records WHERE call_id = $1", call_id)
+    path = resolve_recording(request.app[QA_SETTINGS].recordings_dir, recording_file)
+    if path is None:
+        if recording_file:
+            log.warning("recording of call=%s not served: %r is missing or outside "
+                        "RECORDINGS_DIR", call_id, recording_file)
+        raise web.HTTPNotFound(text="La grabación de esta llamada no está disponible.")
+    return web.FileResponse(path, headers={"Cache-Control": "private, no-store"})
+
+
+async def save_evaluation(request: web.Request) -> web.StreamResponse:
+    _, user, form = await _form_user(request, reviewer=True)
+    call_id = request.match_info["call_id"]
+    scorecard = request.app[QA_SCORECARD]
+    calibration_id = int(form["calibration_id"]) if form.get("calibration_id", "").isdigit() \
+        else None
+    try:
+        answers, comment = parse_scores(scorecard, form)
+        await evaluations.save_evaluation(request.app[QA_POOL], scorecard, call_id=call_id,
+                                          reviewer=user.username, answers=answers,
+                                          comment=comment, calibration_id=calibration_id)
+    except FormError as exc:
+        raise _error(request, 400, str(exc), user=user) from None
+    except evaluations.EvaluationError as exc:
+        raise _error(request, 404, str(exc), user=user) from None
+    log.info("evaluation saved call=%s reviewer=%s", call_id, user.username)
+    raise web.HTTPSeeOther(f"/qa/calibrations/{calibration_id}" if calibration_id
+                           else f"/qa/calls/{call_id}")
+
+
+async def open_dispute(request: web.Request) -> web.StreamResponse:
+    _, user, form = await _form_user(request, reviewer=False)
+    evaluation_id = int(request.match_info["evaluation_id"])
+    try:
+        reason = required_text(form.get("reason"), "el motivo de la disputa")
+        await evaluations.open_dispute(request.app[QA_POOL], evaluation_id=evaluation_id,
+                                       item_id=request.match_info["item_id"],
+                                       agent=user.username, reason=reason)
+    except FormError as exc:
+        raise _error(request, 400, str(exc), user=user) from None
+    except evaluations.EvaluationError as exc:
+        raise _error(request, _code_status(exc.code), str(exc), user=user) from None
+    call_id = await request.app[QA_POOL].fetchval(
+        "SELECT call_id FROM qa_evaluations WHERE id = $1", evaluation_id)
+    raise web.HTTPSeeOther(f"/qa/calls/{call_id}")
+
+
+async def disputes_page(request: web.Request) -> web.Response:
+    session, user = await _page_user(request, reviewer=True)
+    rows = await request.app[QA_POOL].fetch("""
+        SELECT d.id, d.item_id, d.reason, d.opened_at, d.agent_username, e.call_id, e.reviewer,
+               i.label, i.comment
+        FROM qa_disputes d JOIN qa_evaluations e ON e.id = d.evaluation_id
+        JOIN qa_evaluation_items i USING (evaluation_id, item_id)
+        WHERE d.resolution IS NULL ORDER BY d.opened_at LIMIT 200""")
+    return _render(request, "qa_disputes.html", session, user, disputes=rows)
+
+
+async def resolve_dispute(request: web.Request) -> web.StreamResponse:
+    _, user, form = await _form_user(request, reviewer=True)
+    decision = form.get("decision")
+    try:
+        if decision not in ("upheld", "overturned"):
+            raise FormError("Elija si se mantiene la calificación o se corrige.")
+        await evaluations.resolve_dispute(
+            request.app[QA_POOL], dispute_id=int(request.match_info["dispute_id"]),
+            resolver=user.username, overturned=decision == "overturned",
+            note=required_text(form.get("note"), "la nota de la resolución"))
+    except FormError as exc:
+        raise _error(request, 400, str(exc), user=user) from None
+    except evaluations.EvaluationError as exc:
+        raise _error(request, _code_status(exc.code), str(exc), user=user) from None
+    raise web.HTTPSeeOther(form.get("back") if form.get("back", "").startswith("/qa/calls/")
+                           else "/qa/disputes")
+
+
+def _code_status(code: str) -> int:
+    return {"not_found": 404, "bad_request": 400, "conflict": 409, "forbidden": 403}[code]
+
+
+# --- the daily queue, calibration ---------------------------------------------------------------
+
+def _today(request: web.Request) -> date:
+    return datetime.now(UTC).astimezone(request.app[QA_TZ]).date()
+
+
+async def queue_page(request: web.Request) -> web.Response:
+    session, user = await _page_user(request, reviewer=True)
+    pool, day = request.app[QA_POOL], _today(request)
+    total = await sampling.build_daily_sample(pool, day, request.app[QA_TZ],
+                                              request.app[QA_SCORECARD].sampling)
+    return _render(request, "qa_queue.html", session, user, day=day, total=total,
+                   calls=await sampling.queue_of(pool, day, user.username),
+                   unclaimed=await sampling.unclaimed_count(pool, day),
+                   daily_claim=request.app[QA_SCORECARD].sampling.daily_claim)
+
+
+async def claim(request: web.Request) -> web.StreamResponse:
+    _, user, form = await _form_user(request, reviewer=True)
+    pool, day = request.app[QA_POOL], _today(request)
+    if form.get("call_id"):
+        if not await sampling.claim_call(pool, day, form["call_id"], user.username):
+            raise _error(request, 409, "Otro revisor ya tomó esa llamada: elija otra.", user=user)
+    else:
+        await sampling.claim_next(pool, day, user.username,
+                                  request.app[QA_SCORECARD].sampling.daily_claim)
+    raise web.HTTPSeeOther("/qa/queue")
+
+
+async def create_calibration(request: web.Request) -> web.StreamResponse:
+    _, user, form = await _form_user(request, reviewer=True)
+    title = (form.get("title") or "").strip()[:120] or "Calibración"
+    session_id = await calibration.create_calibration(
+        request.app[QA_POOL], call_id=form.get("call_id", ""), title=title,
+        created_by=user.username)
+    if session_id is None:
+        raise _error(request, 404, "No se encontró la llamada.", user=user)
+    raise web.HTTPSeeOther(f"/qa/calibrations/{session_id}")
+
+
+async def calibration_page(request: web.Request) -> web.Response:
+    session, user = await _page_user(request, reviewer=True)
+    pool = request.app[QA_POOL]
+    spread = await calibration.calibration_spread(pool, int(request.match_info["calibration_id"]))
+    if spread is None:
+        raise _error(request, 404, "No existe esa sesión de calibración.", user=user)
+    call_id = spread.calibration["call_id"]
+    detail = await records.call_detail(pool, call_id)
+    mine = next((e for e in await evaluations.evaluations_of(
+        pool, call_id, calibration_id=spread.calibration["id"])
+        if e.row["reviewer"] == user.username), None)
+    return _render(request, "qa_calibration.html", session, user, spread=spread, detail=detail,
+                   scorecard=request.app[QA_SCORECARD], mine=_answers(mine),
+                   steps_reached=_steps_reached(detail.record["guided"]),
+                   form_action=f"/qa/calls/{call_id}/evaluation",
+                   calibration=spread.calibration)
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+async def charts_page(request: web.Request) -> web.Response:
+    session, user = await _page_user(request, reviewer=True)
+    return _render(request, "qa_charts.html", session, user)
+
+
+async def charts_data(request: web.Request) -> web.Response:
+    _, user = await auth.require_api(request)
+    if not is_reviewer(user):
+        raise web.HTTPForbidden(text='{"error":"forbidden"}', content_type="application/json")
+    try:
+        flt = parse_filter(request.query, request.app[QA_TZ])
+    except FilterError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    until = flt.until or datetime.now(UTC) + timedelta(seconds=1)
+    since = flt.since or until - timedelta(weeks=8)
+    return web.json_response(await charts.chart_data(
+        request.app[QA_POOL], since=since, until=until, tz_name=request.app[CONFIG].tz_name))
+
+
+def _clock(seconds) -> str:
+    if seconds is None:
+        return ""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
