@@ -55,6 +55,7 @@ class OperationRunner:
         self._settings = settings
         self._clock = clock
         self._tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self.on_change: Callable[[Operation], None] = lambda op: None  # call records
 
     # --- entry points --------------------------------------------------------------------------
 
@@ -164,6 +165,7 @@ class OperationRunner:
         return op
 
     async def _publish(self, op: Operation) -> None:
+        self.on_change(op)
         message = json.dumps(protocol.operation(op.public()), ensure_ascii=False)
         await asyncio.wait_for(self._redis.publish(self._keys.agent_channel(op.by), message),
                                REDIS_TIMEOUT)

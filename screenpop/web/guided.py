@@ -12,6 +12,7 @@ from aiohttp import web
 
 from screenpop.calls.access import Need
 from screenpop.push import protocol
+from screenpop.records import CALL_LOG
 from screenpop.script.answers import AnswerError
 from screenpop.script.progress import CallProgress
 from screenpop.script.steps import render_script
@@ -44,6 +45,7 @@ async def save_progress(request: web.Request) -> web.Response:
     except AnswerError as exc:
         return web.json_response({"error": "invalid_answer", "field": exc.key,
                                   "message": str(exc)}, status=400)
+    request.app[CALL_LOG].progress(progress, by=user.username)
     payload = await _payload(request, user, progress)
     app = request.app
     await app[REDIS].publish(app[KEYS].agent_channel(user.username), json.dumps(payload))
