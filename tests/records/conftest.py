@@ -7,9 +7,11 @@ import dataclasses
 import socket
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 from common.db.pool import create_pool
 from common.records.writer import RecordWriter
@@ -63,6 +65,18 @@ class RecordingNode(Node):
         return self
 
 
+class CapturingWriter(RecordWriter):
+    """A RecordWriter that also keeps every fact submitted, to replay them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.facts: list = []
+
+    def submit(self, fact) -> None:
+        self.facts.append(fact)
+        super().submit(fact)
+
+
 @dataclasses.dataclass
 class RecordStack:
     simulator: PbxSimulator
@@ -80,21 +94,33 @@ class RecordStack:
                             ping_timeout=1.0, tz_name="America/Mexico_City"),
             redis=self.redis, retry_base=0.05, retry_cap=0.2, heartbeat_interval=0.2, **kwargs)
 
+    async def metric(self, name: str) -> float:
+        """One figure of telephony's /metrics."""
+        url = f"http://127.0.0.1:{self.telephony.status_port}/metrics"
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            text = await response.text()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name:
+                    return sample.value
+        raise AssertionError(f"{name} not in /metrics")
+
     async def restart_telephony(self, **kwargs) -> None:
         await self.telephony.stop()
         self.telephony = self.telephony_service(**kwargs)
         await self.telephony.start()
 
     async def record(self, call_id: str, *, complete: bool | None = None,
-                     until: Callable[[dict], bool] = lambda record: True) -> dict:
-        """The call's record once telephony wrote it (complete or not, when asked) and `until`
-        holds, with its channels, agents and events."""
+                     until: Callable[[dict], bool] = lambda r: r["direction"] != "unknown",
+                     ) -> dict:
+        """The call's record once `until` holds (by default: once telephony wrote it) and it is
+        complete or not (when asked), with its channels, agents and events."""
         conn = await asyncpg.connect(self.database, timeout=5)
         try:
             async with asyncio.timeout(WAIT):
                 while True:
                     record = await self._read(conn, call_id)
-                    if record is not None and record["direction"] != "unknown" and (
+                    if record is not None and (
                             complete is None or record["complete"] == complete) and until(record):
                         return record
                     await asyncio.sleep(0.05)
