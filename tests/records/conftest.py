@@ -55,7 +55,9 @@ class RecordingNode(Node):
 
     async def start(self) -> RecordingNode:
         self.app = create_app(self.config, redis=self.redis, index=self.index,
-                              gateway=self.gateway, record_writer=self.record_writer)
+                              gateway=self.gateway, agent_settings=self.agent_settings,
+                              provider=self.provider, action_settings=self.action_settings,
+                              record_writer=self.record_writer)
         self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
