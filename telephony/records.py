@@ -132,6 +132,8 @@ class CallRecorder:
         group.names[uid] = channel
         group.live.add(uid)
         self._linkedid_of[uid] = linkedid
+        if len(self._linkedid_of) > CALLS_KEPT * 4:  # channels whose Hangup never came
+            del self._linkedid_of[next(iter(self._linkedid_of))]
 
     # --- call updates (as published) -------------------------------------------------------
     def observe_update(self, update: CallUpdate) -> None:

@@ -127,7 +127,7 @@ class RecordWriter:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = [self._queue.popleft() for _ in range(min(BATCH_LIMIT, len(self._queue)))]
+            batch = self._take()
             gapped = list(self._gapped)[:BATCH_LIMIT]
             facts = [fact for fact, _ in batch] + [gap_fact(cid, DROPPED_GAP) for cid in gapped]
             try:
@@ -171,6 +171,16 @@ class RecordWriter:
                     log.error("call-record fact refused kind=%s call=%s: %s", fact.kind,
                               fact.call_id, exc)
             return written
+
+    def _take(self) -> list[tuple[Fact, float]]:
+        """The next batch. A fact about several calls ends its batch: the facts after it must
+        not be written before it (a batch is written grouped by kind)."""
+        batch: list[tuple[Fact, float]] = []
+        while self._queue and len(batch) < BATCH_LIMIT:
+            batch.append(self._queue.popleft())
+            if not batch[-1][0].call_id:
+                break
+        return batch
 
     def _trim(self) -> None:
         while len(self._queue) > self._max_queued:
