@@ -40,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 from common.db.migrations import load_migrations, migrate  # noqa: E402
 from common.keys import Keys  # noqa: E402
 from common.process import freeze_startup_heap  # noqa: E402
+from common.records import facts  # noqa: E402
+from common.records.writer import RecordWriter, pool_connector  # noqa: E402
 from screenpop.users import UserStore  # noqa: E402
 from screenpop.web.sessions import COOKIE, SessionStore  # noqa: E402
 from telephony.simulator.server import PbxSimulator  # noqa: E402
@@ -412,6 +414,43 @@ async def complete_records(url: str, calls: int, started: float, timeout: float 
             "events": events}
 
 
+def call_facts(call_id: str, at: float) -> list:
+    """The facts telephony writes for a plain answered call (as telephony.records builds them)."""
+    common = dict(direction="inbound", customer_number="5215512345678", campaign_id=None,
+                  preinstallation_id=None, queue="ventas", ring_at=at, hangup_by="customer",
+                  hangup_cause=16, recording_file=f"2026/12/01/{call_id}.wav")
+    return [
+        facts.event_fact(call_id, "started", at, "started", "bench", {"direction": "inbound"}),
+        facts.call_fact(call_id, answered_at=None, ended_at=None, complete=False, **common),
+        facts.channel_fact(call_id, call_id, "SIP/pstn-gw-00000001"),
+        facts.channel_fact(call_id, f"{call_id}1", "PJSIP/6001-00000002"),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at),
+        facts.event_fact(call_id, "agent:PJSIP/6001:ringing", at, "agent_ringing", "PJSIP/6001", {}),
+        facts.call_fact(call_id, answered_at=at + 3, ended_at=None, complete=False, **common),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3),
+        facts.event_fact(call_id, "agent:PJSIP/6001:answered", at + 3, "agent_answered",
+                         "PJSIP/6001", {}),
+        facts.call_fact(call_id, answered_at=at + 3, ended_at=at + 60, complete=True, **common),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3, left_at=at + 60),
+        facts.event_fact(call_id, "ended", at + 60, "ended", "customer", {"hangup_cause": 16}),
+    ]
+
+
+async def bench_writer(url: str, calls: int) -> dict:
+    """The writer alone: `calls` calls' facts queued at once, timed until all are written."""
+    writer = RecordWriter(pool_connector(url))
+    now = time.time()
+    for i in range(calls):
+        for fact in call_facts(f"bench-{i}", now):
+            writer.submit(fact)
+    started = time.perf_counter()
+    writer.start()
+    await writer.flush(600)
+    seconds = time.perf_counter() - started
+    await writer.stop()
+    return {"calls": calls, "facts": writer.written, "seconds": seconds, "rate": calls / seconds}
+
+
 def latency_line(label: str, latency: dict) -> str:
     return (f"{label}: p50 {latency['p50_ms']:.1f} ms · p99 {latency['p99_ms']:.1f} ms · "
             f"max {latency['max_ms']:.1f} ms · delivered {latency['delivered']} · lost "
@@ -424,6 +463,11 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
         raise SystemExit("--records needs DATABASE_URL (scripts/bench.sh sets it)")
     database = await bench_database(server_url)
     try:
+        alone = await bench_writer(database, args.writer_calls)
+        print(f"record writer alone: {alone['calls']:,} calls ({alone['facts']:,} facts) in "
+              f"{alone['seconds']:.1f} s = {alone['rate']:,.0f} calls/s", flush=True)
+        await drop_database(server_url, database)
+        database = await bench_database(server_url)
         results = {}
         for label, url in (("without records", None), ("with records", database)):
             stack = Stack(redis_url, args.agents, database_url=url)
@@ -458,6 +502,8 @@ async def main() -> None:
     parser.add_argument("--latency-calls", type=int, default=6000)
     parser.add_argument("--memory-calls", type=int, default=100_000)
     parser.add_argument("--memory-rate", type=float, default=100.0)
+    parser.add_argument("--writer-calls", type=int, default=20_000,
+                        help="calls written by the record writer alone (--records)")
     parser.add_argument("--records", action="store_true",
                         help="only the pop latency without and with call records (see 4.)")
     args = parser.parse_args()
