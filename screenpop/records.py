@@ -14,9 +14,11 @@ raises); `CallLog(None)` is records off.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -36,11 +38,23 @@ ACTIVATED_STATES = frozenset({"done", "verified"})
 ANSWERS_KEPT = 20_000  # (call, endpoint) pairs already attributed to an agent
 
 
+def _never_raises(method: Callable) -> Callable:
+    """A record fact that cannot be built is logged; the pop, the save or the action goes on."""
+    @functools.wraps(method)
+    def safe(self, *args, **kwargs) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except Exception:
+            log.exception("call record not updated by %s", method.__name__)
+    return safe
+
+
 class CallLog:
     def __init__(self, writer: RecordWriter | None) -> None:
         self.writer = writer
         self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
 
+    @_never_raises
     def matched(self, call_id: str, match: dict[str, Any], *, by: str | None = None) -> None:
         found = match.get("preinstallations") or []
         record_id = str(found[0]["id"]) if len(found) == 1 else None
@@ -52,6 +66,7 @@ class CallLog:
         elif match.get("status") in MATCH_STATUS:
             self._submit(match_fact(call_id, record_id, MATCH_STATUS[match["status"]]))
 
+    @_never_raises
     def answered_by(self, update: CallUpdate, agents: dict[str, list[str]]) -> None:
         """`agents`: username → the endpoints of theirs in the call."""
         for username, endpoints in agents.items():
@@ -63,12 +78,14 @@ class CallLog:
                         self._answered.popitem(last=False)
                     self._submit(agent_name_fact(update.call_id, endpoint, username))
 
+    @_never_raises
     def progress(self, progress: CallProgress, *, by: str) -> None:
         self._submit(guided_fact(progress.call_id, progress.step, progress.answers))
         at = progress.updated_at.timestamp() if progress.updated_at else time.time()
         self._submit(event_fact(progress.call_id, f"step:{progress.step}", at, "guided_step", by,
                                 {"step": progress.step}))
 
+    @_never_raises
     def operation(self, op: Operation) -> None:
         at = op.updated_at or time.time()
         self._submit(event_fact(
