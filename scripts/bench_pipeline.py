@@ -438,10 +438,10 @@ def call_facts(call_id: str, at: float) -> list:
 
 async def bench_writer(url: str, calls: int) -> dict:
     """The writer alone: `calls` calls' facts queued at once, timed until all are written."""
-    writer = RecordWriter(pool_connector(url))
-    now = time.time()
-    for i in range(calls):
-        for fact in call_facts(f"bench-{i}", now):
+    batches = [call_facts(f"bench-{i}", time.time()) for i in range(calls)]
+    writer = RecordWriter(pool_connector(url), max_queued=sum(map(len, batches)))
+    for batch in batches:
+        for fact in batch:
             writer.submit(fact)
     started = time.perf_counter()
     writer.start()
