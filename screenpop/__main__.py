@@ -81,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"screenpop: configuración inválida: {exc}", file=sys.stderr)
         return 2
     try:
-        uvloop.run(serve(config, agent_settings, action_settings, provider, qa))
+        uvloop.run(serve(config, agent_settings, action_settings, provider, qa,
+                         database_url=env.get("DATABASE_URL")))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1
@@ -132,7 +133,7 @@ async def users_command(args: argparse.Namespace, target: RedisTarget) -> int:
 
 async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
                 action_settings: ActionSettings, provider: ProviderConfig,
-                qa: QaSettings | None = None) -> None:
+                qa: QaSettings | None = None, *, database_url: str | None = None) -> None:
     log.info("screenpop starting %s", config.describe())
     redis = redisconn.connect(config.redis_url)
     gateway = create_gateway(config)
@@ -143,7 +144,7 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
                          installations=rest_installations(gateway.rest))
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider,
-                         action_settings=action_settings, qa=qa)
+                         action_settings=action_settings, qa=qa, database_url=database_url)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         stop = asyncio.Event()

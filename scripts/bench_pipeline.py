@@ -8,8 +8,11 @@
      DialBegin that rings the agent to the agent's client receiving the pop. Pops lost and pops
      delivered to a wrong agent are counted.
   3. Memory: RSS of telephony and screenpop after 10 % of --memory-calls and after all of them.
+  4. With --records: the pop latency run twice, without call records and with both processes
+     writing them to a fresh database on DATABASE_URL's server, side by side, and the record
+     ingest rate (complete call records per second) sustained while the pops ran.
 
-Run through scripts/bench.sh (it sets up the virtualenv and Redis).
+Run through scripts/bench.sh (it sets up the virtualenv, Redis and PostgreSQL).
 """
 from __future__ import annotations
 
@@ -27,14 +30,18 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common.db.migrations import load_migrations, migrate  # noqa: E402
 from common.keys import Keys  # noqa: E402
 from common.process import freeze_startup_heap  # noqa: E402
+from common.records import facts  # noqa: E402
+from common.records.writer import RecordWriter, pool_connector  # noqa: E402
 from screenpop.users import UserStore  # noqa: E402
 from screenpop.web.sessions import COOKIE, SessionStore  # noqa: E402
 from telephony.simulator.server import PbxSimulator  # noqa: E402
@@ -201,8 +208,9 @@ class TimedSimulator(PbxSimulator):
 class Stack:
     """Redis prefix, accounts, telephony and screenpop processes, simulator, agent clients."""
 
-    def __init__(self, redis_url: str, agents: int) -> None:
+    def __init__(self, redis_url: str, agents: int, database_url: str | None = None) -> None:
         self.redis_url = redis_url
+        self.database_url = database_url
         self.keys = Keys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
         self.endpoints = [f"PJSIP/{7000 + i}" for i in range(agents)]
         self.procs: dict[str, subprocess.Popen] = {}
@@ -227,6 +235,9 @@ class Stack:
                "SCREENPOP_SECRET_KEY": "bench-secret-key-0123456789",
                "WISPHUB_URL": "http://127.0.0.1:9/api/", "WISPHUB_PANEL_URL": "http://127.0.0.1:9/",
                "WISPHUB_SYNC_INTERVAL": "3600", "PYTHONUNBUFFERED": "1"}
+        env.pop("DATABASE_URL", None)
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
         log = open(os.devnull, "w")
         self.procs["telephony"] = subprocess.Popen([sys.executable, "-m", "telephony"], env=env,
                                                    cwd=ROOT, stdout=log, stderr=log)
@@ -359,6 +370,128 @@ async def bench_memory(stack: Stack, calls: int, rate: float) -> dict:
     return marks
 
 
+async def bench_database(server_url: str) -> str:
+    """A fresh, migrated database for the records run, on DATABASE_URL's server."""
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(server_url, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = f"{server_url.rpartition('/')[0]}/{name}"
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        await migrate(conn, load_migrations())
+    finally:
+        await conn.close()
+    return url
+
+
+async def drop_database(server_url: str, url: str) -> None:
+    conn = await asyncpg.connect(server_url, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def complete_records(url: str, calls: int, started: float, timeout: float = 120) -> dict:
+    """Waits until `calls` complete records are written; the ingest rate from the first call."""
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        deadline = time.time() + timeout
+        while True:
+            done = await conn.fetchval("SELECT count(*) FROM call_records WHERE complete")
+            if done >= calls or time.time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        seconds = time.time() - started
+        agents = await conn.fetchval("SELECT count(*) FROM call_agents")
+        events = await conn.fetchval("SELECT count(*) FROM call_events")
+    finally:
+        await conn.close()
+    return {"complete": done, "seconds": seconds, "rate": done / seconds, "agents": agents,
+            "events": events}
+
+
+def call_facts(call_id: str, at: float) -> list:
+    """The facts telephony writes for a plain answered call (as telephony.records builds them)."""
+    common = dict(direction="inbound", customer_number="5215512345678", campaign_id=None,
+                  preinstallation_id=None, queue="ventas", ring_at=at, hangup_by="customer",
+                  hangup_cause=16, recording_file=f"2026/12/01/{call_id}.wav")
+    return [
+        facts.event_fact(call_id, "started", at, "started", "bench", {"direction": "inbound"}),
+        facts.call_fact(call_id, answered_at=None, ended_at=None, complete=False, **common),
+        facts.channel_fact(call_id, call_id, "SIP/pstn-gw-00000001"),
+        facts.channel_fact(call_id, f"{call_id}1", "PJSIP/6001-00000002"),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at),
+        facts.event_fact(call_id, "agent:PJSIP/6001:ringing", at, "agent_ringing", "PJSIP/6001", {}),
+        facts.call_fact(call_id, answered_at=at + 3, ended_at=None, complete=False, **common),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3),
+        facts.event_fact(call_id, "agent:PJSIP/6001:answered", at + 3, "agent_answered",
+                         "PJSIP/6001", {}),
+        facts.call_fact(call_id, answered_at=at + 3, ended_at=at + 60, complete=True, **common),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3, left_at=at + 60),
+        facts.event_fact(call_id, "ended", at + 60, "ended", "customer", {"hangup_cause": 16}),
+    ]
+
+
+async def bench_writer(url: str, calls: int) -> dict:
+    """The writer alone: `calls` calls' facts queued at once, timed until all are written."""
+    batches = [call_facts(f"bench-{i}", time.time()) for i in range(calls)]
+    writer = RecordWriter(pool_connector(url), max_queued=sum(map(len, batches)))
+    for batch in batches:
+        for fact in batch:
+            writer.submit(fact)
+    started = time.perf_counter()
+    writer.start()
+    await writer.flush(600)
+    seconds = time.perf_counter() - started
+    await writer.stop()
+    return {"calls": calls, "facts": writer.written, "seconds": seconds, "rate": calls / seconds}
+
+
+def latency_line(label: str, latency: dict) -> str:
+    return (f"{label}: p50 {latency['p50_ms']:.1f} ms · p99 {latency['p99_ms']:.1f} ms · "
+            f"max {latency['max_ms']:.1f} ms · delivered {latency['delivered']} · lost "
+            f"{latency['lost']} · wrong agent {latency['wrong_agent']}")
+
+
+async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        raise SystemExit("--records needs DATABASE_URL (scripts/bench.sh sets it)")
+    database = await bench_database(server_url)
+    try:
+        alone = await bench_writer(database, args.writer_calls)
+        print(f"record writer alone: {alone['calls']:,} calls ({alone['facts']:,} facts) in "
+              f"{alone['seconds']:.1f} s = {alone['rate']:,.0f} calls/s", flush=True)
+        await drop_database(server_url, database)
+        database = await bench_database(server_url)
+        results = {}
+        for label, url in (("without records", None), ("with records", database)):
+            stack = Stack(redis_url, args.agents, database_url=url)
+            await stack.start()
+            freeze_startup_heap()
+            try:
+                started = time.time()
+                results[label] = await bench_latency(stack, args.latency_calls, args.rate)
+                print(latency_line(f"pop latency {label} ({args.agents} agents, "
+                                   f"{args.rate:.0f} calls/s, {args.latency_calls} calls)",
+                                   results[label]), flush=True)
+                if url:
+                    ingest = await complete_records(url, args.latency_calls, started)
+            finally:
+                await stack.stop()
+        base, loaded = results["without records"]["p99_ms"], results["with records"]["p99_ms"]
+        print(f"record ingest: {ingest['complete']} complete records in {ingest['seconds']:.1f} s"
+              f" = {ingest['rate']:.1f} calls/s sustained ({ingest['agents']} agent rows, "
+              f"{ingest['events']} events) · pop p99 {base:.1f} ms without records, "
+              f"{loaded:.1f} ms with records ({(loaded / base - 1) * 100:+.1f} %)", flush=True)
+    finally:
+        await drop_database(server_url, database)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -369,8 +502,15 @@ async def main() -> None:
     parser.add_argument("--latency-calls", type=int, default=6000)
     parser.add_argument("--memory-calls", type=int, default=100_000)
     parser.add_argument("--memory-rate", type=float, default=100.0)
+    parser.add_argument("--writer-calls", type=int, default=20_000,
+                        help="calls written by the record writer alone (--records)")
+    parser.add_argument("--records", action="store_true",
+                        help="only the pop latency without and with call records (see 4.)")
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if args.records:
+        await bench_records(redis_url, args)
+        return
 
     if args.event_calls:
         events = await bench_events(args.event_calls)

@@ -20,7 +20,7 @@ REDIS_SOCKET_TIMEOUT = 2.0
 
 async def serve(config: TelephonyConfig) -> None:
     redis = redisconn.connect(config.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT)
-    service = create_service(config, redis=redis)
+    service = create_service(config, redis=redis, database_url=os.environ.get("DATABASE_URL"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

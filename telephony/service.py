@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -24,11 +25,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from redis.asyncio import Redis
 
 from common.keys import Keys
+from common.records.writer import RecordWriter, WriterMetrics, writer_for
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
 from telephony.config import TelephonyConfig
 from telephony.ivr import Ivr, create_ivr
 from telephony.publisher import CallPublisher, Heartbeat
+from telephony.records import CallRecorder, RecordingFeed, RecordingPublisher
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -94,7 +97,8 @@ class TrackerFeed:
 class TelephonyService:
     def __init__(self, config: TelephonyConfig, *, redis: Redis, listener: AmiListener,
                  feed: TrackerFeed, tracker: CallTracker, publisher: CallPublisher,
-                 heartbeat: Heartbeat, registry: CollectorRegistry) -> None:
+                 heartbeat: Heartbeat, registry: CollectorRegistry,
+                 records: RecordWriter | None = None) -> None:
         self.config = config
         self.redis = redis
         self.listener = listener
@@ -103,6 +107,7 @@ class TelephonyService:
         self.registry = registry
         self._feed = feed
         self._heartbeat = heartbeat
+        self.records = records
         self._runner: web.AppRunner | None = None
         self.status_port: int | None = None
         self.ivr: Ivr | None = None  # FastAGI IVR, set by create_service
@@ -114,6 +119,8 @@ class TelephonyService:
         await site.start()
         self.status_port = self._runner.addresses[0][1]
         self.publisher.start()
+        if self.records is not None:
+            self.records.start()
         self._heartbeat.start()
         self.listener.start()
         if self.ivr is not None:  # FastAGI IVR
@@ -130,6 +137,8 @@ class TelephonyService:
             log.warning("telephony stopping with unpublished call updates backlog=%d",
                         self.publisher.backlog)
         await self.publisher.stop()
+        if self.records is not None:
+            await self.records.stop(FLUSH_TIMEOUT)
         await self._heartbeat.stop()
         with contextlib.suppress(Exception):
             await self._heartbeat.beat()  # last word: the AMI state is now "disconnected"
@@ -200,26 +209,36 @@ class TelephonyService:
 
 
 def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float = 0.5,
-                   retry_cap: float = 30.0, heartbeat_interval: float = 5.0) -> TelephonyService:
+                   retry_cap: float = 30.0, heartbeat_interval: float = 5.0,
+                   database_url: str | None = None,
+                   records: RecordWriter | None = None) -> TelephonyService:
+    """Call records go to `records`, else to a writer on `database_url`, else nowhere."""
     keys = Keys(prefix=config.redis_prefix)
     registry = CollectorRegistry()
     latency = Histogram("telephony_publish_latency_seconds",
                         "From a call update leaving the tracker to Redis confirming it",
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
                         registry=registry)
-    tracker = CallTracker(EndpointMatcher(config.agent_endpoint_patterns))
+    matcher = EndpointMatcher(config.agent_endpoint_patterns)
+    tracker = CallTracker(matcher)
     publisher = CallPublisher(redis, keys, node=config.node_name,
                               on_published=lambda _update, secs: latency.observe(secs))
-    feed = TrackerFeed(tracker, publisher,
+    records = records or writer_for(database_url, "telephony")
+    recorder = CallRecorder(records.submit, matcher, node=config.node_name,
+                            tz_name=config.tz_name) if records else None
+    feed = TrackerFeed(tracker, RecordingPublisher(publisher, recorder) if recorder else publisher,
                        on_resync=lambda: publisher.request_reconcile(tracker.live_call_ids))
-    listener = AmiListener(config, feed, retry_base=retry_base, retry_cap=retry_cap)
+    sink = RecordingFeed(feed, recorder, tracker.live_call_ids, time.time) if recorder else feed
+    listener = AmiListener(config, sink, retry_base=retry_base, retry_cap=retry_cap)
     heartbeat = Heartbeat(redis, keys, config.node_name,
                           lambda: (listener.state, listener.stats.events),
                           interval=heartbeat_interval)
     service = TelephonyService(config, redis=redis, listener=listener, feed=feed,
                                tracker=tracker, publisher=publisher, heartbeat=heartbeat,
-                               registry=registry)
+                               registry=registry, records=records)
     registry.register(service)
     service.ivr = create_ivr(config, redis=redis)  # FastAGI IVR
     registry.register(service.ivr)
+    if records is not None:
+        registry.register(WriterMetrics(records, "telephony"))
     return service

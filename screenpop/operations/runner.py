@@ -70,6 +70,7 @@ class OperationRunner:
         self._settings = settings
         self._clock = clock
         self._tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self.on_change: Callable[[Operation], None] = lambda op: None  # call records
 
     # --- entry points --------------------------------------------------------------------------
 
@@ -224,6 +225,7 @@ class OperationRunner:
         return op
 
     async def publish(self, op: Operation) -> None:
+        self.on_change(op)
         message = json.dumps(protocol.operation(op.public()), ensure_ascii=False)
         await asyncio.wait_for(self._redis.publish(self._keys.agent_channel(op.by), message),
                                REDIS_TIMEOUT)

@@ -27,6 +27,7 @@ from screenpop.pops import agent_leg, customer, linked_payload
 from screenpop.push import protocol
 from screenpop.push.acks import AckTracker
 from screenpop.push.hub import Hub
+from screenpop.records import CallLog
 from screenpop.users import User, UserStore
 from screenpop.wisphub.models import Preinstallation
 
@@ -40,7 +41,9 @@ STATE_BACKLOG = 10_000
 class PopRouter:
     def __init__(self, redis, keys: Keys, records: CallRecords, access: CallAccess,
                  users: UserStore, hub: Hub, *, states: agents.AgentStateStore,
-                 settings: agents.AgentSettings, acks: AckTracker) -> None:
+                 settings: agents.AgentSettings, acks: AckTracker,
+                 call_log: CallLog | None = None) -> None:
+        self._call_log = call_log or CallLog(None)
         self._redis = redis
         self._records = records
         self._access = access
@@ -64,6 +67,7 @@ class PopRouter:
         for endpoint in update.agents:
             for username in await self._agents_of(endpoint):
                 by_agent.setdefault(username, []).append(endpoint)
+        self._call_log.answered_by(update, by_agent)
         here = {name: endpoints for name, endpoints in by_agent.items() if self._hub.has(name)}
         if here:
             match = await self._match_for(update)
@@ -146,6 +150,7 @@ class PopRouter:
         channel, whichever node holds them). Returns the new pop."""
         match = linked_payload(record, await self._records.installed(record.id))
         self._remember(update.call_id, record.id, match)
+        self._call_log.matched(update.call_id, match, by=user.username)
         pop = protocol.pop(update, *leg, match)
         await self._redis.publish(self._keys.agent_channel(user.username), json.dumps(pop))
         log.info("call linked to preinstallation %s agent=%s call=%s", record.id,
@@ -169,6 +174,7 @@ class PopRouter:
             return cached[1]
         subject = await self._records.subject_of(update)
         match = subject.pop_match()
+        self._call_log.matched(update.call_id, match)
         self._remember(update.call_id, link, match)
         return match
 

@@ -25,6 +25,7 @@ from screenpop.operations.service import ActionError, CallActions
 from screenpop.operations.settings import ActionSettings
 from screenpop.operations.store import OperationStore
 from screenpop.operations.worker import OutboxWorker
+from screenpop.records import CALL_LOG
 from screenpop.script.progress import CallProgressStore
 from screenpop.web import auth, csrf
 from screenpop.web.call_routes import require_call
@@ -76,6 +77,7 @@ async def _run_actions(app: web.Application) -> AsyncIterator[None]:
     runner = OperationRunner(redis, keys, store, handlers_for(writer), RunnerSettings(
         settings.lock_seconds, settings.retry_base, settings.retry_cap, settings.unknown_wait,
         settings.unknown_checks, settings.max_attempts, settings.max_checks, settings.lock_retry))
+    runner.on_change = app[CALL_LOG].operation
     progress = app.get(PROGRESS) or CallProgressStore(redis, keys)
     app[ACTIONS] = CallActions(app[CALL_RECORDS], store, runner, writer, settings,
                                app.get(PROVIDER), progress)

@@ -10,6 +10,7 @@ import jinja2
 from aiohttp import web
 
 from common.keys import Keys
+from common.records.writer import RecordWriter, WriterMetrics, writer_for
 from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.calls.access import CallAccess
@@ -24,6 +25,7 @@ from screenpop.push.protocol import CLOSE_GOING_AWAY
 from screenpop.push.router import PopRouter
 from screenpop.qa.routes import add_qa_routes
 from screenpop.qa.settings import QaSettings
+from screenpop.records import CALL_LOG, CallLog
 from screenpop.script.model import ProviderConfig
 from screenpop.script.progress import CallProgressStore
 from screenpop.script.provider import default_provider_config_path, load_provider_config
@@ -64,10 +66,12 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
                sync=None, agent_settings: AgentSettings | None = None,
                provider: ProviderConfig | None = None,
                action_settings: ActionSettings | None = None,
-               qa: QaSettings | None = None) -> web.Application:
+               qa: QaSettings | None = None, database_url: str | None = None,
+               record_writer: RecordWriter | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
-    write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured."""
+    write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured. Call records go to
+    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere."""
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
@@ -78,8 +82,10 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     access, records = CallAccess(redis, keys), CallRecords(redis, keys, index)
     acks = AckTracker(redis, keys, metrics, states, access, settings.ack_deadline)
     hub = Hub(metrics)
+    records_writer = record_writer or writer_for(database_url, "screenpop")
+    app[CALL_LOG] = call_log = CallLog(records_writer)
     router = PopRouter(redis, keys, records, access, users, hub, states=states, settings=settings,
-                       acks=acks)
+                       acks=acks, call_log=call_log)
     app[CALL_ACCESS], app[CALL_RECORDS] = access, records
     app[AGENT_SETTINGS], app[AGENT_STATES], app[ACKS] = settings, states, acks
     app[PROVIDER], app[PROGRESS] = provider, CallProgressStore(redis, keys, provider=provider)
@@ -114,6 +120,9 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.cleanup_ctx.append(_background("agent-states", lambda app: app[ROUTER].run_states()))
     app.cleanup_ctx.append(_background("pop-acks", lambda app: app[ACKS].run()))
     app.cleanup_ctx.append(agent_api.run_wrapup_reaper)
+    if records_writer is not None:
+        metrics.registry.register(WriterMetrics(records_writer, "screenpop"))
+        app.cleanup_ctx.append(_record_writer(records_writer))
     actions.add_action_routes(app, action_settings or ActionSettings())
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
         add_qa_routes(app, qa)
@@ -137,6 +146,14 @@ def _background(name: str, work: Callable[[web.Application], Awaitable[None]]):
         task = asyncio.create_task(work(app), name=name)
         yield
         await cancel_and_wait(task)
+    return run
+
+
+def _record_writer(writer: RecordWriter):
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        writer.start()
+        yield
+        await writer.stop()
     return run
 
 

@@ -16,6 +16,7 @@ from screenpop.calls.access import Need
 from screenpop.operations.store import OperationStore
 from screenpop.pops import record_payload
 from screenpop.push import protocol
+from screenpop.records import CALL_LOG
 from screenpop.script.answers import AnswerError
 from screenpop.script.progress import CallProgress
 from screenpop.script.steps import render_script
@@ -49,6 +50,7 @@ async def save_progress(request: web.Request) -> web.Response:
     except AnswerError as exc:
         return web.json_response({"error": "invalid_answer", "field": exc.key,
                                   "message": str(exc)}, status=400)
+    request.app[CALL_LOG].progress(progress, by=user.username)
     payload = await script_payload(request.app, user, progress, grant.update)
     app = request.app
     await app[REDIS].publish(app[KEYS].agent_channel(user.username), json.dumps(payload))

@@ -1,0 +1,190 @@
+"""Facts about a call, each one idempotent upsert into the call-record tables (pure: no I/O).
+
+Merge rules, so a replayed fact changes nothing and two processes' facts may arrive in any order:
+first times (ring, answer, end) keep the earliest, `complete` only ever turns true, text facts
+keep the latest known value, gaps and guided steps are sets, events are keyed by `event_key`.
+A batch writes a stub row for each of its calls first, so a fact about a call whose first fact
+was dropped or not written yet still has its row (`direction` 'unknown' until telephony says).
+"""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+
+class Fact(NamedTuple):
+    kind: str  # a key of STATEMENTS
+    call_id: str  # "" for facts about several calls (resync_end)
+    args: tuple
+
+
+def utc(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch else None
+
+
+STUB = "INSERT INTO call_records (call_id) VALUES ($1) ON CONFLICT DO NOTHING"
+
+STATEMENTS: dict[str, str] = {
+    # telephony: the call itself
+    "call": """
+        INSERT INTO call_records AS r (call_id, direction, customer_number, campaign_id,
+            preinstallation_id, queue, ring_at, answered_at, ended_at, wait_seconds,
+            talk_seconds, hangup_by, hangup_cause, recording_file, complete)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        ON CONFLICT (call_id) DO UPDATE SET
+            direction = excluded.direction,
+            customer_number = coalesce(excluded.customer_number, r.customer_number),
+            campaign_id = coalesce(excluded.campaign_id, r.campaign_id),
+            preinstallation_id = coalesce(r.preinstallation_id, excluded.preinstallation_id),
+            queue = coalesce(excluded.queue, r.queue),
+            ring_at = least(r.ring_at, excluded.ring_at),
+            answered_at = least(r.answered_at, excluded.answered_at),
+            ended_at = least(r.ended_at, excluded.ended_at),
+            wait_seconds = coalesce(r.wait_seconds, excluded.wait_seconds),
+            talk_seconds = coalesce(r.talk_seconds, excluded.talk_seconds),
+            hangup_by = coalesce(r.hangup_by, excluded.hangup_by),
+            hangup_cause = coalesce(r.hangup_cause, excluded.hangup_cause),
+            recording_file = coalesce(r.recording_file, excluded.recording_file),
+            complete = r.complete OR excluded.complete,
+            updated_at = now()""",
+    # screenpop: which preinstallation the call is about; an agent's link is never undone by a
+    # later automatic match
+    "match": """
+        UPDATE call_records SET
+            preinstallation_id = CASE WHEN match_status = 'linked' AND $3 <> 'linked'
+                                      THEN preinstallation_id
+                                      ELSE coalesce($2, preinstallation_id) END,
+            match_status = CASE WHEN match_status = 'linked' THEN 'linked' ELSE $3 END,
+            updated_at = now()
+        WHERE call_id = $1""",
+    # screenpop: the guided call (steps reached in order, latest answers, objections raised)
+    "guided": """
+        UPDATE call_records SET
+            guided = guided || jsonb_build_object(
+                'step', $2::text,
+                'steps', CASE WHEN coalesce(guided->'steps', '[]') ? $2::text
+                              THEN guided->'steps'
+                              ELSE coalesce(guided->'steps', '[]') || to_jsonb($2::text) END,
+                'answers', coalesce(guided->'answers', '{}') || $3::jsonb,
+                'objections', $4::jsonb),
+            updated_at = now()
+        WHERE call_id = $1""",
+    "channel": """
+        INSERT INTO call_channels (call_id, uniqueid, channel) VALUES ($1, $2, $3)
+        ON CONFLICT DO NOTHING""",
+    # one row per endpoint, numbered in the order the endpoints first reached the call
+    "agent": """
+        WITH updated AS (
+            UPDATE call_agents SET
+                username = coalesce($3, username, (SELECT actor FROM call_events
+                    WHERE call_id = $1 AND event_key = 'user:' || $2)),
+                rang_at = least(rang_at, $4),
+                answered_at = least(answered_at, $5),
+                left_at = greatest(left_at, $6)
+            WHERE call_id = $1 AND endpoint = $2
+            RETURNING 1)
+        INSERT INTO call_agents (call_id, position, endpoint, username, rang_at, answered_at,
+                                 left_at)
+        SELECT $1, (SELECT coalesce(max(position) + 1, 0) FROM call_agents WHERE call_id = $1),
+               $2, coalesce($3, (SELECT actor FROM call_events
+                                 WHERE call_id = $1 AND event_key = 'user:' || $2)), $4, $5, $6
+        WHERE NOT EXISTS (SELECT 1 FROM updated)""",
+    # screenpop: the account at an endpoint that answered; kept as an event too, so telephony's
+    # row for that endpoint picks it up whichever lands first
+    "agent_name": """
+        WITH named AS (
+            INSERT INTO call_events (call_id, event_key, at, kind, actor, detail)
+            VALUES ($1, 'user:' || $2, now(), 'agent_account', $3, jsonb_build_object('endpoint', $2))
+            ON CONFLICT DO NOTHING)
+        UPDATE call_agents SET username = $3 WHERE call_id = $1 AND endpoint = $2""",
+    "event": """
+        INSERT INTO call_events (call_id, event_key, at, kind, actor, detail)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+        ON CONFLICT DO NOTHING""",
+    "gap": """
+        UPDATE call_records SET gaps = array_append(gaps, $2), updated_at = now()
+        WHERE call_id = $1 AND NOT ($2 = ANY(gaps))""",
+    # telephony after a resync: the incomplete calls this node started that Asterisk no longer
+    # has ended while nobody watched; their end is when that was noticed
+    "resync_end": """
+        WITH ended AS (
+            UPDATE call_records r SET
+                complete = true,
+                ended_at = coalesce(r.ended_at, $3),
+                talk_seconds = coalesce(r.talk_seconds,
+                                        extract(epoch FROM $3 - r.answered_at)::numeric(10, 3)),
+                wait_seconds = coalesce(r.wait_seconds, extract(
+                    epoch FROM coalesce(r.answered_at, $3) - r.ring_at)::numeric(10, 3)),
+                gaps = CASE WHEN $4 = ANY(r.gaps) THEN r.gaps ELSE array_append(r.gaps, $4) END,
+                updated_at = now()
+            WHERE NOT r.complete AND NOT (r.call_id = ANY($2::text[]))
+              AND EXISTS (SELECT 1 FROM call_events e WHERE e.call_id = r.call_id
+                          AND e.event_key = 'started' AND e.actor = $1)
+            RETURNING r.call_id)
+        UPDATE call_agents SET left_at = $3
+        WHERE call_id IN (SELECT call_id FROM ended) AND left_at IS NULL""",
+}
+# written in this order within a batch: rows before the facts that refer to them
+ORDER = ("call", "match", "guided", "channel", "agent", "agent_name", "event", "gap",
+         "resync_end")
+NEEDS_ROW = frozenset(ORDER) - {"call", "resync_end"}
+
+DROPPED_GAP = "escrituras perdidas: la cola de registros se llenó mientras la base de datos no respondía"
+RESYNC_GAP = "fin no observado: la llamada terminó mientras telefonía no estaba conectada"
+RESYNC_START_GAP = "inicio no observado: telefonía se reinició durante la llamada"
+
+
+def call_fact(call_id: str, *, direction: str, customer_number: str | None,
+              campaign_id: str | None, preinstallation_id: str | None, queue: str | None,
+              ring_at: float, answered_at: float | None, ended_at: float | None,
+              hangup_by: str | None, hangup_cause: int | None, recording_file: str | None,
+              complete: bool) -> Fact:
+    wait = talk = None
+    if ended_at or answered_at:
+        wait = round((answered_at or ended_at or ring_at) - ring_at, 3)
+    if ended_at and answered_at:
+        talk = round(ended_at - answered_at, 3)
+    return Fact("call", call_id, (
+        call_id, direction, customer_number, campaign_id, preinstallation_id, queue,
+        utc(ring_at), utc(answered_at), utc(ended_at), wait, talk,
+        hangup_by if complete else None, hangup_cause if complete else None, recording_file,
+        complete))
+
+
+def channel_fact(call_id: str, uniqueid: str, channel: str) -> Fact:
+    return Fact("channel", call_id, (call_id, uniqueid, channel))
+
+
+def agent_fact(call_id: str, endpoint: str, *, rang_at: float | None = None, answered_at: float | None = None,
+               left_at: float | None = None) -> Fact:
+    return Fact("agent", call_id, (call_id, endpoint, None, utc(rang_at), utc(answered_at),
+                                   utc(left_at)))
+
+
+def agent_name_fact(call_id: str, endpoint: str, username: str) -> Fact:
+    return Fact("agent_name", call_id, (call_id, endpoint, username))
+
+
+def event_fact(call_id: str, event_key: str, at: float, kind: str, actor: str | None,
+               detail: dict[str, Any]) -> Fact:
+    return Fact("event", call_id, (call_id, event_key, utc(at), kind, actor,
+                                   json.dumps(detail, ensure_ascii=False, default=str)))
+
+
+def match_fact(call_id: str, preinstallation_id: str | None, status: str) -> Fact:
+    return Fact("match", call_id, (call_id, preinstallation_id, status))
+
+
+def guided_fact(call_id: str, step: str, answers: dict[str, Any]) -> Fact:
+    objections = answers.get("objections_raised") or []
+    return Fact("guided", call_id, (call_id, step, json.dumps(answers, ensure_ascii=False),
+                                    json.dumps(objections, ensure_ascii=False)))
+
+
+def gap_fact(call_id: str, note: str) -> Fact:
+    return Fact("gap", call_id, (call_id, note))
+
+
+def resync_end_fact(node: str, live_call_ids: list[str], at: float) -> Fact:
+    return Fact("resync_end", "", (node, sorted(live_call_ids), utc(at), RESYNC_GAP))

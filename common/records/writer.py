@@ -1,0 +1,241 @@
+"""The per-process queue of call-record facts, written to PostgreSQL in batches.
+
+`submit` never blocks, never raises and does no I/O, so the pop path only appends to a deque.
+One task takes up to BATCH_LIMIT facts at a time and writes them in one transaction (one
+`executemany` per kind, in facts.ORDER). While the database does not answer the batch goes back
+to the front and is retried with capped backoff; past `max_queued` the oldest facts are dropped,
+counted, and each call that lost one gets a gap note once the database is back. A fact the
+database refuses (bad data) is dropped alone and counted as a write failure, so it cannot hold
+up the rest.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterator
+
+import asyncpg
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from common.backoff import backoff_delay
+from common.db.pool import create_pool
+from common.records.facts import DROPPED_GAP, NEEDS_ROW, ORDER, STATEMENTS, STUB, Fact, gap_fact
+from common.tasks import cancel_and_wait, cancel_requested
+
+log = logging.getLogger(__name__)
+
+BATCH_LIMIT = 1000
+WRITE_TIMEOUT = 10.0
+GAPS_KEPT = 10_000  # calls waiting for their gap note (past that, only the counter says it)
+_REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
+            asyncpg.SyntaxOrAccessError)
+
+
+class RecordWriter:
+    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Pool]], *,
+                 max_queued: int = 200_000, retry_base: float = 0.5, retry_cap: float = 30.0,
+                 rand: random.Random | None = None) -> None:
+        self._connect = connect
+        self._max_queued = max_queued
+        self._retry_base = retry_base
+        self._retry_cap = retry_cap
+        self._rand = rand or random.Random()
+        self._queue: deque[tuple[Fact, float]] = deque()
+        self._gapped: OrderedDict[str, None] = OrderedDict()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._pool: asyncpg.Pool | None = None
+        self._task: asyncio.Task | None = None
+        self.written = 0
+        self.dropped = 0
+        self.write_failures = 0
+        self.database_ok = False
+        self.last_error: str | None = None
+
+    # --- the pop path ----------------------------------------------------------------------
+    def submit(self, fact: Fact) -> None:
+        self._queue.append((fact, time.monotonic()))
+        if len(self._queue) > self._max_queued:
+            lost, _ = self._queue.popleft()
+            self.dropped += 1
+            if lost.call_id:
+                self._gapped[lost.call_id] = None
+                self._gapped.move_to_end(lost.call_id)
+                if len(self._gapped) > GAPS_KEPT:
+                    self._gapped.popitem(last=False)
+        self._idle.clear()
+        self._wakeup.set()
+
+    # --- figures ---------------------------------------------------------------------------
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    @property
+    def lag(self) -> float:
+        """Seconds the oldest queued fact has waited (0 when nothing waits)."""
+        return time.monotonic() - self._queue[0][1] if self._queue else 0.0
+
+    def metrics(self, service: str) -> Iterator[Metric]:
+        prefix = f"{service}_records"
+        for name, doc, value in (
+            ("written", "Call-record facts written to PostgreSQL", self.written),
+            ("dropped", "Call-record facts dropped because the queue was full", self.dropped),
+            ("write_failures", "Failed call-record writes (database away or fact refused)",
+             self.write_failures),
+        ):
+            yield CounterMetricFamily(f"{prefix}_{name}", doc, value=value)
+        for name, doc, value in (
+            ("queued", "Call-record facts waiting to be written", self.queued),
+            ("lag_seconds", "Age of the oldest call-record fact waiting", self.lag),
+            ("database_up", "1 while the last call-record write succeeded", int(self.database_ok)),
+        ):
+            yield GaugeMetricFamily(f"{prefix}_{name}", doc, value=value)
+
+    # --- life ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="record-writer")
+
+    async def flush(self, timeout: float) -> bool:
+        """Wait until everything submitted is written; False if that took longer than timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def stop(self, flush_timeout: float = 3.0) -> None:
+        if self._task is not None and not await self.flush(flush_timeout):
+            log.warning("record writer stopping with unwritten facts queued=%d", self.queued)
+        await cancel_and_wait(self._task)
+        self._task = None
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+    # --- the writing task ------------------------------------------------------------------
+    async def _run(self) -> None:
+        failures = 0
+        while not cancel_requested():
+            if not self._queue and not self._gapped:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = self._take()
+            gapped = list(self._gapped)[:BATCH_LIMIT]
+            facts = [fact for fact, _ in batch] + [gap_fact(cid, DROPPED_GAP) for cid in gapped]
+            try:
+                if self._pool is None:
+                    self._pool = await asyncio.wait_for(self._connect(), WRITE_TIMEOUT)
+                written = await asyncio.wait_for(self._write(facts), WRITE_TIMEOUT * 3)
+            except Exception as exc:  # noqa: BLE001 - database away: keep the facts, retry later
+                self._queue.extendleft(reversed(batch))
+                self._trim()
+                failures += 1
+                self._down(exc)
+                await asyncio.sleep(backoff_delay(failures - 1, base=self._retry_base,
+                                                  cap=self._retry_cap, rand=self._rand))
+                continue
+            for call_id in gapped:
+                self._gapped.pop(call_id, None)
+            if failures:
+                log.info("database back; call records catching up queued=%d", self.queued)
+            failures = 0
+            self.database_ok = True
+            self.written += written
+
+    async def _write(self, facts: list[Fact]) -> int:
+        """All facts in one transaction; when the database refuses one, each on its own."""
+        assert self._pool is not None
+        async with self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    await _execute(conn, facts)
+                return len(facts)
+            except _REFUSED as exc:
+                log.warning("call-record batch refused (%s); writing its facts one by one", exc)
+            written = 0
+            for fact in facts:
+                try:
+                    async with conn.transaction():
+                        await _execute(conn, [fact])
+                    written += 1
+                except _REFUSED as exc:
+                    self.write_failures += 1
+                    log.error("call-record fact refused kind=%s call=%s: %s", fact.kind,
+                              fact.call_id, exc)
+            return written
+
+    def _take(self) -> list[tuple[Fact, float]]:
+        """The next batch. A fact about several calls ends its batch: the facts after it must
+        not be written before it (a batch is written grouped by kind)."""
+        batch: list[tuple[Fact, float]] = []
+        while self._queue and len(batch) < BATCH_LIMIT:
+            batch.append(self._queue.popleft())
+            if not batch[-1][0].call_id:
+                break
+        return batch
+
+    def _trim(self) -> None:
+        while len(self._queue) > self._max_queued:
+            lost, _ = self._queue.popleft()
+            self.dropped += 1
+            if lost.call_id:
+                self._gapped[lost.call_id] = None
+
+    def _down(self, exc: BaseException) -> None:
+        self.write_failures += 1
+        reason = f"{type(exc).__name__}: {exc}"[:200]
+        if self.database_ok or self.last_error is None:
+            log.warning("database unavailable for call records (%s); queueing queued=%d",
+                        reason, self.queued)
+        self.database_ok = False
+        self.last_error = reason
+        if isinstance(exc, (OSError, asyncpg.InterfaceError, TimeoutError)) \
+                and self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+
+async def _execute(conn: asyncpg.Connection, facts: list[Fact]) -> None:
+    by_kind: dict[str, list[tuple]] = {}
+    rows: dict[str, None] = {}
+    for fact in facts:
+        by_kind.setdefault(fact.kind, []).append(fact.args)
+        if fact.kind in NEEDS_ROW:
+            rows[fact.call_id] = None
+    if rows:
+        await conn.executemany(STUB, [(call_id,) for call_id in rows])
+    for kind in ORDER:
+        if kind in by_kind:
+            await conn.executemany(STATEMENTS[kind], by_kind[kind])
+
+
+class WriterMetrics:
+    """A Prometheus collector reading the writer's figures at scrape time."""
+
+    def __init__(self, writer: RecordWriter, service: str) -> None:
+        self._writer = writer
+        self._service = service
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._writer.metrics(self._service)
+
+
+def writer_for(database_url: str | None, service: str) -> RecordWriter | None:
+    """The writer of a process on DATABASE_URL; None (records off, said once) without one."""
+    if not database_url:
+        log.warning("%s: DATABASE_URL not set; call records are off", service)
+        return None
+    return RecordWriter(pool_connector(database_url))
+
+
+def pool_connector(url: str) -> Callable[[], Awaitable[asyncpg.Pool]]:
+    """What RecordWriter needs to open its own small pool on `url`."""
+    return lambda: create_pool(url, min_size=1, max_size=2)

@@ -1,0 +1,250 @@
+"""What telephony knows about each call, as call-record facts (common.records).
+
+The recorder sits beside the tracker, not in it: `RecordingFeed` shows it every AMI event before
+the tracker reads it (channels by Uniqueid, who asked to hang up, the hang-up cause), and
+`RecordingPublisher` every call update the tracker publishes (direction, customer, variables,
+queue, agents' legs, times). It only builds facts and hands them to a RecordWriter, which never
+blocks, so the pop path costs one deque append per fact.
+
+- The record is written on the call's first update, `complete` at its `ended` update, so a crash
+  mid-call leaves an incomplete record.
+- Agents are numbered in the order they first reached the call; an agent's times are when its
+  leg was first seen ringing, answered, and gone (transferred, ended, missed).
+- Who hung up: the channel of the last HangupRequest of the call (an agent endpoint → 'agent',
+  else 'customer'); only SoftHangupRequests (the dialplan or an AMI Hangup) → 'system'. The cause
+  is that channel's Hangup cause, else the first channel's.
+- After a resync, the incomplete records this node started for calls the tracker no longer has
+  are completed with a gap note (the call ended while telephony was away); a call first seen at a
+  resync gets a gap note too (its start was not observed).
+- The recording: asterisk-config/extensions.conf records
+  `${RECORDINGS}/${STRFTIME(${EPOCH},,%Y/%m/%d)}/${CHANNEL(linkedid)}.wav` when the call enters
+  the dialplan; the linkedid is the call id and the date is the PBX's local date (TZ_NAME), so
+  `recording_file` is that path below the recordings folder.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from common.envelope import CallUpdate
+from common.records.facts import (
+    RESYNC_START_GAP,
+    Fact,
+    agent_fact,
+    call_fact,
+    channel_fact,
+    event_fact,
+    gap_fact,
+    resync_end_fact,
+)
+from telephony.ami.listener import EventSink, Resync
+from telephony.channels import EndpointMatcher
+
+log = logging.getLogger(__name__)
+
+CALLS_KEPT = 50_000  # calls followed at once (a tracker that never ends one cannot grow us)
+_LEFT = frozenset({"transferred", "ended", "missed", "answered_elsewhere"})
+
+
+@dataclass
+class _Agent:
+    rang_at: float | None = None
+    answered_at: float | None = None
+    left_at: float | None = None
+
+
+@dataclass
+class _Call:
+    answered_at: float | None = None
+    agents: dict[str, _Agent] = field(default_factory=dict)
+    channels_written: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Channels:
+    """The channels Asterisk reported under one Linkedid, and how the call was hung up."""
+    names: dict[str, str] = field(default_factory=dict)  # Uniqueid → channel name
+    live: set[str] = field(default_factory=set)
+    requested_by: str | None = None  # Uniqueid of the last HangupRequest
+    system_request: bool = False  # a SoftHangupRequest came before any HangupRequest
+    causes: dict[str, int] = field(default_factory=dict)
+
+
+def recording_file(call_id: str, started_at: float, tz: ZoneInfo) -> str:
+    return f"{datetime.fromtimestamp(started_at, tz):%Y/%m/%d}/{call_id}.wav"
+
+
+class CallRecorder:
+    def __init__(self, submit: Callable[[Fact], None], agents: EndpointMatcher, *, node: str,
+                 tz_name: str) -> None:
+        self._submit = submit
+        self._agents = agents
+        self._node = node
+        self._tz = ZoneInfo(tz_name)
+        self._calls: OrderedDict[str, _Call] = OrderedDict()
+        self._by_linkedid: OrderedDict[str, _Channels] = OrderedDict()
+        self._linkedid_of: dict[str, str] = {}
+        self.resyncing = False
+
+    # --- AMI events (before the tracker) ---------------------------------------------------
+    def observe_event(self, event: Mapping[str, str]) -> None:
+        name = event.get("Event")
+        for prefix in ("", "Dest"):
+            uid, linkedid = event.get(prefix + "Uniqueid"), event.get(prefix + "Linkedid")
+            channel = event.get(prefix + "Channel")
+            if uid and linkedid and channel and name != "Hangup":
+                self._place(uid, linkedid, channel)
+        uid = event.get("Uniqueid", "")
+        group = self._by_linkedid.get(self._linkedid_of.get(uid, ""))
+        if group is None:
+            return
+        if name == "HangupRequest":
+            group.requested_by = uid
+        elif name == "SoftHangupRequest" and group.requested_by is None:
+            group.system_request = True
+        elif name == "Hangup":
+            try:
+                group.causes[uid] = int(event.get("Cause", ""))
+            except ValueError:
+                pass
+            group.live.discard(uid)
+            linkedid = self._linkedid_of.pop(uid, "")
+            if not group.live and linkedid not in self._calls:
+                self._by_linkedid.pop(linkedid, None)  # never published: nothing to record
+
+    def _place(self, uid: str, linkedid: str, channel: str) -> None:
+        previous = self._linkedid_of.get(uid)
+        if previous == linkedid:
+            return
+        if previous is not None:
+            old = self._by_linkedid.get(previous)
+            if old is not None:
+                old.live.discard(uid)
+        group = self._by_linkedid.get(linkedid)
+        if group is None:
+            group = self._by_linkedid[linkedid] = _Channels()
+            while len(self._by_linkedid) > CALLS_KEPT:
+                self._by_linkedid.popitem(last=False)
+        group.names[uid] = channel
+        group.live.add(uid)
+        self._linkedid_of[uid] = linkedid
+        if len(self._linkedid_of) > CALLS_KEPT * 4:  # channels whose Hangup never came
+            del self._linkedid_of[next(iter(self._linkedid_of))]
+
+    # --- call updates (as published) -------------------------------------------------------
+    def observe_update(self, update: CallUpdate) -> None:
+        call_id, at = update.call_id, update.event_at
+        call = self._calls.get(call_id)
+        if call is None:
+            call = self._calls[call_id] = _Call()
+            while len(self._calls) > CALLS_KEPT:
+                self._calls.popitem(last=False)
+            self._submit(event_fact(call_id, "started", update.started_at or at, "started",
+                                    self._node, {"direction": update.direction}))
+            if self.resyncing:
+                self._submit(gap_fact(call_id, RESYNC_START_GAP))
+        if update.state == "answered" and call.answered_at is None:
+            call.answered_at = at
+        ended = update.state == "ended"
+        group = self._by_linkedid.get(call_id)
+        hangup_by, cause = self._hangup(call_id, group) if ended else (None, None)
+        self._submit(call_fact(
+            call_id, direction=update.direction, customer_number=update.customer_number,
+            campaign_id=update.campaign_id, preinstallation_id=update.preinstallation_id,
+            queue=update.queue, ring_at=update.started_at or at, answered_at=call.answered_at,
+            ended_at=at if ended else None, hangup_by=hangup_by, hangup_cause=cause,
+            recording_file=recording_file(call_id, update.started_at or at, self._tz),
+            complete=ended))
+        if group is not None:
+            for uid, channel in group.names.items():
+                if uid not in call.channels_written:
+                    call.channels_written.add(uid)
+                    self._submit(channel_fact(call_id, uid, channel))
+        for endpoint, leg in update.agents.items():
+            self._agent_leg(call_id, call, endpoint, leg, at)
+        if ended:
+            self._submit(event_fact(call_id, "ended", at, "ended", hangup_by,
+                                    {"hangup_cause": cause}))
+            self._calls.pop(call_id, None)
+            if group is not None and not group.live:
+                self._by_linkedid.pop(call_id, None)
+
+    def _agent_leg(self, call_id: str, call: _Call, endpoint: str, leg: str, at: float) -> None:
+        times = call.agents.get(endpoint)
+        changed = times is None
+        if times is None:
+            times = call.agents[endpoint] = _Agent(rang_at=at)
+        if leg == "answered" and times.answered_at is None:
+            times.answered_at, changed = at, True
+        if leg in _LEFT and times.left_at is None:
+            times.left_at, changed = at, True
+        if changed:
+            self._submit(agent_fact(call_id, endpoint, rang_at=times.rang_at,
+                                    answered_at=times.answered_at, left_at=times.left_at))
+            self._submit(event_fact(call_id, f"agent:{endpoint}:{leg}", at, f"agent_{leg}",
+                                    endpoint, {"endpoint": endpoint}))
+
+    def _hangup(self, call_id: str, group: _Channels | None) -> tuple[str | None, int | None]:
+        if group is None:
+            return None, None
+        by = None
+        if group.requested_by is not None:
+            channel = group.names.get(group.requested_by, "")
+            by = "agent" if self._agents.endpoint_of(channel) else "customer"
+        elif group.system_request:
+            by = "system"
+        cause = group.causes.get(group.requested_by or "", group.causes.get(call_id))
+        if cause is None and group.causes:
+            cause = next(iter(group.causes.values()))
+        return by, cause
+
+    # --- resync ----------------------------------------------------------------------------
+    def resynced(self, live_call_ids: Collection[str], now: float) -> None:
+        self._submit(resync_end_fact(self._node, list(live_call_ids), now))
+
+
+class RecordingFeed:
+    """The listener's sink when records are on: the recorder sees each item around the tracker
+    feed's handling of it. Never raises (it runs inside the read path)."""
+
+    def __init__(self, feed: EventSink, recorder: CallRecorder,
+                 live_call_ids: Callable[[], Collection[str]], clock: Callable[[], float]) -> None:
+        self._feed = feed
+        self._recorder = recorder
+        self._live_call_ids = live_call_ids
+        self._clock = clock
+
+    def put_nowait(self, item: dict[str, str] | Resync) -> None:
+        if not isinstance(item, Resync):
+            _safely(self._recorder.observe_event, item)
+            self._feed.put_nowait(item)
+            return
+        self._recorder.resyncing = True
+        try:
+            self._feed.put_nowait(item)
+        finally:
+            self._recorder.resyncing = False
+        _safely(lambda ids: self._recorder.resynced(ids, self._clock()), self._live_call_ids())
+
+
+class RecordingPublisher:
+    """The tracker feed's publisher when records are on: publishes, then records."""
+
+    def __init__(self, publisher, recorder: CallRecorder) -> None:
+        self._publisher = publisher
+        self._recorder = recorder
+
+    def submit(self, update: CallUpdate) -> None:
+        self._publisher.submit(update)
+        _safely(self._recorder.observe_update, update)
+
+
+def _safely(work: Callable, arg) -> None:
+    try:
+        work(arg)
+    except Exception:
+        log.exception("call record not updated from %.200r", arg)
