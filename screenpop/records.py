@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from common.records.facts import Fact, agent_name_fact, event_fact, guided_fact, match_fact
+from common.records.facts import (
+    Fact,
+    activated_fact,
+    agent_name_fact,
+    event_fact,
+    guided_fact,
+    match_fact,
+)
 from common.records.writer import RecordWriter
 
 if TYPE_CHECKING:
@@ -96,6 +103,7 @@ class CallLog:
         if op.kind == "activation" and op.state in ACTIVATED_STATES:
             self._submit(event_fact(op.call_id, "activated", at, "activated", op.by,
                                     {"op": op.op_id, "reference": op.reference or None}))
+            self._submit(activated_fact(op.call_id, at))
 
     def _submit(self, fact: Fact) -> None:
         if self.writer is not None:

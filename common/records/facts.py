@@ -70,6 +70,10 @@ STATEMENTS: dict[str, str] = {
                 'objections', $4::jsonb),
             updated_at = now()
         WHERE call_id = $1""",
+    # screenpop: the preinstallation was activated from this call (the QA desk filters on it)
+    "activated": """
+        UPDATE call_records SET activated_at = coalesce(activated_at, $2), updated_at = now()
+        WHERE call_id = $1""",
     "channel": """
         INSERT INTO call_channels (call_id, uniqueid, channel) VALUES ($1, $2, $3)
         ON CONFLICT DO NOTHING""",
@@ -126,7 +130,7 @@ STATEMENTS: dict[str, str] = {
         WHERE call_id IN (SELECT call_id FROM ended) AND left_at IS NULL""",
 }
 # written in this order within a batch: rows before the facts that refer to them
-ORDER = ("call", "match", "guided", "channel", "agent", "agent_name", "event", "gap",
+ORDER = ("call", "match", "guided", "activated", "channel", "agent", "agent_name", "event", "gap",
          "resync_end")
 NEEDS_ROW = frozenset(ORDER) - {"call", "resync_end"}
 
@@ -170,6 +174,10 @@ def event_fact(call_id: str, event_key: str, at: float, kind: str, actor: str | 
                detail: dict[str, Any]) -> Fact:
     return Fact("event", call_id, (call_id, event_key, utc(at), kind, actor,
                                    json.dumps(detail, ensure_ascii=False, default=str)))
+
+
+def activated_fact(call_id: str, at: float) -> Fact:
+    return Fact("activated", call_id, (call_id, utc(at)))
 
 
 def match_fact(call_id: str, preinstallation_id: str | None, status: str) -> Fact:

@@ -31,7 +31,7 @@ async def insert_call(conn: asyncpg.Connection, call_id: str, *, started_at: dat
                 $9, $10, CASE WHEN $11 THEN $7::timestamptz + interval '1 minute' END, $12, true)""",
         call_id, direction, number, campaign, preinstallation,
         "single" if preinstallation else "none", started_at, talk_seconds, disposition,
-        recording_file, activated, json.dumps({"steps_reached": list(steps_reached)}))
+        recording_file, activated, json.dumps({"steps": list(steps_reached)}))
     for position, username in enumerate(agents, start=1):
         await conn.execute("""
             INSERT INTO call_agents (call_id, position, username, endpoint, rang_at, answered_at)

@@ -192,9 +192,9 @@ async def call_page(request: web.Request) -> web.Response:
 
 def _steps_reached(guided) -> set[str]:
     """The guided-call steps the agent reached, as the record's writer lists them in
-    `guided.steps_reached`."""
+    `guided.steps` (common.records.facts)."""
     data = json.loads(guided) if isinstance(guided, str) else (guided or {})
-    steps = data.get("steps_reached") if isinstance(data, dict) else None
+    steps = data.get("steps") if isinstance(data, dict) else None
     return set(steps) if isinstance(steps, list) else set()
 
 

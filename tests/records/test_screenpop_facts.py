@@ -93,3 +93,4 @@ async def test_match_link_guided_call_and_activation_are_recorded(ana, redis, ke
             if e["kind"] == "wisphub_activation" and e["event_key"].startswith(f"op:{op}:done:")]
     assert len(done) == 1 and done[0]["actor"] == "ana"
     assert record["match_status"] == "linked"  # the agent's choice stays
+    record = await record_when(database, lambda r: r["activated_at"] is not None)
