@@ -93,7 +93,7 @@ class RecordStack:
         return create_service(
             TelephonyConfig(ami_port=self.simulator.port, ami_secret="e2e-secret",
                             redis_prefix=self.keys.prefix, status_port=0, ping_interval=0.5,
-                            ping_timeout=1.0, tz_name="America/Mexico_City"),
+                            ping_timeout=1.0, tz_name="America/Mexico_City", agi_port=0),
             redis=self.redis, retry_base=0.05, retry_cap=0.2, heartbeat_interval=0.2, **kwargs)
 
     async def metric(self, name: str) -> float:
