@@ -21,6 +21,7 @@ import asyncpg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from common.backoff import backoff_delay
+from common.db.migrations import load_migrations, migrate
 from common.db.pool import create_pool
 from common.records.facts import DROPPED_GAP, NEEDS_ROW, ORDER, STATEMENTS, STUB, Fact, gap_fact
 from common.tasks import cancel_and_wait, cancel_requested
@@ -237,5 +238,18 @@ def writer_for(database_url: str | None, service: str) -> RecordWriter | None:
 
 
 def pool_connector(url: str) -> Callable[[], Awaitable[asyncpg.Pool]]:
-    """What RecordWriter needs to open its own small pool on `url`."""
-    return lambda: create_pool(url, min_size=1, max_size=2)
+    """What RecordWriter needs to open its own small pool on `url`: the schema is brought up to
+    date first (one node at a time; a database that was down at start-up is migrated when it
+    answers, as the writer retries)."""
+    async def connect() -> asyncpg.Pool:
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            async with pool.acquire() as conn:
+                applied = await migrate(conn, load_migrations())
+        except BaseException:
+            await pool.close()
+            raise
+        if applied:
+            log.info("database schema migrated: %s", ", ".join(m.label for m in applied))
+        return pool
+    return connect

@@ -75,7 +75,9 @@ def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
 
 
 async def _open_pool(app: web.Application) -> AsyncIterator[None]:
-    app[QA_POOL] = await create_pool(app[QA_SETTINGS].database_url)
+    # no connection at start-up: a database that is down must not keep screenpop (and its pops)
+    # from starting; the desk's pages fail on their own until it answers
+    app[QA_POOL] = await create_pool(app[QA_SETTINGS].database_url, min_size=0)
     yield
     await app[QA_POOL].close()
 

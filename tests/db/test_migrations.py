@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from common.db.migrations import Migration, MigrationError, load_migrations, migrate, schema_status
+from common.records.writer import pool_connector
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = """SELECT table_name, column_name, data_type, is_nullable, column_default
@@ -137,3 +138,14 @@ async def test_unreachable_database_says_what_to_do(tmp_path):
     code, _, err = await run_db_command(env, "status")
     assert code == 1
     assert "DATABASE_URL" in err and "secreto" not in err
+
+
+async def test_a_service_brings_an_empty_database_up_to_date_when_it_connects(empty_database):
+    pool = await pool_connector(empty_database)()  # what each service's record writer opens
+    try:
+        async with pool.acquire() as conn:
+            versions = [r["version"] for r in await conn.fetch(
+                "SELECT version FROM schema_migrations ORDER BY version")]
+    finally:
+        await pool.close()
+    assert versions == [m.version for m in load_migrations()]
