@@ -205,17 +205,21 @@ class RecordWriter:
 
 
 async def _execute(conn: asyncpg.Connection, facts: list[Fact]) -> None:
-    by_kind: dict[str, list[tuple]] = {}
-    rows: dict[str, None] = {}
+    # Both services write about the same calls at the same moment: every transaction takes its
+    # row locks in one order (kind, then call id; a call's own facts keep their order, the sort
+    # is stable), or two batches deadlock on each other's new rows.
+    by_kind: dict[str, list[Fact]] = {}
+    rows: set[str] = set()
     for fact in facts:
-        by_kind.setdefault(fact.kind, []).append(fact.args)
+        by_kind.setdefault(fact.kind, []).append(fact)
         if fact.kind in NEEDS_ROW:
-            rows[fact.call_id] = None
+            rows.add(fact.call_id)
     if rows:
-        await conn.executemany(STUB, [(call_id,) for call_id in rows])
+        await conn.executemany(STUB, [(call_id,) for call_id in sorted(rows)])
     for kind in ORDER:
         if kind in by_kind:
-            await conn.executemany(STATEMENTS[kind], by_kind[kind])
+            ordered = sorted(by_kind[kind], key=lambda fact: fact.call_id)
+            await conn.executemany(STATEMENTS[kind], [fact.args for fact in ordered])
 
 
 class WriterMetrics:

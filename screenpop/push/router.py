@@ -134,6 +134,16 @@ class PopRouter:
         pops.sort(key=lambda pop: pop["started_at"])
         return pops
 
+    async def follow_live_calls(self, user: User) -> None:
+        """Put the agent's state in step with the calls live at their endpoints now (at sign-in:
+        a call answered while they were signed out, or while this service was down, makes them
+        *en llamada*, not *disponible*)."""
+        for pop in await self.live_pops(user):
+            if pop["state"] == "answered":
+                await self._states.update(user.username, lambda state, pop=pop: agents.on_call(
+                    state, pop["call_id"], "answered", "answered", pop["customer_display"],
+                    time.time(), self._settings))
+
     async def resend_live(self, username: str) -> None:
         """Send an agent's live pops again to all their sockets here (after a bus outage)."""
         user = await self._users.get(username)

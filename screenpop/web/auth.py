@@ -14,7 +14,16 @@ from screenpop.users import User
 from screenpop.web import bodies, csrf, sessions
 from screenpop.web.peers import client_address, parse_networks
 from screenpop.web.sessions import Session
-from screenpop.web.state import AGENT_STATES, CONFIG, KEYS, REDIS, SESSIONS, TEMPLATES, USERS
+from screenpop.web.state import (
+    AGENT_STATES,
+    CONFIG,
+    KEYS,
+    REDIS,
+    ROUTER,
+    SESSIONS,
+    TEMPLATES,
+    USERS,
+)
 from screenpop.web.throttle import LoginThrottle, ThrottlePolicy
 
 log = logging.getLogger(__name__)
@@ -113,6 +122,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     await throttle.succeeded(username, address)
     session = await app[SESSIONS].create(user.username)
     await app[AGENT_STATES].update(user.username, lambda s: agents.signed_in(s, time.time()))
+    await app[ROUTER].follow_live_calls(user)
     response = web.HTTPFound("/")
     sessions.set_cookie(response, session, ttl=config.session_ttl, secure=config.cookie_secure)
     response.del_cookie(csrf.LOGIN_COOKIE, path="/login")

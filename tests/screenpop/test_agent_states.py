@@ -147,6 +147,22 @@ async def test_answered_call_puts_the_agent_in_call_then_wrap_up_expires_to_avai
     assert await redis.zscore(keys.wrapup_deadlines, "ana") is None
 
 
+async def test_signing_in_during_a_call_answered_while_screenpop_was_down_is_en_llamada(
+        nodes, agents, users, telephony, redis, keys):
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
+    # the call rang and was answered before any screenpop node was up to see it
+    await telephony.publish(call("c1", {"PJSIP/6001": "ringing"}))
+    await telephony.publish(call("c1", {"PJSIP/6001": "answered"}, seq=2))
+    node = await nodes()
+    ana = agents(node, "ana")
+    await ana.sign_in()
+    state = await AgentStateStore(redis, keys).get("ana")
+    assert (state.state, state.call_id) == ("in_call", "c1")
+    refused = await ana.http.post(f"{node.url}/api/agent/state", json={"state": "available"},
+                                  headers={"X-CSRF-Token": ana.csrf})
+    assert (refused.status, (await refused.json())["error"]) == (409, "in_call")
+
+
 async def test_wrap_up_starts_only_when_no_call_at_the_agents_endpoint_is_live(
         nodes, agents, users, telephony, redis, keys):
     await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
