@@ -102,7 +102,8 @@ DEMO_NUMBERS="$("$PY" -c 'from screenpop.sandbox.seed import DEMO_NUMBERS, DEMO_
 say "starting the PBX simulator (AMI on $AMI_PORT, control on $CONTROL_PORT)"
 start simulator "$LOGS/simulator.log" "$PY" -m telephony.simulator serve --port "$AMI_PORT" \
   --control-port "$CONTROL_PORT" --username "$AMI_USERNAME" --secret "$AMI_SECRET" \
-  --demo --demo-agents PJSIP/6001,PJSIP/6002 --demo-numbers "$DEMO_NUMBERS" --demo-interval 12
+  --demo --demo-agents PJSIP/6001,PJSIP/6002 --demo-numbers "$DEMO_NUMBERS" --demo-interval 12 \
+  --agi-host 127.0.0.1 --agi-port "${AGI_PORT:-4573}"
 wait_for_tcp "the PBX simulator" "$AMI_PORT" "$LOGS/simulator.log"
 
 say "starting telephony (status on $TELEPHONY_STATUS_PORT)"
