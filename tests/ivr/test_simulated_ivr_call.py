@@ -6,6 +6,8 @@ import asyncio
 
 from telephony.ami.frames import join_repeated, parse_block, values_of
 from telephony.simulator import PbxSimulator
+from telephony.simulator.ivr import CHANNEL_VARIABLES
+from tests.asterisk.conf import section
 from tests.simulator.amiclient import TIMEOUT, RawAmi
 
 from .conftest import CALLER, preinstallation
@@ -59,3 +61,10 @@ async def test_without_a_fastagi_server_the_dialplan_defaults_stay():
     join = next(e for e in events if e.get("Event") == "QueueCallerJoin")
     assert variables_of(join)["SP_MATCH"] == "unknown"
     assert variables_of(join)["SP_PREINST_ID"] == ""
+
+
+def test_the_simulator_adds_exactly_the_variables_manager_conf_lists():
+    channelvars = section("manager.conf", "general").get("channelvars").split(",")
+    assert tuple(channelvars) == CHANNEL_VARIABLES
+    for name in ("IVR_PATH", "IVR_STARTED", "QUEUE_ENTERED", "SP_MATCH", "SP_PREINST_ID"):
+        assert name in channelvars  # what the pop's `ivr` object is built from
