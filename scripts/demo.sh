@@ -75,10 +75,12 @@ start() {  # name log command...
 SANDBOX_PORT="$(pick_port "${SANDBOX_PORT:-8090}" "the WispHub sandbox")"
 AMI_PORT="$(pick_port "${AMI_PORT:-5038}" "the simulator's AMI")"
 CONTROL_PORT="$(pick_port "${SIMULATOR_CONTROL_PORT:-5039}" "the simulator's control")"
+AGI_PORT="$(pick_port "${AGI_PORT:-4573}" "telephony's FastAGI")"
 TELEPHONY_STATUS_PORT="$(pick_port "${TELEPHONY_STATUS_PORT:-8081}" "telephony's status")"
 SCREENPOP_PORT="$(pick_port "${SCREENPOP_PORT:-8080}" "screenpop")"
 AGI_PORT="$(pick_port "${AGI_PORT:-4573}" "the FastAGI IVR server")"
 export AMI_HOST=127.0.0.1 AMI_PORT AMI_USERNAME=screenpop AMI_SECRET=screenpop-demo
+export AGI_HOST=127.0.0.1 AGI_PORT
 export AGENT_ENDPOINT_PATTERNS="${AGENT_ENDPOINT_PATTERNS:-PJSIP/*,SIP/*,!*/trunk*,!*/pstn*}"
 export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1 AGI_HOST=127.0.0.1 AGI_PORT
 export SCREENPOP_SECRET_KEY="${SCREENPOP_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
@@ -103,7 +105,8 @@ DEMO_NUMBERS="$("$PY" -c 'from screenpop.sandbox.seed import DEMO_NUMBERS, DEMO_
 say "starting the PBX simulator (AMI on $AMI_PORT, control on $CONTROL_PORT)"
 start simulator "$LOGS/simulator.log" "$PY" -m telephony.simulator serve --port "$AMI_PORT" \
   --control-port "$CONTROL_PORT" --username "$AMI_USERNAME" --secret "$AMI_SECRET" \
-  --demo --demo-agents PJSIP/6001,PJSIP/6002 --demo-numbers "$DEMO_NUMBERS" --demo-interval 12
+  --demo --demo-agents PJSIP/6001,PJSIP/6002 --demo-numbers "$DEMO_NUMBERS" --demo-interval 12 \
+  --agi-host "$AGI_HOST" --agi-port "$AGI_PORT"
 wait_for_tcp "the PBX simulator" "$AMI_PORT" "$LOGS/simulator.log"
 
 say "starting telephony (status on $TELEPHONY_STATUS_PORT)"

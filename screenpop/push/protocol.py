@@ -56,6 +56,20 @@ ERRORS: dict[str, str] = {
 }
 
 
+# IVR_PATH symbols (asterisk-config/extensions.conf, context `ivr`) → (short, full) Spanish labels
+IVR_STEPS: dict[str, tuple[str, str]] = {
+    "1": ("Contratar", "Contratar / seguimiento de instalación"),
+    "2": ("Soporte", "Soporte técnico"),
+    "3": ("Pagos", "Pagos"),
+    "0": ("Asesor", "Hablar con un asesor"),
+    "t": ("Sin tecla", "No marcó ninguna opción"),
+    "c": ("Devolución", "Pidió que le devuelvan la llamada"),
+    "cerrado": ("Cerrado", "Llamó fuera de horario"),
+}
+INVALID_IVR_STEP = ("Inválida", "Tecla no válida")
+IVR_MATCHES = frozenset({"one", "many", "none", "unknown"})
+
+
 def is_call_id(value: object) -> bool:
     """A string of the shape of a call id (anything else is refused before touching Redis)."""
     return isinstance(value, str) and CALL_ID_PATTERN.fullmatch(value) is not None
@@ -86,7 +100,33 @@ def pop(update: CallUpdate, endpoint: str, leg: str, match: Mapping[str, Any]) -
         "started_at": update.started_at,
         "event_at": update.event_at,
         "match": dict(match),
+        "ivr": ivr(update.variables),
     }
+
+
+def _epoch(text: str | None) -> float | None:
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) and value > 0 else None
+
+
+def ivr(variables: Mapping[str, str]) -> dict[str, Any] | None:
+    """What the caller did in the IVR (channel variables IVR_PATH, IVR_STARTED, QUEUE_ENTERED,
+    SP_MATCH, SP_PREINST_ID), or None for a call that did not go through it."""
+    path = variables.get("IVR_PATH", "")
+    started = _epoch(variables.get("IVR_STARTED"))
+    if not path and started is None:
+        return None
+    keys = [path] if path in IVR_STEPS else list(path)
+    steps = [{"key": key, "short": short, "label": label}
+             for key in keys for short, label in [IVR_STEPS.get(key, INVALID_IVR_STEP)]]
+    match = variables.get("SP_MATCH")
+    return {"path": path, "steps": steps, "started_at": started,
+            "queue_entered_at": _epoch(variables.get("QUEUE_ENTERED")),
+            "lookup_match": match if match in IVR_MATCHES else None,
+            "lookup_preinstallation_id": variables.get("SP_PREINST_ID") or None}
 
 
 def hello(user: Mapping[str, Any], endpoints: Iterable[str], *, server_time: float,

@@ -94,6 +94,45 @@
   function now() {
     return Date.now() + clockSkewMs;
   }
+  // "IVR: 1 Contratar · 00:42 en IVR · 01:10 en cola": what the caller did before reaching the agent
+  function ivrText(entry) {
+    const ivr = entry.pop.ivr;
+    if (!ivr) return null;
+    const parts = [];
+    const last = ivr.steps.length ? ivr.steps[ivr.steps.length - 1] : null;
+    parts.push(last ? `IVR: ${ivr.path} ${last.short}` : "IVR: sin opción");
+    const entered = ivr.queue_entered_at ? ivr.queue_entered_at * 1000 : null;
+    if (ivr.started_at) parts.push(`${clock(((entered || now()) - ivr.started_at * 1000) / 1000)} en IVR`);
+    if (entered) {
+      if (!entry.queueLeftAt && entry.pop.state !== "ringing") {
+        entry.queueLeftAt = entry.pop.event_at ? entry.pop.event_at * 1000 : now();
+      }
+      parts.push(`${clock(((entry.queueLeftAt || now()) - entered) / 1000)} en cola`);
+    }
+    return parts.join(" · ");
+  }
+  function ivrTitle(ivr) {
+    const steps = ivr.steps.map((step) => `${step.key}: ${step.label}`).join(", ");
+    const found = ivr.lookup_match === "one" && ivr.lookup_preinstallation_id
+      ? `El IVR identificó la preinstalación ${ivr.lookup_preinstallation_id}`
+      : "El IVR no identificó un único registro";
+    return steps ? `${steps}. ${found}` : found;
+  }
+  function drawIvr(entry) {
+    const bar = entry.view.querySelector(".callbar");
+    let line = bar.querySelector(".ivr-path");
+    const text = ivrText(entry);
+    if (!text) {
+      if (line) line.remove();
+      return;
+    }
+    if (!line) {
+      line = el("span", "ivr-path");
+      bar.append(line);
+    }
+    line.textContent = text;
+    line.title = ivrTitle(entry.pop.ivr);
+  }
   function elapsed(entry) {
     const start = entry.pop.started_at ? entry.pop.started_at * 1000 : entry.seen;
     return clock(((entry.endedAt || now()) - start) / 1000);
@@ -543,6 +582,7 @@
     field(view, "timer").textContent = elapsed(entry);
     field(view, "direction").textContent = directionText(pop);
     field(view, "customer").textContent = pop.customer_display || "Número oculto";
+    drawIvr(entry);
     field(view, "dismiss").hidden = live(pop);
     const matchKey = JSON.stringify([pop.match, entry.record || null]);
     if (matchKey !== entry.matchKey) {
@@ -712,7 +752,10 @@
 
   setInterval(() => {
     for (const entry of calls.values()) {
-      if (entry.view) field(entry.view, "timer").textContent = elapsed(entry);
+      if (entry.view) {
+        field(entry.view, "timer").textContent = elapsed(entry);
+        drawIvr(entry);
+      }
       if (entry.tab) entry.tab.querySelector(".tab-timer").textContent = elapsed(entry);
     }
     drawWrapLeft();

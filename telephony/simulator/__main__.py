@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds an answered call lasts unless the order gives --hold-for "
                             f"(default {DEFAULT_HOLD_SECONDS:g}: time to follow the guided call; "
                             "0 = as recorded)")
+    serve.add_argument("--agi-host", default="127.0.0.1",
+                       help="the telephony service's FastAGI server, for IVR calls' look-up")
+    serve.add_argument("--agi-port", type=int,
+                       help="its port (telephony's AGI_PORT); unset: IVR look-ups fail, as with "
+                            "the server down")
     serve.add_argument("--ring-in-use", action="store_true",
                        help="let a queue ring members already on a call (queues.conf ringinuse=yes)")
     call = sub.add_parser("call", help="ask a running simulator to place a call")
@@ -70,7 +75,8 @@ async def serve(args: argparse.Namespace) -> None:
     sim = PbxSimulator(username=args.username, secret=args.secret, host=args.host,
                        port=args.port, login_failure_delay=args.login_failure_delay,
                        default_speed=args.speed, default_hold=args.hold_for or None,
-                       ring_in_use=args.ring_in_use)
+                       ring_in_use=args.ring_in_use,
+                       agi_target=(args.agi_host, args.agi_port) if args.agi_port else None)
     await sim.start()
     runner = web.AppRunner(create_control_app(sim, default_agents=args.demo_agents))
     await runner.setup()

@@ -49,7 +49,8 @@ class SimCall:
 
     def __init__(self, *, scenario: str, template: Template, values: list[bytes],
                  speed: float, hold_at: str | None, hold_for: float | None,
-                 emit: Emit, info: Mapping[str, object]) -> None:
+                 emit: Emit, info: Mapping[str, object],
+                 annotate: Callable[[CompiledEvent, bytes], bytes] | None = None) -> None:
         if speed < 0:
             raise ValueError("speed must be >= 0")
         if hold_at is not None and hold_at not in HOLD_POINTS:
@@ -67,6 +68,7 @@ class SimCall:
         self._hold_index = template.hold_index if hold_at else None
         self._hold_for = hold_for
         self._emit = emit
+        self._annotate = annotate
         self._held = asyncio.Event()
         self._released = asyncio.Event()
         self._done = asyncio.Event()
@@ -88,7 +90,10 @@ class SimCall:
                         self._flush(batch)
                         await asyncio.sleep(delay)
                 values[0] = b"%.6f" % time.time()
-                batch.append((event, render(event, values)))
+                data = render(event, values)
+                if self._annotate is not None:
+                    data = self._annotate(event, data)
+                batch.append((event, data))
                 if index == self._hold_index:
                     self._flush(batch)
                     held_since = loop.time()

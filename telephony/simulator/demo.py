@@ -25,7 +25,14 @@ def next_call(rand: random.Random, free_agents: Sequence[str], numbers: Sequence
     if not free_agents:
         return None
     customer = rand.choice(numbers)
-    kind = rand.choice(("inbound_queue", "inbound_queue", "inbound_direct", "agent_outbound"))
+    kind = rand.choice(("inbound_queue", "inbound_ivr", "inbound_direct", "agent_outbound"))
+    if kind == "inbound_ivr" and len(free_agents) < 2:
+        kind = "inbound_queue"  # the recorded IVR call's queue rings two members
+    if kind == "inbound_ivr":
+        members = list(free_agents)
+        rand.shuffle(members)
+        return kind, {"customer": customer, "name": rand.choice(NAMES), "agents": members[:2],
+                      "speed": 1.0}
     if kind == "inbound_queue":
         members = list(free_agents)
         rand.shuffle(members)

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 
 from telephony.ami.frames import encode, join_repeated, parse_block
 from telephony.channels import endpoint_name
+from telephony.simulator.agi_client import run_agi
 from telephony.simulator.call import IdSource, SimCall, bind_values
 from telephony.simulator.catalogue import QUEUE_SCENARIOS, Catalogue, ScenarioError, endpoint_ext
 from telephony.simulator.channels import ChannelTable, snapshot_pairs
+from telephony.simulator.ivr import ivr_annotator
 from telephony.simulator.session import AmiSession
 from telephony.simulator.template import CompiledEvent
 
@@ -27,10 +29,13 @@ class PbxSimulator:
                  host: str = "127.0.0.1", port: int = 0, login_failure_delay: float = 1.0,
                  *, catalogue: Catalogue | None = None, default_speed: float = 1.0,
                  default_hold: float | None = None, ring_in_use: bool = True,
-                 max_write_buffer: int = MAX_WRITE_BUFFER) -> None:
+                 max_write_buffer: int = MAX_WRITE_BUFFER,
+                 agi_target: tuple[str, int] | None = None) -> None:
         """`default_hold`: seconds an answered call stays up when the caller names no hold
         (None: as recorded, a few seconds). `ring_in_use=False` is a queue with `ringinuse=no`,
-        as the recorded traces were made: members already on a call are not rung."""
+        as the recorded traces were made: members already on a call are not rung.
+        `agi_target` (host, port): the FastAGI server an IVR call's `lookup` step runs against, as
+        the dialplan's AGI(agi://…/lookup) does; None: the look-up fails, as with the server down."""
         self.username = username
         self.secret = secret
         self.host = host
@@ -39,6 +44,7 @@ class PbxSimulator:
         self.default_hold = default_hold
         self.ring_in_use = ring_in_use
         self.max_write_buffer = max_write_buffer
+        self.agi_target = agi_target
         self.answer_pings = True
         self.shutting_down = False  # answer every action as an Asterisk that is stopping does
         self.logins = 0
@@ -139,16 +145,34 @@ class PbxSimulator:
             if hold_for is not None:
                 hold_at = "answered"
         values = bind_values(template, params, self._ids, first_uniqueid=channel_id)
+        annotate = None
+        if scenario == "inbound_ivr":
+            recorded = dict(zip(template.literal_params, template.literals))
+            annotate = ivr_annotator(template, values,
+                                     await self._ivr_lookup({**recorded, **params}))
         call = SimCall(scenario=scenario, template=template, values=values,
                        speed=self.default_speed if speed is None else speed, hold_at=hold_at,
                        hold_for=hold_for, emit=self._emit,
                        info={"variant": choice.key, "customer": customer,
-                             "agents": list(choice.agents)})
+                             "agents": list(choice.agents)},
+                       annotate=annotate)
         self._calls[call.call_id] = call
         task = asyncio.create_task(call.play(), name=f"sim-call-{call.call_id}")
         self._call_tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._forget(cid))
         return call
+
+    async def _ivr_lookup(self, params: dict[str, str]) -> dict[str, str]:
+        """The variables the FastAGI `lookup` set for this caller (none when it failed)."""
+        if self.agi_target is None:
+            return {}
+        host, port = self.agi_target
+        did = params["did"]
+        result = await run_agi(host, port, f"lookup?did={did}", caller=params.get("customer", ""),
+                               did=did)
+        log.info("ivr lookup for %s: %s %s", params.get("customer"), result.status,
+                 result.variables)
+        return result.variables
 
     def _forget(self, call_id: str) -> None:
         self._call_tasks.pop(call_id, None)

@@ -50,6 +50,8 @@ async def stack(redis, redis_url, keys, users):  # noqa: F811 - pytest fixture
                         ping_timeout=1.0),
         redis=redis, retry_base=0.05, retry_cap=0.2, heartbeat_interval=0.2)
     await telephony.start()
+    # IVR calls run their look-up against telephony's FastAGI server, as the dialplan does
+    simulator.agi_target = ("127.0.0.1", telephony.ivr.port)
     node = await Node(config, redis, index).start()
     yield Stack(sandbox, simulator, node, index)
     await node.stop()

@@ -85,6 +85,16 @@ def test_the_demo_only_calls_free_agents_and_waits_when_none_is():
     assert next_call(rand, [], NUMBERS) is None
 
 
+async def test_the_demo_places_ivr_calls_to_both_free_agents(floor):
+    rand = random.Random(1)
+    picks = [next_call(rand, AGENTS, NUMBERS) for _ in range(50)]
+    ivr_calls = [params for scenario, params in picks if scenario == "inbound_ivr"]
+    assert ivr_calls and all(sorted(params["agents"]) == AGENTS for params in ivr_calls)
+    call = await floor.start_call("inbound_ivr", **{**ivr_calls[0], "speed": 0.0})
+    await call.wait_held()
+    assert call.info["variant"] == "inbound_ivr" and call.state == "held"
+
+
 async def test_the_running_demo_never_rings_an_agent_who_is_on_a_call(floor):
     on_a_call = await floor.start_call("inbound_direct", customer="5598765432",
                                        agents=["PJSIP/6001"])

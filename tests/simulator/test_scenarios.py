@@ -117,7 +117,8 @@ async def test_scenario_replays_its_trace(sim, client, case):
         if index in boundaries:  # ids are consistent within a call
             ids: dict[str, str] = {}
             channels: dict[str, str] = {}
-        assert list(out) == list(rec)
+        # the IVR recording predates channelvars; the simulator adds them (test_ivr.py)
+        assert [key for key in out if key != "ChanVariable" or key in rec] == list(rec)
         if "Timestamp" in rec:
             assert float(out["Timestamp"]) >= started - 1
         for key, old in rec.items():

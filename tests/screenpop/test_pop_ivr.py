@@ -1,0 +1,38 @@
+"""The pop's `ivr` object, from the channel variables the IVR dialplan sets."""
+from __future__ import annotations
+
+from common.envelope import CallUpdate
+from screenpop.push.protocol import pop
+
+
+def ivr_of(**variables: str):
+    update = CallUpdate(call_id="1796.1", direction="inbound", state="ringing",
+                        customer_number="5215512345678", agents={"PJSIP/6001": "ringing"},
+                        variables=variables)
+    return pop(update, "PJSIP/6001", "ringing", {"status": "none", "preinstallations": []})["ivr"]
+
+
+def test_a_call_that_skipped_the_ivr_has_none():
+    assert ivr_of() is None
+    assert ivr_of(CAMPAIGN_ID="c1", SP_MATCH="one") is None
+
+
+def test_a_wrong_key_then_a_choice_and_the_lookup():
+    ivr = ivr_of(IVR_PATH="41", IVR_STARTED="1796000000", QUEUE_ENTERED="1796000042",
+                 SP_MATCH="one", SP_PREINST_ID="1842")
+    assert ivr == {"path": "41",
+                   "steps": [{"key": "4", "short": "Inválida", "label": "Tecla no válida"},
+                             {"key": "1", "short": "Contratar",
+                              "label": "Contratar / seguimiento de instalación"}],
+                   "started_at": 1796000000.0, "queue_entered_at": 1796000042.0,
+                   "lookup_match": "one", "lookup_preinstallation_id": "1842"}
+
+
+def test_after_hours_before_any_key_and_garbage_times():
+    assert [s["short"] for s in ivr_of(IVR_PATH="cerrado")["steps"]] == ["Cerrado"]
+    waiting = ivr_of(IVR_STARTED="1796000000", SP_MATCH="unknown")
+    assert waiting["steps"] == [] and waiting["queue_entered_at"] is None
+    assert waiting["lookup_match"] == "unknown" and waiting["lookup_preinstallation_id"] is None
+    odd = ivr_of(IVR_PATH="t", IVR_STARTED="nan", QUEUE_ENTERED="ayer", SP_MATCH="lots")
+    assert odd["started_at"] is None and odd["queue_entered_at"] is None
+    assert odd["lookup_match"] is None and odd["steps"][0]["short"] == "Sin tecla"
