@@ -78,11 +78,10 @@ CONTROL_PORT="$(pick_port "${SIMULATOR_CONTROL_PORT:-5039}" "the simulator's con
 AGI_PORT="$(pick_port "${AGI_PORT:-4573}" "telephony's FastAGI")"
 TELEPHONY_STATUS_PORT="$(pick_port "${TELEPHONY_STATUS_PORT:-8081}" "telephony's status")"
 SCREENPOP_PORT="$(pick_port "${SCREENPOP_PORT:-8080}" "screenpop")"
-AGI_PORT="$(pick_port "${AGI_PORT:-4573}" "the FastAGI IVR server")"
 export AMI_HOST=127.0.0.1 AMI_PORT AMI_USERNAME=screenpop AMI_SECRET=screenpop-demo
 export AGI_HOST=127.0.0.1 AGI_PORT
 export AGENT_ENDPOINT_PATTERNS="${AGENT_ENDPOINT_PATTERNS:-PJSIP/*,SIP/*,!*/trunk*,!*/pstn*}"
-export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1 AGI_HOST=127.0.0.1 AGI_PORT
+export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1
 export SCREENPOP_SECRET_KEY="${SCREENPOP_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 export WISPHUB_URL="http://127.0.0.1:$SANDBOX_PORT/api/" WISPHUB_PANEL_URL="http://127.0.0.1:$SANDBOX_PORT/"
 export WISPHUB_SYNC_INTERVAL="${WISPHUB_SYNC_INTERVAL:-60}"
