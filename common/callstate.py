@@ -8,8 +8,12 @@ for telephony write exactly the same layout.
 """
 from __future__ import annotations
 
-from common.envelope import CallUpdate
+import logging
+
+from common.envelope import CallUpdate, EnvelopeError
 from common.keys import CALL_STATE_TTL_SECONDS, ENDED_CALL_TTL_SECONDS, Keys
+
+log = logging.getLogger(__name__)
 
 LIVE_LEG_STATES = frozenset({"ringing", "answered"})
 
@@ -33,3 +37,14 @@ def queue_call_update(pipe, keys: Keys, update: CallUpdate) -> None:
             pipe.srem(members, update.call_id)
         pipe.expire(members, CALL_STATE_TTL_SECONDS)
     pipe.publish(keys.calls_channel, payload)
+
+
+def read_call_state(raw: str | bytes | None) -> CallUpdate | None:
+    """The envelope stored at `keys.call` (None when absent or unreadable, which is logged)."""
+    if raw is None:
+        return None
+    try:
+        return CallUpdate.from_json(raw)
+    except EnvelopeError:
+        log.warning("unreadable call state in Redis: %.80r", raw)
+        return None

@@ -26,7 +26,8 @@ import json
 import logging
 from dataclasses import dataclass
 
-from common.envelope import CallUpdate, EnvelopeError
+from common.callstate import read_call_state
+from common.envelope import CallUpdate
 from common.keys import Keys
 from screenpop.push.protocol import is_call_id
 from screenpop.users import User
@@ -128,7 +129,7 @@ class CallAccess:
         a browser may acknowledge a pop of."""
         if not is_call_id(call_id):
             return False
-        update = _envelope(await self._redis.get(self._keys.call(call_id)))
+        update = read_call_state(await self._redis.get(self._keys.call(call_id)))
         return update is not None and any(ep in update.agents for ep in user.endpoints)
 
     async def facts(self, user: User, call_id: str) -> CallFacts:
@@ -139,7 +140,7 @@ class CallAccess:
             pipe.hexists(keys.call_agents(call_id), user.username)
             pipe.exists(keys.call_agents(call_id))
             raw, holders, answered, any_answered = await pipe.execute()
-        update = _envelope(raw)
+        update = read_call_state(raw)
         known = update is not None or holders is not None or bool(any_answered)
         return CallFacts(update, _endpoints(holders), bool(answered), known)
 
@@ -155,14 +156,6 @@ class CallAccess:
                      ex=HOLDERS_TTL_SECONDS)
             await pipe.execute()
 
-def _envelope(raw: str | bytes | None) -> CallUpdate | None:
-    if raw is None:
-        return None
-    try:
-        return CallUpdate.from_json(raw)
-    except EnvelopeError:
-        log.warning("unreadable call state in Redis: %.80r", raw)
-        return None
 
 
 def _endpoints(raw: str | bytes | None) -> frozenset[str]:

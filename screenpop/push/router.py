@@ -17,7 +17,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from common.envelope import CallUpdate, EnvelopeError
+from common.callstate import read_call_state
+from common.envelope import CallUpdate
 from common.keys import Keys
 from common.tasks import cancel_requested
 from screenpop import agents
@@ -124,7 +125,7 @@ class PopRouter:
             return []
         pops = []
         for raw in await self._redis.mget([keys.call(c) for c in call_ids]):
-            update = _envelope(raw)
+            update = read_call_state(raw)
             leg = agent_leg(update, user.endpoints) if update else None
             if update is None or leg is None or update.state == "ended":
                 continue
@@ -195,14 +196,6 @@ class PopRouter:
             self._matches.popitem(last=False)
 
 
-def _envelope(raw: str | bytes | None) -> CallUpdate | None:
-    if raw is None:
-        return None
-    try:
-        return CallUpdate.from_json(raw)
-    except EnvelopeError:
-        log.warning("unreadable call state in Redis: %.80r", raw)
-        return None
 
 
 def _text(value: str | bytes) -> str:
