@@ -15,7 +15,8 @@ from tests.asterisk.conf import CONFIG_DIR, section
 ROOT = CONFIG_DIR.parent
 COMPOSE = (ROOT / "docker-compose.yml").read_text()
 REQUIRED = {"SCREENPOP_SECRET_KEY": "x" * 32, "WISPHUB_API_KEY": "key",
-            "WISPHUB_PANEL_USER": "user", "WISPHUB_PANEL_PASSWORD": "password"}
+            "WISPHUB_PANEL_USER": "user", "WISPHUB_PANEL_PASSWORD": "password",
+            "POSTGRES_PASSWORD": "pg-password"}
 
 
 def compose_client() -> str | None:
@@ -59,6 +60,12 @@ def test_telephony_logs_in_and_listens_where_asterisk_expects():
     assert 'AGI_PORT: "4573"' in COMPOSE and "AGI_HOST: 127.0.0.1" in COMPOSE
 
 
+def test_both_services_keep_records_in_the_compose_postgres():
+    assert "- postgres-data:/var/lib/postgresql/data" in COMPOSE
+    assert COMPOSE.count("DATABASE_URL: postgresql://screenpop:${POSTGRES_PASSWORD}@127.0.0.1:5432/"
+                         "screenpop") == 2
+
+
 def test_redis_keeps_an_append_only_file_in_a_volume():
     assert '"--appendonly", "yes"' in COMPOSE and "- redis-data:/data" in COMPOSE
 
@@ -67,6 +74,6 @@ def test_every_service_has_a_health_check_and_host_networking():
     services = re.split(r"\n  (?=\w[\w-]*:\n)", COMPOSE.split("\nservices:\n", 1)[1].split(
         "\nvolumes:\n")[0])
     names = [block.split(":", 1)[0].strip() for block in services]
-    assert names == ["asterisk", "redis", "telephony", "screenpop"]
+    assert names == ["asterisk", "redis", "postgres", "telephony", "screenpop"]
     for block in services:
         assert "network_mode: host" in block and "healthcheck:" in block, block[:40]
