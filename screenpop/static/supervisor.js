@@ -1,6 +1,8 @@
 // Supervisor page: every agent account by name with its state, live over the same /ws socket the
 // agents use. The roster (who is an agent, and their names) comes from /api/agents; the socket's
-// `agent_state` messages keep it current. Data goes into the page through textContent only.
+// `agent_state` messages keep it current. Below it, the WispHub writes that gave up and need a
+// person (/api/operations/attention, read again every ATTENTION_REFRESH_MS). Data goes into the
+// page through textContent only.
 "use strict";
 
 (() => {
@@ -8,15 +10,20 @@
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_CAP_MS = 15000;
   const ROSTER_RETRY_MS = 5000;
+  const ATTENTION_REFRESH_MS = 15000;
   const SUMMARY_ORDER = ["available", "in_call", "wrap_up", "paused", "offline"];
   const bodyEl = document.getElementById("agents");
   const emptyEl = document.getElementById("empty");
   const summaryEl = document.getElementById("summary");
   const connEl = document.getElementById("conn");
+  const attentionEl = document.getElementById("attention");
+  const attentionListEl = document.getElementById("attention-list");
+  const attentionCountEl = document.getElementById("attention-count");
   const roster = new Map(); // username -> agent (state fields + display_name)
   let notAgents = new Set(); // usernames with a state that the roster says are not agents
   let liveDuringLoad = null; // agent_state messages that arrived while the roster was loading
   let rosterTimer = null;
+  let attention = []; // the WispHub writes that need a person
   let attempt = 0;
   let skewMs = 0;
 
@@ -109,6 +116,38 @@
     }
   }
 
+  function ago(epoch) {
+    const minutes = Math.max(0, Math.floor((now() - epoch) / 60));
+    return minutes < 1 ? "hace un momento" : minutes < 60 ? `hace ${minutes} min` : `hace ${Math.floor(minutes / 60)} h`;
+  }
+
+  function drawAttention() {
+    attentionListEl.replaceChildren();
+    for (const op of attention) {
+      const agent = roster.get(op.by);
+      const item = el("li", "attention-item");
+      item.append(el("strong", null, agent ? agent.display_name || op.by : op.by));
+      item.append(el("span", null, ` · ${op.label}: ${op.reason || op.state_label}`));
+      if (op.updated_at) item.append(el("span", "muted", ` · ${ago(op.updated_at)}`));
+      attentionListEl.append(item);
+    }
+    attentionCountEl.textContent = `(${attention.length})`;
+    attentionEl.hidden = attention.length === 0;
+  }
+
+  async function loadAttention() {
+    try {
+      const response = await fetch("/api/operations/attention", { cache: "no-store" });
+      if (!response.ok) return;
+      attention = (await response.json()).operations;
+      drawAttention();
+    } catch (err) {
+      /* the next round tries again */
+    } finally {
+      setTimeout(loadAttention, ATTENTION_REFRESH_MS);
+    }
+  }
+
   function handle(msg) {
     if (msg.type === "hello" && msg.server_time) skewMs = msg.server_time * 1000 - Date.now();
     else if (msg.type === "agents") loadRoster(); // sent on every (re)connect
@@ -153,6 +192,10 @@
     };
   }
 
-  setInterval(render, 1000);
+  setInterval(() => {
+    render();
+    drawAttention(); // names once the roster is in, and the "hace N min"
+  }, 1000);
   connect();
+  loadAttention();
 })();

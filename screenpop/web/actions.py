@@ -189,7 +189,7 @@ async def attention(request: web.Request) -> web.Response:
     if user.role not in STAFF_ROLES:
         raise _forbidden("not_allowed", "Solo supervisión puede ver esta lista.")
     ops = await request.app[ACTIONS].store.flagged()
-    return web.json_response({"operations": [op.public() for op in ops]})
+    return web.json_response({"operations": [{**op.public(), "by": op.by} for op in ops]})
 
 
 async def documents(request: web.Request) -> web.Response:

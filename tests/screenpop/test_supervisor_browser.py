@@ -9,6 +9,8 @@ from playwright.async_api import expect
 
 from screenpop import agents
 from screenpop.agents import AgentStateStore
+from screenpop.operations.model import FAILED, Operation
+from screenpop.operations.store import OperationStore
 from tests.screenpop.conftest import Node, call
 from tests.screenpop.test_browser import sign_in
 
@@ -74,5 +76,34 @@ async def test_supervisor_sees_every_agent_by_name_and_no_supervisors(
             table: document.querySelector('table.agents').getBoundingClientRect().right})""")
         assert fit["page"] <= width and fit["table"] <= width, fit
         await boss.screenshot(path=str(shots / f"supervisor-{width}.png"))
+    finally:
+        await node.stop()
+
+
+async def test_supervisor_sees_the_wisphub_writes_that_need_a_person(
+        browser, config, redis, keys, index, users, shots):
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"], "Ana Torres")
+    await users.add("sofia", "secreto-123", "supervisor", [], "Sofía Ruiz")
+    store = OperationStore(redis, keys)
+    now = time.time()
+    op, _ = await store.create(Operation(
+        call_id="c1", op_id="activation", kind="activation", label="Activación", params={},
+        by="ana", state=FAILED, created_at=now, updated_at=now, needs_person=True,
+        reason="WispHub no confirmó la activación después de 5 revisiones."))
+    await store.flag(op.call_id, op.op_id, now)
+    node = await Node(config, redis, index).start()
+    try:
+        boss = await (await browser.new_context(viewport={"width": 380, "height": 800})).new_page()
+        await sign_in(boss, node, "sofia")
+        await boss.goto(f"{node.url}/supervisor")
+        section = boss.locator("#attention")
+        await expect(section).to_be_visible()
+        await expect(section.locator("h2")).to_have_text("Necesitan revisión (1)")
+        await expect(section.locator(".attention-item")).to_have_text(
+            "Ana Torres · Activación: WispHub no confirmó la activación después de 5 revisiones."
+            " · hace un momento")
+        fit = await boss.evaluate("() => document.documentElement.scrollWidth")
+        assert fit <= 380, fit
+        await boss.screenshot(path=str(shots / "supervisor-attention-380.png"))
     finally:
         await node.stop()
