@@ -21,3 +21,12 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
         await task
     except asyncio.CancelledError:
         pass
+
+
+async def wait_set(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for `event`; False if it was not set within `timeout` seconds."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        return False
+    return True

@@ -27,7 +27,7 @@ from common.backoff import backoff_delay
 from common.callstate import queue_call_update
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import CALL_STATE_TTL_SECONDS, Keys
-from common.tasks import cancel_and_wait, cancel_requested
+from common.tasks import cancel_and_wait, cancel_requested, wait_set
 from telephony.tracker import ended_while_away
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,7 @@ class CallPublisher:
 
     async def flush(self, timeout: float) -> bool:
         """Wait until everything submitted is written; False if that took longer than timeout."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except TimeoutError:
-            return False
+        return await wait_set(self._idle, timeout)
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)

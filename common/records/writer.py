@@ -24,7 +24,7 @@ from common.backoff import backoff_delay
 from common.db.migrations import load_migrations, migrate
 from common.db.pool import create_pool
 from common.records.facts import DROPPED_GAP, NEEDS_ROW, ORDER, STATEMENTS, STUB, Fact, gap_fact
-from common.tasks import cancel_and_wait, cancel_requested
+from common.tasks import cancel_and_wait, cancel_requested, wait_set
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +104,7 @@ class RecordWriter:
 
     async def flush(self, timeout: float) -> bool:
         """Wait until everything submitted is written; False if that took longer than timeout."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except TimeoutError:
-            return False
+        return await wait_set(self._idle, timeout)
 
     async def stop(self, flush_timeout: float = 3.0) -> None:
         if self._task is not None and not await self.flush(flush_timeout):
