@@ -25,9 +25,8 @@ import asyncpg
 
 from common.db.migrations import load_migrations, migrate
 from common.db.pool import create_pool
-from telephony.dialer.outcomes import Outcome
-from telephony.dialer.pacing import Mode
-from telephony.dialer.store import Campaign, DialerStore
+from common.dialer.outcomes import Outcome
+from common.dialer.store import Campaign, DialerStore, Mode
 
 ZONES = ("America/Mexico_City", "America/Tijuana", "America/Hermosillo", "America/Cancun")
 # A Wednesday at 17:00 UTC: inside the default window in all four zones.

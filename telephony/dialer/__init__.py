@@ -1,3 +1,2 @@
-"""The dialer: pure scheduling (time zones, calling windows, retries, pacing), the outcome of each
-attempt from its AMI events, and the durable campaign store (PostgreSQL) the executor claims
-leads from."""
+"""The dialer's executor side: pacing (how many calls to place now) and the outcome of each
+attempt from its AMI events. The durable store and scheduling rules are in `common.dialer`."""

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from telephony.dialer.outcomes import AttemptFacts, AttemptResult, Order, classify
+from common.dialer.outcomes import AttemptFacts, AttemptResult, Order, classify
 
 BUFFERED_CALLS = 256
 BUFFERED_EVENTS_PER_CALL = 256

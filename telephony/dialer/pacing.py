@@ -15,15 +15,10 @@ abandonment rate: below the target it is the target, above it shrinks, and at th
 """
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
-
-class Mode(enum.StrEnum):
-    PREVIEW = "preview"
-    PROGRESSIVE = "progressive"
-    PREDICTIVE = "predictive"
+from common.dialer.store import Mode
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import sys
 from datetime import datetime, timedelta
 
 from common.db.pool import create_pool
-from telephony.dialer.outcomes import Outcome
-from telephony.dialer.store import DialerStore
+from common.dialer.outcomes import Outcome
+from common.dialer.store import DialerStore
 
 LEASE = timedelta(minutes=5)
 

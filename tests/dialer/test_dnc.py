@@ -2,7 +2,7 @@
 Mexican form normalised to E.164, repeats and bad rows counted with their line."""
 from __future__ import annotations
 
-from telephony.dialer.dnc import BadRow, parse_dnc_csv
+from common.dialer.dnc import BadRow, parse_dnc_csv
 
 
 def test_the_phone_column_is_found_by_its_header():

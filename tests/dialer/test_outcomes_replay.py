@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from telephony.ami.frames import iter_messages
-from telephony.dialer.attempts import AttemptTracker
-from telephony.dialer.outcomes import (
+from common.dialer.outcomes import (
     AttemptFacts,
     Order,
     Outcome,
     classify,
 )
+from telephony.ami.frames import iter_messages
+from telephony.dialer.attempts import AttemptTracker
 
 # A copy of shared/fixtures/ami/dialer (its README says what produced each file).
 FIXTURES = Path(__file__).resolve().parent / "traces"

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from telephony.dialer.outcomes import Outcome
-from telephony.dialer.schedule import (
+from common.dialer.outcomes import Outcome
+from common.dialer.schedule import (
     LeadState,
     RetryConfigError,
     RetryPolicy,
@@ -17,8 +17,8 @@ from telephony.dialer.schedule import (
     Why,
     next_eligible,
 )
-from telephony.dialer.windows import CallingWindows, WindowConfigError
-from telephony.dialer.zones import UnknownZone, zone_for
+from common.dialer.windows import CallingWindows, WindowConfigError
+from common.dialer.zones import UnknownZone, zone_for
 
 TIJUANA, HERMOSILLO = "America/Tijuana", "America/Hermosillo"
 CANCUN, MEXICO_CITY = "America/Cancun", "America/Mexico_City"

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from common.db.pool import create_pool
-from telephony.dialer.outcomes import AttemptResult, Order, Outcome
-from telephony.dialer.pacing import Mode
-from telephony.dialer.store import Campaign, DialerStore, Disposition, NewLead
+from common.dialer.outcomes import AttemptResult, Order, Outcome
+from common.dialer.store import Campaign, DialerStore, Disposition, Mode, NewLead
 
 ROOT = Path(__file__).resolve().parents[2]
 CDMX = ZoneInfo("America/Mexico_City")

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from telephony.dialer.outcomes import Outcome
-from telephony.dialer.windows import CallingWindows
+from common.dialer.outcomes import Outcome
+from common.dialer.windows import CallingWindows
 
 DEFAULT_DELAYS = MappingProxyType({
     Outcome.NO_ANSWER: timedelta(hours=2),

@@ -20,11 +20,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from common.phones import to_e164
-from telephony.dialer.dnc import BadRow, parse_dnc_csv
-from telephony.dialer.outcomes import AttemptResult, Order, Outcome
-from telephony.dialer.pacing import Mode
-from telephony.dialer.schedule import (
+from common.dialer.dnc import BadRow, parse_dnc_csv
+from common.dialer.outcomes import AttemptResult, Order, Outcome
+from common.dialer.schedule import (
     Eligibility,
     LeadState,
     RetryPolicy,
@@ -32,10 +30,17 @@ from telephony.dialer.schedule import (
     Why,
     next_eligible,
 )
-from telephony.dialer.windows import CallingWindows
-from telephony.dialer.zones import zone_for
+from common.dialer.windows import CallingWindows
+from common.dialer.zones import zone_for
+from common.phones import to_e164
 
 CLAIM_RETRIES = 5
+
+
+class Mode(enum.StrEnum):
+    PREVIEW = "preview"
+    PROGRESSIVE = "progressive"
+    PREDICTIVE = "predictive"
 
 
 class Disposition(enum.StrEnum):
