@@ -217,3 +217,43 @@ class Keys:
         (number, preinstallation_id, call_id, queue, requested_at); score: epoch seconds when the
         caller joined the queue, i.e. their place in line. Consumed by the dialer."""
         return f"{self.prefix}:callbacks:{queue}"
+
+    # --- the dialer: engine (telephony.dialer) ↔ campaign pages and agent screen (screenpop) -----
+    @property
+    def dialer_control_channel(self) -> str:
+        """Pub/sub channel: a campaign id whose state or settings changed (published by the
+        campaign pages; every dialer engine re-reads that campaign at once)."""
+        return f"{self.prefix}:bus:dialer-control"
+
+    @property
+    def dialer_live_channel(self) -> str:
+        """Pub/sub channel: JSON live figures of one campaign (campaign_id, in_flight,
+        dial_ratio, agents_available, agents_reserved, agents_on_call, answer_rate,
+        abandon_rate_30d, last_error, updated_at), published by the engine on change."""
+        return f"{self.prefix}:bus:dialer-live"
+
+    def dialer_live(self, campaign_id: str) -> str:
+        """Hash: the latest live figures of one campaign (same fields as dialer_live_channel;
+        expires when no engine refreshes it)."""
+        return f"{self.prefix}:dialer:campaign:{campaign_id}:live"
+
+    def dialer_offer(self, username: str) -> str:
+        """Hash: the preview offer on an agent's screen (attempt_id, campaign_id, campaign_name,
+        preinstallation_id, phone, worker, offered_at); expires with the offer."""
+        return f"{self.prefix}:dialer:offer:{username}"
+
+    @property
+    def dialer_offers_channel(self) -> str:
+        """Pub/sub channel: {"username": …, "offer": {…} | null} when an agent's preview offer
+        appears or is withdrawn."""
+        return f"{self.prefix}:bus:dialer-offers"
+
+    def dialer_commands(self, worker: str) -> str:
+        """List: JSON {"attempt_id", "action": "call"|"skip", "by"} the agent screen pushes for
+        the dialer engine `worker` that holds the attempt (expires)."""
+        return f"{self.prefix}:dialer:commands:{worker}"
+
+    def dialer_agent_reservation(self, username: str) -> str:
+        """String: the attempt id an engine reserved this agent for, from claim until the call
+        ends (expires), so two engines never give one agent two calls."""
+        return f"{self.prefix}:dialer:agent:{username}:reserved"
