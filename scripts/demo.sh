@@ -55,9 +55,16 @@ export DATABASE_URL="$(database_url_for "$DEMO_DATABASE")"
 
 
 port_is_free() { "$PY" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
-pick_port() {  # wanted-port what
-  if port_is_free "$1"; then echo "$1"; return; fi
-  local port; port="$(free_port)"; say "port $1 is taken (something else runs there): $2 uses $port"; echo "$port"
+PICKED_PORTS=" "
+pick_port() {  # variable wanted-port what: a free port no other service of this demo took
+  local port="$2"
+  if [[ "$PICKED_PORTS" == *" $port "* ]] || ! port_is_free "$port"; then
+    port="$(free_port)"
+    while [[ "$PICKED_PORTS" == *" $port "* ]]; do port="$(free_port)"; done
+    say "port $2 is taken (something else runs there): $3 uses $port"
+  fi
+  PICKED_PORTS+="$port "
+  printf -v "$1" '%s' "$port"
 }
 wait_for_tcp() {  # name port log
   for _ in $(seq 150); do
@@ -72,12 +79,12 @@ start() {  # name log command...
   CHILD_PIDS+=("$!")
 }
 
-SANDBOX_PORT="$(pick_port "${SANDBOX_PORT:-8090}" "the WispHub sandbox")"
-AMI_PORT="$(pick_port "${AMI_PORT:-5038}" "the simulator's AMI")"
-CONTROL_PORT="$(pick_port "${SIMULATOR_CONTROL_PORT:-5039}" "the simulator's control")"
-AGI_PORT="$(pick_port "${AGI_PORT:-4573}" "telephony's FastAGI")"
-TELEPHONY_STATUS_PORT="$(pick_port "${TELEPHONY_STATUS_PORT:-8081}" "telephony's status")"
-SCREENPOP_PORT="$(pick_port "${SCREENPOP_PORT:-8080}" "screenpop")"
+pick_port SANDBOX_PORT "${SANDBOX_PORT:-8090}" "the WispHub sandbox"
+pick_port AMI_PORT "${AMI_PORT:-5038}" "the simulator's AMI"
+pick_port CONTROL_PORT "${SIMULATOR_CONTROL_PORT:-5039}" "the simulator's control"
+pick_port AGI_PORT "${AGI_PORT:-4573}" "telephony's FastAGI"
+pick_port TELEPHONY_STATUS_PORT "${TELEPHONY_STATUS_PORT:-8081}" "telephony's status"
+pick_port SCREENPOP_PORT "${SCREENPOP_PORT:-8080}" "screenpop"
 export AMI_HOST=127.0.0.1 AMI_PORT AMI_USERNAME=screenpop AMI_SECRET=screenpop-demo
 export AGI_HOST=127.0.0.1 AGI_PORT
 export AGENT_ENDPOINT_PATTERNS="${AGENT_ENDPOINT_PATTERNS:-PJSIP/*,SIP/*,!*/trunk*,!*/pstn*}"
