@@ -156,10 +156,15 @@ class DialerCall(SimCall):
                     continue
                 else:
                     data = rewrite_variables(data, info, self._values_by_name)
+                if index == dialer.response_index and not self._is_async:
+                    # the waiting session answers the action now, before the call goes on
+                    batch.append((replace(event, sent=False), data))
+                    self._flush(batch)
+                    self._responded(b"\r\nResponse: Success\r\n" in data)
+                    await asyncio.sleep(0)
+                    continue
                 if index == dialer.response_index:
                     self._responded(b"\r\nResponse: Success\r\n" in data)
-                    if not self._is_async:
-                        event = replace(event, sent=False)
                 batch.append((event, data))
             self._flush(batch)
         finally:
