@@ -14,6 +14,7 @@ from telephony.simulator.dialer_catalogue import (
     AGENT_ANSWER,
     CUSTOMER_ANSWER,
     CUSTOMER_REJECT,
+    DIAL_TIMEOUT,
     TALK,
     TIMEOUT,
     DialerCatalogue,
@@ -24,6 +25,7 @@ from telephony.simulator.originate import OriginateRequest, Trunk
 DEFAULT_MEMBERS = ("PJSIP/6001", "PJSIP/6002", "PJSIP/6003")
 DEFAULT_TRUNK = "PJSIP/trunk"       # extensions.conf [dialer]: Dial(PJSIP/${EXTEN}@trunk,...)
 QUEUE_WAIT_SECONDS = 120.0          # extensions.conf: Queue(ventas,t,,,120)
+DIAL_TIMEOUT_SECONDS = 30.0         # extensions.conf [dialer]: Dial(…,30,…) rings the customer
 UNKNOWN_UNIQUEID = "<unknown>"      # manager.c: a failed Originate with no ChannelId
 
 
@@ -38,12 +40,14 @@ class DialerSettings:
     agent_ring_seconds: float | None = None
     talk_seconds: float | None = None
     queue_wait_seconds: float = QUEUE_WAIT_SECONDS
+    dial_timeout_seconds: float = DIAL_TIMEOUT_SECONDS
 
     def to_dict(self) -> dict[str, object]:
         return {"members": list(self.members), "unreachable": sorted(self.unreachable),
                 "trunk": self.trunk.device, "ring_seconds": self.ring_seconds,
                 "agent_ring_seconds": self.agent_ring_seconds, "talk_seconds": self.talk_seconds,
-                "queue_wait_seconds": self.queue_wait_seconds}
+                "queue_wait_seconds": self.queue_wait_seconds,
+                "dial_timeout_seconds": self.dial_timeout_seconds}
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class DialerFloor:
 
     def _waits(self, request: OriginateRequest) -> dict[str, float]:
         s = self.settings
-        waits: dict[str, float] = {TIMEOUT: request.timeout}
+        waits: dict[str, float] = {TIMEOUT: request.timeout, DIAL_TIMEOUT: s.dial_timeout_seconds}
         if s.ring_seconds is not None:
             waits[CUSTOMER_ANSWER] = waits[CUSTOMER_REJECT] = s.ring_seconds
         if s.agent_ring_seconds is not None:
@@ -158,14 +162,16 @@ class DialerFloor:
     def configure(self, body: Mapping[str, object]) -> None:
         """Changes from the control API / CLI (validated by the caller's types)."""
         s = self.settings
-        for key in ("ring_seconds", "agent_ring_seconds", "talk_seconds", "queue_wait_seconds"):
+        for key in ("ring_seconds", "agent_ring_seconds", "talk_seconds", "queue_wait_seconds",
+                    "dial_timeout_seconds"):
             if key in body:
                 value = body[key]
                 if value is not None and (isinstance(value, bool)
                                           or not isinstance(value, int | float) or value < 0):
                     raise ValueError(f"«{key}» debe ser un número de segundos >= 0 o null")
-                if key == "queue_wait_seconds" and value is None:
-                    raise ValueError("«queue_wait_seconds» no puede ser null")
+                if key.endswith("_wait_seconds") or key.endswith("_timeout_seconds"):
+                    if value is None:
+                        raise ValueError(f"«{key}» no puede ser null")
                 setattr(s, key, None if value is None else float(value))
         if "members" in body:
             s.members = _endpoints(body["members"], "members")

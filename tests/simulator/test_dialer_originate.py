@@ -85,13 +85,16 @@ def settings(**kwargs) -> DialerSettings:
 @pytest.mark.parametrize(("headers", "order", "outcome", "expected"), [
     (agent_first(), Order.AGENT_FIRST, oc.CONNECTED, Outcome.CONNECTED),
     (agent_first(), Order.AGENT_FIRST, oc.AGENT_UNREACHABLE, Outcome.AGENT_REJECTED),
+    (agent_first(), Order.AGENT_FIRST, oc.BUSY, Outcome.BUSY),
+    (agent_first(), Order.AGENT_FIRST, oc.NO_ANSWER, Outcome.NO_ANSWER),
     (customer_first(), Order.CUSTOMER_FIRST, oc.CONNECTED, Outcome.CONNECTED),
     (customer_first(), Order.CUSTOMER_FIRST, oc.BUSY, Outcome.BUSY),
     (customer_first(), Order.CUSTOMER_FIRST, oc.NO_ANSWER, Outcome.NO_ANSWER),
     (customer_first(), Order.CUSTOMER_FIRST, oc.NOT_FOUND, Outcome.INVALID_NUMBER),
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.MACHINE, Outcome.MACHINE),
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.BUSY, Outcome.BUSY),
-], ids=["agent-first", "agent-unreachable", "customer-first", "busy", "no-answer", "not-found",
+], ids=["agent-first", "agent-unreachable", "agent-first-busy", "agent-first-no-answer",
+        "customer-first", "busy", "no-answer", "not-found",
         "amd-machine", "amd-busy"])
 async def test_forced_outcome_reaches_the_tracker(sim, dialer, headers, order, outcome, expected):
     sim.dialer.picker.force_next(CUSTOMER, outcome)
