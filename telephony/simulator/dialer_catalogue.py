@@ -34,6 +34,7 @@ from telephony.simulator.template import (
 DIALER_DIR = TRACES_DIR / "dialer"  # the dialer recordings; parent-folder ones are one up
 PHASE_GAP = 0.3  # seconds: longer gaps in a recording are waits (ringing, talking, detection)
 CHANNEL_ID_ID = ".999999"  # a recorded ChannelId is compiled as `<epoch>.999999`
+OTHER_ID = ".999998"
 
 # the three waits of a connected call, and the others
 AGENT_ANSWER = "agent_answer"
@@ -81,6 +82,12 @@ SPECS: dict[tuple[Order, bool, str], DialerSpec] = {
         "customer-noanswer", "dialer-c7-1007", (TIMEOUT,), exten_param=True),
     (Order.CUSTOMER_FIRST, False, oc.NOT_FOUND): DialerSpec(
         "customer-not-found", "dialer-c7-1008", (), exten_param=True),
+    # AMD says HUMAN: recorded with a Local-channel customer (a softphone cannot speak one word
+    # and fall silent), so this call's customer is `Local/<number>@outbound-amd;1`/`;2`
+    (Order.CUSTOMER_FIRST, True, oc.CONNECTED): DialerSpec(
+        "amd-human", "dialer-c7-1012",
+        (CUSTOMER_ANSWER, "greeting", "greeting_words", AMD_DECISION, AGENT_ANSWER, TALK),
+        "SIP/6001"),
     (Order.CUSTOMER_FIRST, True, oc.MACHINE): DialerSpec(
         "amd-machine", "dialer-c7-1009", (CUSTOMER_ANSWER, AMD_DECISION), exten_param=True),
     # agent first, the customer does not answer or is busy: recorded with a Local-channel
@@ -187,6 +194,11 @@ def compile_dialer(key: tuple[Order, bool, str], spec: DialerSpec,
     if spec.response_only:
         events = [ev for ev in events if ev.headers.get("Event") == "OriginateResponse"]
     channel_id = sent.get("ChannelId")
+    other_id = sent.get("OtherChannelId")
+    if other_id and any(ev.headers.get("Uniqueid") == other_id for ev in events):
+        # a Local channel honours OtherChannelId for its `;2` half; SIP/PJSIP ones do not,
+        # so it is compiled as an ordinary id (fresh on every call)
+        events = _rename_channel_id(events, other_id, f"{int(events[0].time or 0)}{OTHER_ID}")
     if channel_id:
         stand_in = f"{int(events[0].time or 0)}{CHANNEL_ID_ID}"
         events = _rename_channel_id(events, channel_id, stand_in)
@@ -246,10 +258,10 @@ def compile_dialer(key: tuple[Order, bool, str], spec: DialerSpec,
                             f"{len(spec.phases)}")
     phases = dict(zip(spec.phases, waits))
     queue_index = None
-    if key[0] is Order.CUSTOMER_FIRST and key[2] == oc.CONNECTED:
+    if key[0] is Order.CUSTOMER_FIRST and key[2] == oc.CONNECTED and spec.agent:
         queue_index = next(i for i, ev in enumerate(events)
                            if ev.headers.get("Event") == "Newchannel"
-                           and ev.headers.get("Uniqueid") != originated)
+                           and ev.headers.get("Channel", "").startswith(spec.agent + "-"))
     response_index = next((i for i, ev in enumerate(events)
                            if ev.headers.get("Event") == "OriginateResponse"), None)
     return DialerTemplate(key, spec, template, tuple(infos), phases, queue_index, response_index,

@@ -92,10 +92,11 @@ def settings(**kwargs) -> DialerSettings:
     (customer_first(), Order.CUSTOMER_FIRST, oc.NO_ANSWER, Outcome.NO_ANSWER),
     (customer_first(), Order.CUSTOMER_FIRST, oc.NOT_FOUND, Outcome.INVALID_NUMBER),
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.MACHINE, Outcome.MACHINE),
+    (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.CONNECTED, Outcome.CONNECTED),
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.BUSY, Outcome.BUSY),
 ], ids=["agent-first", "agent-unreachable", "agent-first-busy", "agent-first-no-answer",
         "customer-first", "busy", "no-answer", "not-found",
-        "amd-machine", "amd-busy"])
+        "amd-machine", "amd-human", "amd-busy"])
 async def test_forced_outcome_reaches_the_tracker(sim, dialer, headers, order, outcome, expected):
     sim.dialer.picker.force_next(CUSTOMER, outcome)
     result, _ = await dialer.call({**headers, "ChannelId": "att-1"}, order=order,
