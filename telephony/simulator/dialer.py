@@ -3,7 +3,7 @@ delays, and the plan for one Originate (which recorded template, which waits, wh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from common.dialer.outcomes import Order
 from telephony.simulator import dialer_outcomes as oc
@@ -160,18 +160,19 @@ class DialerFloor:
         return bind
 
     def configure(self, body: Mapping[str, object]) -> None:
-        """Changes from the control API / CLI (validated by the caller's types)."""
-        s = self.settings
+        """Changes from the control API / CLI: all of them, or none when one is invalid."""
+        s = replace(self.settings, members=list(self.settings.members),
+                    unreachable=set(self.settings.unreachable))
         for key in ("ring_seconds", "agent_ring_seconds", "talk_seconds", "queue_wait_seconds",
                     "dial_timeout_seconds"):
             if key in body:
                 value = body[key]
-                if value is not None and (isinstance(value, bool)
-                                          or not isinstance(value, int | float) or value < 0):
-                    raise ValueError(f"«{key}» debe ser un número de segundos >= 0 o null")
-                if key.endswith("_wait_seconds") or key.endswith("_timeout_seconds"):
-                    if value is None:
-                        raise ValueError(f"«{key}» no puede ser null")
+                nullable = key not in ("queue_wait_seconds", "dial_timeout_seconds")
+                if (value is None and not nullable) or (value is not None and (
+                        isinstance(value, bool) or not isinstance(value, int | float)
+                        or value < 0)):
+                    raise ValueError(f"«{key}» debe ser un número de segundos >= 0"
+                                     + (" o null" if nullable else ""))
                 setattr(s, key, None if value is None else float(value))
         if "members" in body:
             s.members = _endpoints(body["members"], "members")
@@ -181,16 +182,18 @@ class DialerFloor:
             if not isinstance(body["trunk"], str):
                 raise ValueError("«trunk» debe ser TECH/endpoint, p. ej. PJSIP/trunk")
             s.trunk = Trunk.parse(body["trunk"])
+        weights = self.picker.weights
         if "weights" in body:
-            weights = body["weights"]
-            if not isinstance(weights, dict):
+            if not isinstance(body["weights"], dict):
                 raise ValueError("«weights» debe ser un objeto, p. ej. {\"connected\": 60}")
-            self.picker.weights = oc.check_weights(weights)
+            weights = oc.check_weights(body["weights"])
+        seed = body.get("seed", self.picker.seed)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("«seed» debe ser un entero o null")
+        self.settings = s
+        self.picker.weights = weights
         if "seed" in body:
-            seed = body["seed"]
-            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-                raise ValueError("«seed» debe ser un entero o null")
-            self.picker.reseed(seed)
+            self.picker.reseed(seed)  # type: ignore[arg-type]
 
     def state(self) -> dict[str, object]:
         return {**self.settings.to_dict(), **self.picker.state(), "placed": dict(self.placed)}

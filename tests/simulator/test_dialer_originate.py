@@ -438,3 +438,104 @@ async def test_the_stream_matches_the_recorded_trace(sim, client, trace, action_
         assert key_headers(got) == key_headers(want)
         if "ChannelId" in headers and "Linkedid" in want:
             assert got["Linkedid"] == want["Linkedid"] == headers["ChannelId"]
+
+
+# -- control API and CLI ------------------------------------------------------------------------
+
+@pytest.fixture
+async def http(sim, aiohttp_client):
+    from telephony.simulator.control import create_control_app
+    return await aiohttp_client(create_control_app(sim))
+
+
+async def test_control_api_forces_the_next_outcome_for_a_number(sim, http, dialer):
+    response = await http.post("/dialer/outcomes", json={CUSTOMER: "busy"})
+    assert response.status == 200
+    assert (await response.json())["next"] == {CUSTOMER: ["busy"]}
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.BUSY
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.CONNECTED  # once only
+    response = await http.post("/dialer/outcomes", json={"rules": {CUSTOMER: "not_found"}})
+    assert (await response.json())["rules"] == {CUSTOMER: "not_found"}
+    for _ in range(2):
+        result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+        assert result.outcome is Outcome.INVALID_NUMBER
+    await http.post("/dialer/outcomes", json={"rules": {CUSTOMER: None}})
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.CONNECTED
+    state = await (await http.get("/dialer")).json()
+    assert state["placed"] == {"busy": 1, "connected": 2, "not_found": 2}
+
+
+async def test_control_api_sets_weights_delays_and_agents(sim, http, dialer):
+    response = await http.post("/dialer/settings", json={
+        "weights": {"busy": 1}, "seed": 3, "ring_seconds": 0.5, "talk_seconds": 12,
+        "members": ["PJSIP/7001"], "unreachable": ["PJSIP/7002"], "trunk": "PJSIP/carrier"})
+    assert response.status == 200
+    state = await response.json()
+    assert state["weights"] == {"busy": 1.0} and state["seed"] == 3
+    assert state["ring_seconds"] == 0.5 and state["talk_seconds"] == 12.0
+    assert state["members"] == ["PJSIP/7001"] and state["trunk"] == "PJSIP/carrier"
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.BUSY
+    # an agent who is not a registered member cannot be reached
+    await http.post("/dialer/settings", json={"weights": {"connected": 1}})
+    result, _ = await dialer.call(agent_first("PJSIP/6001"), order=Order.AGENT_FIRST)
+    assert result.outcome is Outcome.AGENT_REJECTED
+    result, messages = await dialer.call(agent_first("PJSIP/7001"), order=Order.AGENT_FIRST)
+    assert result.outcome is Outcome.CONNECTED
+    dial = next(m for m in messages if m.get("Event") == "DialBegin" and m.get("Channel"))
+    assert dial["DialString"] == f"{CUSTOMER}@carrier"
+
+
+@pytest.mark.parametrize("body", [
+    {"weights": {"connected": 0}}, {"weights": {"hello": 1}}, {"ring_seconds": -1},
+    {"ring_seconds": "x"}, {"members": "PJSIP/6001"}, {"trunk": "trunk"}, {"seed": "s"},
+    {"queue_wait_seconds": None}, {"colour": "red"}])
+async def test_control_api_refuses_bad_settings_in_spanish_and_changes_nothing(sim, http, body):
+    before = await (await http.get("/dialer")).json()
+    response = await http.post("/dialer/settings", json={"talk_seconds": 9, **body})
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error.startswith(("No se aplicó ningún cambio", "Ajustes desconocidos"))
+    assert await (await http.get("/dialer")).json() == before
+
+
+async def test_control_api_refuses_an_unknown_outcome(sim, http):
+    response = await http.post("/dialer/outcomes", json={CUSTOMER: "maybe"})
+    assert response.status == 400
+    assert "Resultado desconocido" in (await response.json())["error"]
+
+
+async def test_control_api_hangs_up_a_dialer_call(timed_sim, timed_client, aiohttp_client):
+    from telephony.simulator.control import create_control_app
+    http = await aiohttp_client(create_control_app(timed_sim))
+    dialer = Dialer(timed_client)
+    action = dialer.send(customer_first(ChannelId="to-end"), order=Order.CUSTOMER_FIRST)
+    bridged = await timed_client.until(lambda m: m.get("Event") == "BridgeEnter"
+                                       and m.get("BridgeNumChannels") == "2")
+    for m in bridged:
+        dialer.tracker.feed(m)
+    calls = (await (await http.get("/calls")).json())["calls"]
+    assert [(c["call_id"], c["outcome"], c["agents"]) for c in calls] == [
+        ("to-end", "connected", ["PJSIP/6001"])]
+    assert (await http.delete("/calls/to-end")).status == 200
+    result, _ = await dialer.result(action)
+    assert result.outcome is Outcome.CONNECTED
+
+
+def test_cli_flags_build_the_dialer_floor():
+    from telephony.simulator.__main__ import build_dialer, build_parser
+    args = build_parser().parse_args([
+        "serve", "--dialer-outcomes", "connected=60,no_answer=15,busy=10,not_found=5,machine=5,"
+        "agent_unreachable=5", "--seed", "42", "--dialer-ring-seconds", "4",
+        "--dialer-talk-seconds", "20", "--dialer-agents", "PJSIP/6001,PJSIP/6002"])
+    floor = build_dialer(args)
+    assert floor.picker.weights == {"connected": 60, "no_answer": 15, "busy": 10,
+                                    "not_found": 5, "machine": 5, "agent_unreachable": 5}
+    assert floor.picker.seed == 42
+    assert floor.settings.ring_seconds == 4 and floor.settings.talk_seconds == 20
+    assert floor.settings.members == ["PJSIP/6001", "PJSIP/6002"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--dialer-outcomes", "connected=lots"])
