@@ -539,3 +539,37 @@ def test_cli_flags_build_the_dialer_floor():
     assert floor.settings.members == ["PJSIP/6001", "PJSIP/6002"]
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--dialer-outcomes", "connected=lots"])
+
+
+# -- the screen-pop's call tracker sees a real dialer call ----------------------------------------
+
+async def tracked_updates(client: RawAmi) -> list:
+    """Every call update the screen-pop's tracker makes of the stream, until two legs hung up."""
+    from telephony.ami.frames import join_repeated
+    from telephony.channels import EndpointMatcher
+    from telephony.tracker import CallTracker
+    tracker = CallTracker(EndpointMatcher(["PJSIP/60*"]))
+    updates = []
+    for block in await read_call(client):
+        updates += tracker.feed(join_repeated(*parse_block(block)))
+    return updates
+
+
+@pytest.mark.parametrize("headers", [agent_first(ChannelId="pop-a"),
+                                     customer_first(ChannelId="pop-c")],
+                         ids=["agent-first", "customer-first"])
+async def test_the_screen_pop_tracker_sees_a_dialer_call_with_its_variables(sim, client, headers):
+    pairs = [("Action", "Originate"), *headers.items(),
+             ("Variable", "CAMPAIGN_ID=c12,PREINST_ID=901"), ("ActionID", "pop")]
+    client.writer.write(encode(pairs))
+    updates = await tracked_updates(client)
+    assert updates and {u.call_id for u in updates} == {headers["ChannelId"]}
+    assert all(u.direction == "outbound" for u in updates)
+    assert all(u.variables == {"CAMPAIGN_ID": "c12", "PREINST_ID": "901"} for u in updates)
+    assert updates[0].agents and "PJSIP/6001" in updates[0].agents
+    assert updates[-1].state == "ended"
+    if headers["Context"] == "dialer":
+        # the agent's phone pops while it rings, before the customer is even dialled; the
+        # number shows once the dialplan runs, as in the recorded agent-first call
+        assert updates[0].state == "ringing"
+        assert [u.customer_number for u in updates] == [None, None, CUSTOMER, CUSTOMER]
