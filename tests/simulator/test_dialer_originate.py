@@ -10,12 +10,18 @@ from collections import Counter
 import pytest
 
 from common.dialer.outcomes import Order, Outcome
-from telephony.ami.frames import encode, iter_messages, parse_block
+from telephony.ami.frames import encode, join_repeated, parse_block
+from telephony.channels import EndpointMatcher
 from telephony.dialer.attempts import AttemptTracker
 from telephony.simulator import PbxSimulator
 from telephony.simulator import dialer_outcomes as oc
+from telephony.simulator.__main__ import build_dialer, build_parser
+from telephony.simulator.catalogue import TRACES_DIR
+from telephony.simulator.control import create_control_app
 from telephony.simulator.dialer import DialerFloor, DialerSettings
-from telephony.simulator.dialer_catalogue import DIALER_DIR
+from telephony.simulator.dialer_catalogue import SPECS, sent_originate
+from telephony.simulator.template import call_events, read_trace, split_calls
+from telephony.tracker import CallTracker
 
 from .amiclient import RawAmi
 
@@ -386,40 +392,37 @@ def key_headers(message: dict[str, str]) -> dict[str, str | None]:
     return {k: SUFFIX.sub("-*", message[k]) if k in message else None for k in KEY_HEADERS}
 
 
-def recorded(trace: str, action_id: str) -> list[dict[str, str]]:
-    out = []
-    for m in iter_messages((DIALER_DIR / f"{trace}.txt").read_bytes()):
-        if m.get("Event") in (None, "FullyBooted", "PeerStatus") or m.get("Service") == "AMI":
-            continue
-        if m.get("ActionID", action_id) != action_id:
-            continue
-        if trace == "agent-unreachable" and m.get("Event") != "OriginateResponse":
-            continue  # the softphone unregistering before the Originates
-        out.append(m)
-    return out
+def recorded(spec) -> list[dict[str, str]]:
+    """The recorded call the simulator plays for `spec`, as a client saw it."""
+    events = [ev for ev in call_events(read_trace((TRACES_DIR / spec.path).read_bytes()),
+                                       keep_originate_response=True)
+              if ev.headers.get("ActionID", spec.action_id) == spec.action_id
+              and ev.headers.get("Event") not in ("PeerStatus", "RTCPSent", "RTCPReceived")]
+    if spec.part is not None:
+        events = split_calls(events)[spec.part]
+    if spec.response_only:
+        events = [ev for ev in events if ev.headers.get("Event") == "OriginateResponse"]
+    return [ev.headers for ev in events]
 
 
-def sent(trace: str, action_id: str) -> dict[str, str]:
-    from telephony.simulator.dialer_catalogue import sent_originate
-    headers = sent_originate(DIALER_DIR / f"{trace}.sent.txt", action_id)
+def sent(spec) -> dict[str, str]:
+    headers = sent_originate(TRACES_DIR / spec.sent_path, spec.action_id)
     return {k: v for k, v in headers.items() if k != "Action"}
 
 
-@pytest.mark.parametrize(("trace", "action_id", "outcome"), [
-    ("agent-first", "dialer-c7-1001", oc.CONNECTED),
-    ("customer-first", "dialer-c7-1002", oc.CONNECTED),
-    ("agent-unreachable", "dialer-c7-1003", oc.AGENT_UNREACHABLE),
-    ("customer-busy", "dialer-c7-1006", oc.BUSY),
-    ("customer-noanswer", "dialer-c7-1007", oc.NO_ANSWER),
-    ("customer-not-found", "dialer-c7-1008", oc.NOT_FOUND),
-    ("amd-machine", "dialer-c7-1009", oc.MACHINE),
-])
-async def test_the_stream_matches_the_recorded_trace(sim, client, trace, action_id, outcome):
+TRACE_CASES = [key for key, spec in SPECS.items() if spec.trace != "amd-human"]
+
+
+@pytest.mark.parametrize("key", TRACE_CASES, ids=[SPECS[k].trace + "-" + k[2]
+                                                  for k in TRACE_CASES])
+async def test_the_stream_matches_the_recorded_trace(sim, client, key):
     """The recorded Originate, sent to a simulator set up like the recording's Asterisk (chan_sip
     agents 6001/6002 and trunk pstn-gw): same events, in the same order, with the same key
     headers; only ids, channel suffixes, bridges and timestamps are new."""
-    sim.dialer.configure({"members": ["SIP/6001", "SIP/6002"], "trunk": "SIP/pstn-gw"})
-    headers = sent(trace, action_id)
+    spec, outcome = SPECS[key], key[2]
+    sim.dialer.configure({"members": ["SIP/6001", "SIP/6002"], "trunk": "SIP/pstn-gw",
+                          "dial_timeout_seconds": 15})
+    headers = sent(spec)
     number = headers["Exten"] if headers["Context"] == "dialer" else \
         headers["Channel"].rsplit("/", 1)[-1]
     sim.dialer.picker.force_next(number, outcome)
@@ -432,7 +435,7 @@ async def test_the_stream_matches_the_recorded_trace(sim, client, trace, action_
     client.send(Action="Ping", ActionID="end2")
     played += await client.until(lambda m: m.get("ActionID") == "end2")
     events = [m for m in played if m.get("Event")]
-    expected = recorded(trace, action_id)
+    expected = recorded(spec)
     assert [m["Event"] for m in events] == [m["Event"] for m in expected]
     for got, want in zip(events, expected):
         assert key_headers(got) == key_headers(want)
@@ -444,7 +447,6 @@ async def test_the_stream_matches_the_recorded_trace(sim, client, trace, action_
 
 @pytest.fixture
 async def http(sim, aiohttp_client):
-    from telephony.simulator.control import create_control_app
     return await aiohttp_client(create_control_app(sim))
 
 
@@ -509,7 +511,6 @@ async def test_control_api_refuses_an_unknown_outcome(sim, http):
 
 
 async def test_control_api_hangs_up_a_dialer_call(timed_sim, timed_client, aiohttp_client):
-    from telephony.simulator.control import create_control_app
     http = await aiohttp_client(create_control_app(timed_sim))
     dialer = Dialer(timed_client)
     action = dialer.send(customer_first(ChannelId="to-end"), order=Order.CUSTOMER_FIRST)
@@ -526,7 +527,6 @@ async def test_control_api_hangs_up_a_dialer_call(timed_sim, timed_client, aioht
 
 
 def test_cli_flags_build_the_dialer_floor():
-    from telephony.simulator.__main__ import build_dialer, build_parser
     args = build_parser().parse_args([
         "serve", "--dialer-outcomes", "connected=60,no_answer=15,busy=10,not_found=5,machine=5,"
         "agent_unreachable=5", "--seed", "42", "--dialer-ring-seconds", "4",
@@ -545,9 +545,6 @@ def test_cli_flags_build_the_dialer_floor():
 
 async def tracked_updates(client: RawAmi) -> list:
     """Every call update the screen-pop's tracker makes of the stream, until two legs hung up."""
-    from telephony.ami.frames import join_repeated
-    from telephony.channels import EndpointMatcher
-    from telephony.tracker import CallTracker
     tracker = CallTracker(EndpointMatcher(["PJSIP/60*"]))
     updates = []
     for block in await read_call(client):
