@@ -97,7 +97,10 @@ class DialerFloor:
     def _customer_ring(self) -> float:
         return self.settings.ring_seconds if self.settings.ring_seconds is not None else 1.5
 
-    def plan(self, request: OriginateRequest, ids: IdSource, action_id: str) -> Plan:
+    def plan(self, request: OriginateRequest, ids: IdSource, action_id: str, *,
+             speed: float) -> Plan:
+        """`speed` scales the recording's spacing and the Originate's Timeout (0: at once); the
+        configured ring, agent ring and talk seconds are real seconds."""
         assert request.order is not None
         outcome = self.outcome_for(request)
         dialer = self.catalogue.template(request.order, request.amd, outcome)
@@ -126,12 +129,15 @@ class DialerFloor:
             call_id = f"failed-{next(ids.sequence)}"
         values = bind_values(dialer.template, params, ids, first_uniqueid=first)
         offsets = retimed([e.offset for e in dialer.template.events], dialer.phases,
-                          self._waits(request))
+                          scaled={TIMEOUT: request.timeout,
+                                  DIAL_TIMEOUT: self.settings.dial_timeout_seconds},
+                          fixed=self._configured_waits(), speed=speed)
         return Plan(outcome, dialer, values, offsets, call_id, agent)
 
-    def _waits(self, request: OriginateRequest) -> dict[str, float]:
+    def _configured_waits(self) -> dict[str, float]:
+        """The waits the user set: real seconds, whatever the speed."""
         s = self.settings
-        waits: dict[str, float] = {TIMEOUT: request.timeout, DIAL_TIMEOUT: s.dial_timeout_seconds}
+        waits: dict[str, float] = {}
         if s.ring_seconds is not None:
             waits[CUSTOMER_ANSWER] = waits[CUSTOMER_REJECT] = s.ring_seconds
         if s.agent_ring_seconds is not None:

@@ -1,7 +1,8 @@
 """One dialer Originate being played from its recorded template (see dialer_catalogue).
 
 Beyond the generic playback (call.SimCall) it
-- retimes the recording's waits (ring, talk, timeout) to the configured seconds;
+- plays at the offsets the plan computed (dialer.retimed: recorded spacing times the speed,
+  configured waits in real seconds);
 - customer first, stops where the queue would ring a member until one is free (ringinuse=no),
   binds that agent into the rest of the call, and hangs the customer up as abandoned when none
   frees up within the queue's wait;
@@ -30,17 +31,23 @@ BindAgent = Callable[[list[bytes], str], None]
 Abandon = Callable[["DialerCall"], Awaitable[None]]
 
 
-def retimed(offsets: Sequence[float], phases: Mapping[str, tuple[int, float]],
-            seconds: Mapping[str, float]) -> list[float]:
-    """The events' offsets with the named waits lasting `seconds` instead of as recorded."""
-    shifts = sorted((phases[name][0], seconds[name] - phases[name][1])
-                    for name in seconds if name in phases)
+def retimed(offsets: Sequence[float], phases: Mapping[str, tuple[int, float]], *,
+            scaled: Mapping[str, float], fixed: Mapping[str, float], speed: float) -> list[float]:
+    """Seconds after the call's start of each event: the recorded spacing and the `scaled` waits
+    times `speed`, the `fixed` waits (what the user configured) in real seconds."""
+    changes = []
+    for name, (index, recorded) in phases.items():
+        if name in fixed:
+            changes.append((index, fixed[name] - recorded * speed))
+        elif name in scaled:
+            changes.append((index, (scaled[name] - recorded) * speed))
+    changes.sort()
     out, shift, k = [], 0.0, 0
     for index, offset in enumerate(offsets):
-        while k < len(shifts) and shifts[k][0] <= index:
-            shift += shifts[k][1]
+        while k < len(changes) and changes[k][0] <= index:
+            shift += changes[k][1]
             k += 1
-        out.append(max(0.0, offset + shift))
+        out.append(max(0.0, offset * speed + shift))
     return out
 
 
@@ -142,11 +149,10 @@ class DialerCall(SimCall):
                         await self._abandon(self)
                         return
                     start += loop.time() - waited_from
-                if self._speed > 0:
-                    delay = start + self._offsets[index] * self._speed - loop.time()
-                    if delay > 0:
-                        self._flush(batch)
-                        await asyncio.sleep(delay)
+                delay = start + self._offsets[index] - loop.time()
+                if delay > 0:
+                    self._flush(batch)
+                    await asyncio.sleep(delay)
                 values[0] = b"%.6f" % time.time()
                 data = render(event, values)
                 info = dialer.events[index]
@@ -182,7 +188,7 @@ class DialerCall(SimCall):
 
     async def _wait_for_agent(self) -> bool:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._queue_wait * (self._speed or 1.0)
+        deadline = loop.time() + self._queue_wait
         while True:
             agent = self._choose_agent()
             if agent is not None:

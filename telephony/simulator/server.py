@@ -196,7 +196,7 @@ class PbxSimulator:
                 raise ValueError("call parameters cannot hold line breaks")
         action_id = request.action_id or f"simulator-{next(self._action_ids)}"
         floor = self.dialer
-        plan = floor.plan(request, self._ids, action_id)
+        plan = floor.plan(request, self._ids, action_id, speed=self.default_speed)
         call = DialerCall(
             dialer=plan.dialer, values=plan.values, speed=self.default_speed, emit=self._emit,
             info={"variant": f"dialer:{request.order}:{plan.outcome}", "outcome": plan.outcome,

@@ -472,12 +472,12 @@ async def test_control_api_forces_the_next_outcome_for_a_number(sim, http, diale
 
 async def test_control_api_sets_weights_delays_and_agents(sim, http, dialer):
     response = await http.post("/dialer/settings", json={
-        "weights": {"busy": 1}, "seed": 3, "ring_seconds": 0.5, "talk_seconds": 12,
+        "weights": {"busy": 1}, "seed": 3, "ring_seconds": 0.05, "talk_seconds": 0.2,
         "members": ["PJSIP/7001"], "unreachable": ["PJSIP/7002"], "trunk": "PJSIP/carrier"})
     assert response.status == 200
     state = await response.json()
     assert state["weights"] == {"busy": 1.0} and state["seed"] == 3
-    assert state["ring_seconds"] == 0.5 and state["talk_seconds"] == 12.0
+    assert state["ring_seconds"] == 0.05 and state["talk_seconds"] == 0.2
     assert state["members"] == ["PJSIP/7001"] and state["trunk"] == "PJSIP/carrier"
     result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
     assert result.outcome is Outcome.BUSY
@@ -489,6 +489,11 @@ async def test_control_api_sets_weights_delays_and_agents(sim, http, dialer):
     assert result.outcome is Outcome.CONNECTED
     dial = next(m for m in messages if m.get("Event") == "DialBegin" and m.get("Channel"))
     assert dial["DialString"] == f"{CUSTOMER}@carrier"
+    # configured waits are real seconds even on a simulator playing as fast as possible
+    bridged = next(float(m["Timestamp"]) for m in messages if m.get("Event") == "BridgeEnter"
+                   and m.get("BridgeNumChannels") == "2")
+    ended = next(float(m["Timestamp"]) for m in messages if m.get("Event") == "HangupRequest")
+    assert ended - bridged >= 0.15
 
 
 @pytest.mark.parametrize("body", [
