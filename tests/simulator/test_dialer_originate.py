@@ -575,3 +575,11 @@ async def test_the_screen_pop_tracker_sees_a_dialer_call_with_its_variables(sim,
         # number shows once the dialplan runs, as in the recorded agent-first call
         assert updates[0].state == "ringing"
         assert [u.customer_number for u in updates] == [None, None, CUSTOMER, CUSTOMER]
+
+
+async def test_a_customer_ringing_longer_than_the_timeout_is_no_answer(sim, dialer):
+    sim.dialer.configure({"ring_seconds": 5})
+    result, messages = await dialer.call(customer_first(Timeout="100"), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.NO_ANSWER
+    response = next(m for m in messages if m.get("Event") == "OriginateResponse")
+    assert response["Reason"] == "3" and response["Channel"] == f"PJSIP/{CUSTOMER}@trunk"
