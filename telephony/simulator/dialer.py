@@ -9,7 +9,7 @@ from common.dialer.outcomes import Order
 from telephony.simulator import dialer_outcomes as oc
 from telephony.simulator.call import IdSource, bind_values
 from telephony.simulator.catalogue import endpoint_ext
-from telephony.simulator.dialer_call import retimed
+from telephony.simulator.dialer_call import QueueLine, retimed
 from telephony.simulator.dialer_catalogue import (
     AGENT_ANSWER,
     CUSTOMER_ANSWER,
@@ -68,6 +68,7 @@ class DialerFloor:
         self.picker = picker or oc.OutcomePicker({oc.CONNECTED: 1})
         self.catalogue = catalogue or DialerCatalogue()
         self.placed: dict[str, int] = {}  # outcome → Originates played with it
+        self.line = QueueLine()           # customers waiting for a free member
 
     def outcome_for(self, request: OriginateRequest) -> str:
         assert request.order is not None
@@ -202,7 +203,8 @@ class DialerFloor:
             self.picker.reseed(seed)  # type: ignore[arg-type]
 
     def state(self) -> dict[str, object]:
-        return {**self.settings.to_dict(), **self.picker.state(), "placed": dict(self.placed)}
+        return {**self.settings.to_dict(), **self.picker.state(), "placed": dict(self.placed),
+                "waiting_in_queue": len(self.line)}
 
 
 def _endpoints(value: object, key: str) -> list[str]:

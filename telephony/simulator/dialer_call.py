@@ -27,6 +27,27 @@ CRLF = b"\r\n"
 _VAR_PREFIXES = (b"ChanVariable: ", b"DestChanVariable: ", b"ChanVariable(")
 
 ChooseAgent = Callable[[], str | None]
+
+
+class QueueLine:
+    """Customers waiting in the queue for a member, first come first served (the recorded queue
+    has no priorities for dialer calls)."""
+
+    def __init__(self) -> None:
+        self._waiting: list[str] = []
+
+    def join(self, call_id: str) -> None:
+        self._waiting.append(call_id)
+
+    def leave(self, call_id: str) -> None:
+        if call_id in self._waiting:
+            self._waiting.remove(call_id)
+
+    def first(self) -> str | None:
+        return self._waiting[0] if self._waiting else None
+
+    def __len__(self) -> int:
+        return len(self._waiting)
 BindAgent = Callable[[list[bytes], str], None]
 Abandon = Callable[["DialerCall"], Awaitable[None]]
 
@@ -100,7 +121,8 @@ class DialerCall(SimCall):
     def __init__(self, *, dialer: DialerTemplate, values: list[bytes], speed: float, emit: Emit,
                  info: Mapping[str, object], offsets: Sequence[float],
                  variables: Sequence[tuple[str, str]], is_async: bool, call_id: str | None,
-                 choose_agent: ChooseAgent, bind_agent: BindAgent, abandon: Abandon,
+                 choose_agent: ChooseAgent, line: QueueLine, bind_agent: BindAgent,
+                 abandon: Abandon,
                  queue_wait: float, unanswered: Callable[[str], bytes]) -> None:
         super().__init__(scenario="dialer", template=dialer.template, values=values, speed=speed,
                          hold_at=None, hold_for=None, emit=emit, info=info)
@@ -113,6 +135,7 @@ class DialerCall(SimCall):
         self._values_by_name = dict(variables)
         self._is_async = is_async
         self._choose_agent = choose_agent
+        self._line = line
         self._bind_agent = bind_agent
         self._abandon = abandon
         self._queue_wait = queue_wait
@@ -189,12 +212,16 @@ class DialerCall(SimCall):
     async def _wait_for_agent(self) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._queue_wait
-        while True:
-            agent = self._choose_agent()
-            if agent is not None:
-                self.info["agents"] = [agent]
-                self._bind_agent(self._values, agent)
-                return True
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(AGENT_POLL)
+        self._line.join(self.call_id)
+        try:
+            while True:
+                agent = self._choose_agent() if self._line.first() == self.call_id else None
+                if agent is not None:
+                    self.info["agents"] = [agent]
+                    self._bind_agent(self._values, agent)
+                    return True
+                if loop.time() >= deadline:
+                    return False
+                await asyncio.sleep(AGENT_POLL)
+        finally:
+            self._line.leave(self.call_id)

@@ -203,7 +203,7 @@ class PbxSimulator:
                   "customer": request.customer, "agents": [plan.agent] if plan.agent else []},
             offsets=plan.offsets, variables=request.variables, is_async=request.is_async,
             call_id=plan.call_id,
-            choose_agent=lambda: floor.free_member(self.busy_endpoints()),
+            choose_agent=lambda: floor.free_member(self.busy_endpoints()), line=floor.line,
             bind_agent=floor.agent_binder(plan.dialer), abandon=self._abandoned,
             queue_wait=floor.settings.queue_wait_seconds,
             unanswered=lambda stamp: unanswered_response(request, action_id, plan, stamp))

@@ -583,3 +583,22 @@ async def test_a_customer_ringing_longer_than_the_timeout_is_no_answer(sim, dial
     assert result.outcome is Outcome.NO_ANSWER
     response = next(m for m in messages if m.get("Event") == "OriginateResponse")
     assert response["Reason"] == "3" and response["Channel"] == f"PJSIP/{CUSTOMER}@trunk"
+
+
+async def test_waiting_customers_get_the_freed_agent_in_arrival_order(timed_sim, timed_client):
+    timed_sim.dialer.configure({"members": ["PJSIP/6001"]})
+    dialer = Dialer(timed_client)
+    dialer.send(agent_first(ChannelId="on-call"), order=Order.AGENT_FIRST)
+    bridged = await timed_client.until(lambda m: m.get("Event") == "BridgeEnter"
+                                       and m.get("BridgeNumChannels") == "2")
+    for channel_id in ("first", "second"):
+        dialer.send(customer_first(f"52155000000{len(channel_id):02d}", ChannelId=channel_id),
+                    order=Order.CUSTOMER_FIRST)
+        await timed_client.until(lambda m, c=channel_id: m.get("Event") == "QueueCallerJoin"
+                                 and m.get("Uniqueid") == c)
+    assert timed_sim.dialer.state()["waiting_in_queue"] == 2
+    agent = next(m["Channel"] for m in bridged if m.get("Uniqueid") == "on-call")
+    timed_client.send(Action="Hangup", Channel=agent, ActionID="free")
+    called = await timed_client.until(lambda m: m.get("Event") == "AgentCalled")
+    assert called[-1]["Uniqueid"] == "first"
+    assert timed_sim.dialer.state()["waiting_in_queue"] == 1
