@@ -596,6 +596,10 @@ async def test_waiting_customers_get_the_freed_agent_in_arrival_order(timed_sim,
                     order=Order.CUSTOMER_FIRST)
         await timed_client.until(lambda m, c=channel_id: m.get("Event") == "QueueCallerJoin"
                                  and m.get("Uniqueid") == c)
+    for _ in range(100):  # QueueCallerJoin goes out a moment before the queue looks for members
+        if timed_sim.dialer.state()["waiting_in_queue"] == 2:
+            break
+        await asyncio.sleep(0.01)
     assert timed_sim.dialer.state()["waiting_in_queue"] == 2
     agent = next(m["Channel"] for m in bridged if m.get("Uniqueid") == "on-call")
     timed_client.send(Action="Hangup", Channel=agent, ActionID="free")
