@@ -14,6 +14,8 @@ Beyond the generic playback (call.SimCall) it
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -22,7 +24,7 @@ from telephony.simulator.call import Emit, SimCall
 from telephony.simulator.dialer_catalogue import DialerTemplate, EventVars
 from telephony.simulator.template import CompiledEvent, render
 
-AGENT_POLL = 0.1  # seconds between looks for a free queue member
+AGENT_POLL = 0.1  # seconds between looks for a free queue member, unless woken earlier
 CRLF = b"\r\n"
 _VAR_PREFIXES = (b"ChanVariable: ", b"DestChanVariable: ", b"ChanVariable(")
 
@@ -35,6 +37,7 @@ class QueueLine:
 
     def __init__(self) -> None:
         self._waiting: list[str] = []
+        self._changed = asyncio.Event()
 
     def join(self, call_id: str) -> None:
         self._waiting.append(call_id)
@@ -42,6 +45,16 @@ class QueueLine:
     def leave(self, call_id: str) -> None:
         if call_id in self._waiting:
             self._waiting.remove(call_id)
+            self.poke()
+
+    def poke(self) -> None:
+        """Something changed (a caller left the line, a call ended): waiters look again now."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_change(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
 
     def first(self) -> str | None:
         return self._waiting[0] if self._waiting else None
@@ -81,19 +94,40 @@ def _rewrite_line(line: bytes, values: Mapping[str, str], *, own: bool, is_set: 
     return head + sep + name + b"=" + value.encode()
 
 
-def rewrite_variables(data: bytes, info: EventVars, values: Mapping[str, str]) -> bytes:
-    """The event with the originated channel's `ChanVariable` lines holding `values` once set."""
-    if not (info.main_is_originated or info.dest_is_originated or b"ChanVariable(" in data):
+_MAIN_RUN = re.compile(rb"(?:\r\nChanVariable: [^\r\n]*)+")
+_DEST_RUN = re.compile(rb"(?:\r\nDestChanVariable: [^\r\n]*)+")
+_RESPONSE_RUN = re.compile(rb"(\r\nChanVariable\(([^)\r\n]*)\): [^\r\n]*)+")
+
+
+class VariableLines:
+    """The originated channel's `ChanVariable` lines for one call, before and after the
+    Originate's variables are set (rendered once; every event then swaps its run of lines)."""
+
+    def __init__(self, names: Sequence[str], values: Mapping[str, str]) -> None:
+        self.names = tuple(names)
+        self.values = dict(values)
+
+        def lines(prefix: str, with_values: bool) -> bytes:
+            return "".join(f"\r\n{prefix}: {n}={self.values.get(n, '') if with_values else ''}"
+                           for n in self.names).encode()
+
+        self.main = {False: lines("ChanVariable", False), True: lines("ChanVariable", True)}
+        self.dest = {False: lines("DestChanVariable", False),
+                     True: lines("DestChanVariable", True)}
+
+    def rewrite(self, data: bytes, info: EventVars) -> bytes:
+        """The event with the originated channel's lines holding this call's values once set."""
+        if info.main_is_originated:
+            data = _MAIN_RUN.sub(lambda _m: self.main[info.set], data, count=1)
+        if info.dest_is_originated:
+            data = _DEST_RUN.sub(lambda _m: self.dest[info.set], data, count=1)
+        if b"\r\nChanVariable(" in data:
+            def response(match: re.Match[bytes]) -> bytes:
+                channel = match.group(2).decode()
+                return "".join(f"\r\nChanVariable({channel}): {n}={self.values.get(n, '')}"
+                               for n in self.names).encode()
+            data = _RESPONSE_RUN.sub(response, data, count=1)
         return data
-    lines = data.split(CRLF)
-    for i, line in enumerate(lines):
-        if line.startswith(b"ChanVariable: "):
-            lines[i] = _rewrite_line(line, values, own=info.main_is_originated, is_set=info.set)
-        elif line.startswith(b"DestChanVariable: "):
-            lines[i] = _rewrite_line(line, values, own=info.dest_is_originated, is_set=info.set)
-        elif line.startswith(b"ChanVariable("):
-            lines[i] = _rewrite_line(line, values, own=True, is_set=True)
-    return CRLF.join(lines)
 
 
 def variable_varsets(data: bytes, variables: Sequence[tuple[str, str]]) -> bytes:
@@ -132,7 +166,7 @@ class DialerCall(SimCall):
         self.response: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._offsets = list(offsets)
         self._variables = list(variables)
-        self._values_by_name = dict(variables)
+        self._lines = VariableLines(dialer.channel_variables, dict(variables))
         self._is_async = is_async
         self._choose_agent = choose_agent
         self._line = line
@@ -184,7 +218,7 @@ class DialerCall(SimCall):
                 elif info.group == 2:
                     continue
                 else:
-                    data = rewrite_variables(data, info, self._values_by_name)
+                    data = self._lines.rewrite(data, info)
                 if index == dialer.response_index and not self._is_async:
                     # the waiting session answers the action now, before the call goes on
                     batch.append((replace(event, sent=False), data))
@@ -222,6 +256,6 @@ class DialerCall(SimCall):
                     return True
                 if loop.time() >= deadline:
                     return False
-                await asyncio.sleep(AGENT_POLL)
+                await self._line.wait_change(AGENT_POLL)
         finally:
             self._line.leave(self.call_id)

@@ -24,6 +24,11 @@ from telephony.simulator.template import CompiledEvent
 log = logging.getLogger(__name__)
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("simulated call %s stopped: %r", task.get_name(), task.exception())
+
+
 def unanswered_response(request: OriginateRequest, action_id: str, plan: Plan,
                         stamp: str) -> bytes:
     """OriginateResponse of an Originate whose channel was hung up before it answered: the
@@ -184,6 +189,7 @@ class PbxSimulator:
         task = asyncio.create_task(call.play(), name=f"sim-call-{call.call_id}")
         self._call_tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._forget(cid))
+        task.add_done_callback(_log_failure)
 
     async def originate(self, request: OriginateRequest) -> DialerCall:
         """Play a dialer Originate (agent first or customer first) the way Asterisk answered the
@@ -233,6 +239,7 @@ class PbxSimulator:
         if call is not None:
             for channel in self.table.owned_by(call_id):
                 self.table.remove(channel.snapshot["Uniqueid"])
+        self.dialer.line.poke()  # an agent may be free for a queued customer
 
     def busy_endpoints(self) -> set[str]:
         """Endpoints with a channel up now (`PJSIP/6001`), whatever call it belongs to, and the
