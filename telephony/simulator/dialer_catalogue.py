@@ -48,7 +48,7 @@ DIAL_TIMEOUT = "dial_timeout"  # agent first: the dialplan's Dial() timeout for 
 
 @dataclass(frozen=True)
 class DialerSpec:
-    trace: str                      # NAME in traces/dialer (NAME.txt, NAME.sent.txt)
+    trace: str                      # under traces/, without `.txt` (`dialer/agent-first`)
     action_id: str                  # the recorded Originate this template is cut from
     phases: tuple[str, ...]         # the recording's waits, in order
     agent: str | None = None        # the recorded agent endpoint
@@ -61,35 +61,36 @@ class DialerSpec:
 
     @property
     def path(self) -> str:
-        return f"{self.trace}.txt" if self.parent else f"dialer/{self.trace}.txt"
+        return f"{self.trace}.txt"
 
     @property
     def sent_path(self) -> str:
-        return f"{self.trace}.actions.txt" if self.parent else f"dialer/{self.trace}.sent.txt"
+        """What the recorder sent (`.actions.txt` in the parent folder)."""
+        return f"{self.trace}.actions.txt" if self.parent else f"{self.trace}.sent.txt"
 
 
 # (order, answering-machine detection, outcome) → spec
 SPECS: dict[tuple[Order, bool, str], DialerSpec] = {
     (Order.AGENT_FIRST, False, oc.CONNECTED): DialerSpec(
-        "agent-first", "dialer-c7-1001", (AGENT_ANSWER, CUSTOMER_ANSWER, TALK), "SIP/6001"),
+        "dialer/agent-first", "dialer-c7-1001", (AGENT_ANSWER, CUSTOMER_ANSWER, TALK), "SIP/6001"),
     (Order.AGENT_FIRST, False, oc.AGENT_UNREACHABLE): DialerSpec(
-        "agent-unreachable", "dialer-c7-1003", (), "SIP/6003", response_only=True),
+        "dialer/agent-unreachable", "dialer-c7-1003", (), "SIP/6003", response_only=True),
     (Order.CUSTOMER_FIRST, False, oc.CONNECTED): DialerSpec(
-        "customer-first", "dialer-c7-1002", (CUSTOMER_ANSWER, AGENT_ANSWER, TALK), "SIP/6001"),
+        "dialer/customer-first", "dialer-c7-1002", (CUSTOMER_ANSWER, AGENT_ANSWER, TALK), "SIP/6001"),
     (Order.CUSTOMER_FIRST, False, oc.BUSY): DialerSpec(
-        "customer-busy", "dialer-c7-1006", (CUSTOMER_REJECT,), exten_param=True),
+        "dialer/customer-busy", "dialer-c7-1006", (CUSTOMER_REJECT,), exten_param=True),
     (Order.CUSTOMER_FIRST, False, oc.NO_ANSWER): DialerSpec(
-        "customer-noanswer", "dialer-c7-1007", (TIMEOUT,), exten_param=True),
+        "dialer/customer-noanswer", "dialer-c7-1007", (TIMEOUT,), exten_param=True),
     (Order.CUSTOMER_FIRST, False, oc.NOT_FOUND): DialerSpec(
-        "customer-not-found", "dialer-c7-1008", (), exten_param=True),
-    # AMD says HUMAN: recorded with a Local-channel customer (a softphone cannot speak one word
-    # and fall silent), so this call's customer is `Local/<number>@outbound-amd;1`/`;2`
+        "dialer/customer-not-found", "dialer-c7-1008", (), exten_param=True),
+    # AMD says HUMAN: recorded only with a Local-channel customer (a softphone cannot speak one
+    # word and fall silent); synthetic/derive.py tells it over the trunk from amd-machine,
+    # amd-human's verdict and customer-first's queue step
     (Order.CUSTOMER_FIRST, True, oc.CONNECTED): DialerSpec(
-        "amd-human", "dialer-c7-1012",
-        (CUSTOMER_ANSWER, "greeting", "greeting_words", AMD_DECISION, AGENT_ANSWER, TALK),
-        "SIP/6001"),
+        "synthetic/dialer-amd-human-trunk", "dialer-c7-1009",
+        (CUSTOMER_ANSWER, AMD_DECISION, AGENT_ANSWER, TALK), "SIP/6001"),
     (Order.CUSTOMER_FIRST, True, oc.MACHINE): DialerSpec(
-        "amd-machine", "dialer-c7-1009", (CUSTOMER_ANSWER, AMD_DECISION), exten_param=True),
+        "dialer/amd-machine", "dialer-c7-1009", (CUSTOMER_ANSWER, AMD_DECISION), exten_param=True),
     # agent first, the customer does not answer or is busy: recorded with a Local-channel
     # customer (`Local/<number>@outbound`), the only agent-first failures there are
     (Order.AGENT_FIRST, False, oc.NO_ANSWER): DialerSpec(

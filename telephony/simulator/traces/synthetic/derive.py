@@ -343,7 +343,66 @@ def _renumber(key: str, value: str, n: int) -> str:
                   lambda m: f"-{int(m.group(1), 16) + 0x20 * n:08x}", value)
 
 
+# --- dialer (shared/fixtures/ami/dialer, copied in ../dialer) ---------------------------------
+
+AMD_CUSTOMER, AMD_UNIQUEID = "SIP/pstn-gw-00000016", "1796156376.24"
+AMD_SIPCALLID = "4a4a00fe099bde194d672893641dcb17@127.0.0.1:5060"
+QUEUED_CUSTOMER, QUEUED_UNIQUEID = "SIP/pstn-gw-0000000e", "c7-1002-customer"
+QUEUED_SIPCALLID = "28d5abf603db2fe5630534c5494f78d2@127.0.0.1:5060"
+QUEUE_AGENT = "SIP/6001-0000000f"
+AMD_VERDICT_AFTER = 2.083  # amd-human: Newexten AMD → VarSet AMDSTATUS=HUMAN (HUMAN-800-800)
+QUEUE_PRIORITY_AFTER_AMD = "5"  # [dialer-connect] amd: NoOp 1, AMD 2, NoOp 3, GotoIf 4, queue 5
+
+
+def _as_amd_call(block: Block) -> Block:
+    """A customer-first queue block re-told for the `amd` extension's queue step: Exten `amd`,
+    the queue at priority 5, and the amd-machine call's PREINST_ID/SP_CALL on the customer."""
+    out = []
+    for key, value in block:
+        prefix = "Dest" if key.startswith("Dest") else ""
+        channel = get(block, prefix + "Channel")
+        if key == prefix + "Exten" and value == "ventas" and channel in (AMD_CUSTOMER,
+                                                                         QUEUE_AGENT):
+            value = "amd"
+        elif key == prefix + "Priority" and channel == AMD_CUSTOMER and value == "2":
+            value = QUEUE_PRIORITY_AFTER_AMD
+        elif key == prefix + "ChanVariable" and channel == AMD_CUSTOMER:
+            value = {"PREINST_ID=1002": "PREINST_ID=1009", "SP_CALL=": "SP_CALL=amd-1"}.get(
+                value, value)
+        elif key == "Destination" and value == "ventas":
+            value = "amd"
+        out.append((key, value))
+    return out
+
+
+def dialer_amd_human_trunk() -> None:
+    """amd-machine's call over the trunk until AMD starts, AMD saying HUMAN after amd-human's
+    2.08 s, then customer-first's queue step (`SIP/6001` rings, answers, 3 s talk), re-told for
+    the `amd` extension. The recorded amd-human call had a Local-channel customer."""
+    banner, machine = load("dialer/amd-machine.txt")
+    _, queued = load("dialer/customer-first.txt")
+    head = machine[:23]  # through AMD starting, OriginateResponse Success, the trunk INUSE
+    b = Builder(head)
+    # the verdict's VarSets are amd-machine's own, with amd-human's values
+    b.blocks.append(put(machine[23], Timestamp=f"{ts(machine[20]) + AMD_VERDICT_AFTER:.6f}",
+                        Value="HUMAN"))
+    b.at = ts(b.blocks[-1])
+    b.blocks.append(put(machine[25], Timestamp=f"{b.tick():.6f}", Value="HUMAN-800-800"))
+    b.blocks.append(put(machine[26], Timestamp=f"{b.tick():.6f}",
+                        AppData="AMDSTATUS=HUMAN AMDCAUSE=HUMAN-800-800"))
+    b.blocks.append(put(machine[27], Timestamp=f"{b.tick():.6f}", AppData="0?machine"))
+    start = next(i for i, block in enumerate(queued) if get(block, "Application") == "Queue")
+    tail = rename(queued[start:-1], {QUEUED_CUSTOMER: AMD_CUSTOMER,
+                                     QUEUED_UNIQUEID: AMD_UNIQUEID,
+                                     QUEUED_SIPCALLID: AMD_SIPCALLID})
+    tail = [_as_amd_call(block) for block in shift(tail, b.tick() - ts(tail[0]))]
+    dump("dialer-amd-human-trunk.txt", banner, b.blocks + tail + [machine[-1]])
+    (HERE / "dialer-amd-human-trunk.sent.txt").write_bytes(
+        (REAL / "dialer" / "amd-machine.sent.txt").read_bytes())
+
+
 def main() -> None:
+    dialer_amd_human_trunk()
     ringall_other_answers()
     linear_noanswer_then_next()
     rrmemory()
