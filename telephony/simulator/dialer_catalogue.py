@@ -28,7 +28,6 @@ from telephony.simulator.template import (
     call_events,
     compile_template,
     read_trace,
-    split_calls,
 )
 
 DIALER_DIR = TRACES_DIR / "dialer"  # the dialer recordings; parent-folder ones are one up
@@ -54,10 +53,6 @@ class DialerSpec:
     agent: str | None = None        # the recorded agent endpoint
     exten_param: bool = False       # the Originate's Exten is a parameter (no queue of that name)
     response_only: bool = False     # the Originate failed before any channel existed
-    parent: bool = False            # a parent-folder trace (NAME.actions.txt), recorded before
-                                    # manager.conf had channelvars: they are added as Asterisk
-                                    # adds them (every snapshot lists each one)
-    part: int | None = None         # which call of a trace holding several
 
     @property
     def path(self) -> str:
@@ -65,8 +60,7 @@ class DialerSpec:
 
     @property
     def sent_path(self) -> str:
-        """What the recorder sent (`.actions.txt` in the parent folder)."""
-        return f"{self.trace}.actions.txt" if self.parent else f"{self.trace}.sent.txt"
+        return f"{self.trace}.sent.txt"
 
 
 # (order, answering-machine detection, outcome) → spec
@@ -91,18 +85,17 @@ SPECS: dict[tuple[Order, bool, str], DialerSpec] = {
         (CUSTOMER_ANSWER, AMD_DECISION, AGENT_ANSWER, TALK), "SIP/6001"),
     (Order.CUSTOMER_FIRST, True, oc.MACHINE): DialerSpec(
         "dialer/amd-machine", "dialer-c7-1009", (CUSTOMER_ANSWER, AMD_DECISION), exten_param=True),
-    # agent first, the customer does not answer or is busy: recorded with a Local-channel
-    # customer (`Local/<number>@outbound`), the only agent-first failures there are
-    (Order.AGENT_FIRST, False, oc.NO_ANSWER): DialerSpec(
-        "sip-dialer-noanswer-busy", "dialer-noanswer", (AGENT_ANSWER, DIAL_TIMEOUT), "SIP/6001",
-        parent=True, part=0),
+    # agent first, the customer fails: the agent-first recording until the trunk leg rings,
+    # then that leg ends as in the customer-first recordings (synthetic/derive.py)
     (Order.AGENT_FIRST, False, oc.BUSY): DialerSpec(
-        "sip-dialer-noanswer-busy", "dialer-busy", (AGENT_ANSWER,), "SIP/6001", parent=True,
-        part=1),
+        "synthetic/dialer-agent-first-busy", "dialer-c7-1001", (AGENT_ANSWER, CUSTOMER_REJECT),
+        "SIP/6001"),
+    (Order.AGENT_FIRST, False, oc.NO_ANSWER): DialerSpec(
+        "synthetic/dialer-agent-first-noanswer", "dialer-c7-1001", (AGENT_ANSWER, DIAL_TIMEOUT),
+        "SIP/6001"),
+    (Order.AGENT_FIRST, False, oc.NOT_FOUND): DialerSpec(
+        "synthetic/dialer-agent-first-not-found", "dialer-c7-1001", (AGENT_ANSWER,), "SIP/6001"),
 }
-# manager.conf channelvars of the dialer recordings (shared/fixtures/ami/dialer/README.md)
-RECORDED_CHANNEL_VARIABLES = ("CAMPAIGN_ID", "PREINST_ID", "SP_CALL")
-NOISE = frozenset({"RTCPSent", "RTCPReceived"})  # media reports every 5 s of a long ring
 
 
 def sent_originate(path: Path, action_id: str) -> dict[str, str]:
@@ -148,27 +141,6 @@ def _variables_of(events: Sequence[RawEvent]) -> tuple[str, ...]:
     return ()
 
 
-def _with_channel_variables(events: list[RawEvent], names: Sequence[str]) -> list[RawEvent]:
-    """Each snapshot of a trace recorded without channelvars gets one empty line per variable,
-    after its Linkedid (and DestChanVariable after DestLinkedid), as Asterisk prints them; an
-    OriginateResponse lists them as `ChanVariable(<channel>):`."""
-    out = []
-    for ev in events:
-        lines = []
-        for line in ev.block.split(b"\r\n"):
-            lines.append(line)
-            if line.startswith(b"Linkedid: "):
-                lines += [f"ChanVariable: {n}=".encode() for n in names]
-            elif line.startswith(b"DestLinkedid: "):
-                lines += [f"DestChanVariable: {n}=".encode() for n in names]
-        if ev.headers.get("Event") == "OriginateResponse" and ev.headers.get("Response") == \
-                "Success":
-            channel = ev.headers.get("Channel", "")
-            lines += [f"ChanVariable({channel}): {n}=".encode() for n in names]
-        out.append(RawEvent(b"\r\n".join(lines), ev.headers, ev.time, ev.silent))
-    return out
-
-
 def _rename_channel_id(events: list[RawEvent], channel_id: str, stand_in: str) -> list[RawEvent]:
     """A ChannelId is a Uniqueid: give it the recorded ids' shape so it is compiled as one."""
     old, new = channel_id.encode(), stand_in.encode()
@@ -186,12 +158,7 @@ def compile_dialer(key: tuple[Order, bool, str], spec: DialerSpec,
         raise ScenarioError(f"the dialer needs {path.name}, which is not there")
     sent = sent_originate(traces_dir / spec.sent_path, spec.action_id)
     events = [ev for ev in call_events(read_trace(path.read_bytes()), keep_originate_response=True)
-              if ev.headers.get("ActionID", spec.action_id) == spec.action_id
-              and ev.headers.get("Event") not in NOISE]
-    if spec.part is not None:
-        events = split_calls(events)[spec.part]
-    if spec.parent:
-        events = _with_channel_variables(events, RECORDED_CHANNEL_VARIABLES)
+              if ev.headers.get("ActionID", spec.action_id) == spec.action_id]
     if spec.response_only:
         events = [ev for ev in events if ev.headers.get("Event") == "OriginateResponse"]
     channel_id = sent.get("ChannelId")

@@ -3,8 +3,8 @@
 Outcomes are drawn by weight (`connected=60,no_answer=15,...`) from a seeded generator, so a run
 is repeatable; a test can force the outcome of the next Originate to a number (once) or set a rule
 for a number (every time). Weights that cannot apply to the call's order are left out of that
-draw: answering-machine detection only exists customer first with `Exten: amd`, an agent who
-cannot be reached only agent first, and an unknown number was only recorded customer first.
+draw: answering-machine detection only exists customer first with `Exten: amd`, and an agent who
+cannot be reached only agent first.
 """
 from __future__ import annotations
 
@@ -69,8 +69,6 @@ def applicable(outcome: str, order: Order, *, amd: bool) -> bool:
         return order is Order.CUSTOMER_FIRST and amd
     if outcome == AGENT_UNREACHABLE:
         return order is Order.AGENT_FIRST
-    if outcome == NOT_FOUND:
-        return order is Order.CUSTOMER_FIRST  # no agent-first recording of an unknown number
     return True
 
 

@@ -401,7 +401,71 @@ def dialer_amd_human_trunk() -> None:
         (REAL / "dialer" / "amd-machine.sent.txt").read_bytes())
 
 
+def retell(block: Block, name: str, at: float, extra: Block = (), drop_keys: tuple = (),
+           **changes: str) -> Block:
+    """A recorded block as another event of the same channel(s): its snapshot(s) with `changes`,
+    the event's own headers in `extra`."""
+    body = [(k, v) for k, v in put(block, **changes)[3:] if k not in drop_keys]
+    return [("Event", name), ("Privilege", get(block, "Privilege") or "call,all"),
+            ("Timestamp", f"{at:.6f}"), *body, *extra]
+
+
+AGENT_FIRST_AGENT, AGENT_FIRST_CUSTOMER = "SIP/6001-0000000c", "SIP/pstn-gw-0000000d"
+# the customer leg's end over the trunk, as the customer-first recordings show it (same trunk
+# peer), and the wait before it: (kind, DialStatus, Hangup cause and text, wait, HANGUPCAUSE)
+AGENT_FIRST_FAILURES = {
+    # customer-busy: rings 1 s, 486 → DialEnd BUSY, Hangup 17 (User busy)
+    "busy": ("BUSY", "17", "User busy", 1.002, "17"),
+    # the dialplan's Dial(…,30) gives up: DialEnd NOANSWER, the trunk leg hung up with no cause
+    # (sip-dialer-noanswer-busy: cause 0, HANGUPCAUSE 16)
+    "noanswer": ("NOANSWER", "0", "Unknown", 30.0, "16"),
+    # customer-not-found: 404 at once → HangupRequest 1, DialEnd NOANSWER, Hangup 1
+    "not-found": ("NOANSWER", "1", "Unallocated (unassigned) number", 0.000291, "1"),
+}
+
+
+def dialer_agent_first_failure(kind: str) -> None:
+    """agent-first.txt until the customer's trunk leg rings (not-found: until it is dialled),
+    then that leg fails as in the customer-first recordings, and the agent's channel runs the
+    rest of `[dialer]` (NoOp DIALSTATUS…, Hangup) as sip-dialer-noanswer-busy shows."""
+    status, cause, cause_text, wait, hangupcause = AGENT_FIRST_FAILURES[kind]
+    banner, blocks = load("dialer/agent-first.txt")
+    head = blocks[:43] if kind == "not-found" else blocks[:48]
+    at = ts(head[-1]) + wait
+    customer = blocks[40] if kind == "not-found" else blocks[43]  # its latest snapshot
+    dial = blocks[42] if kind == "not-found" else blocks[47]      # agent → customer
+    tail: list[Block] = []
+
+    def add(block: Block) -> None:
+        nonlocal at
+        tail.append(block)
+        at += 0.000011
+
+    if kind == "not-found":
+        add(retell(customer, "HangupRequest", at, [("Cause", cause)]))
+    add(retell(dial, "DialEnd", at, [("DialStatus", status)], drop_keys=("DialString",
+                                                                         "DialStatus")))
+    add(retell(customer, "Hangup", at, [("Cause", cause), ("Cause-txt", cause_text)]))
+    add(put(blocks[88], Timestamp=f"{at:.6f}"))  # the trunk NOT_INUSE
+    agent = blocks[21]  # the agent's VarSet DIALSTATUS (empty) at the Dial
+    add(put(agent, Timestamp=f"{at:.6f}", Value=status))
+    add(retell(blocks[19], "Newexten", at, Priority="3",
+               AppData=f"DIALSTATUS={status} HANGUPCAUSE={hangupcause}"))
+    add(retell(blocks[19], "Newexten", at, Priority="4", Application="Hangup", AppData=""))
+    add(put(blocks[98], Timestamp=f"{at:.6f}", Priority="4"))  # SoftHangupRequest 16
+    add(put(blocks[100], Timestamp=f"{at:.6f}", Priority="4"))  # Hangup 16
+    add(put(blocks[101], Timestamp=f"{at:.6f}"))  # the agent's phone NOT_INUSE
+    add(put(blocks[102], Timestamp=f"{at:.6f}"))  # its queue member status
+    add(put(blocks[89], Timestamp=f"{at:.6f}", AnswerTime="", BillableSeconds="0",
+            Disposition="BUSY" if status == "BUSY" else "NO ANSWER"))
+    name = f"dialer-agent-first-{kind}"
+    dump(f"{name}.txt", banner, head + tail + [blocks[-1]])
+    (HERE / f"{name}.sent.txt").write_bytes((REAL / "dialer" / "agent-first.sent.txt").read_bytes())
+
+
 def main() -> None:
+    for kind in AGENT_FIRST_FAILURES:
+        dialer_agent_first_failure(kind)
     dialer_amd_human_trunk()
     ringall_other_answers()
     linear_noanswer_then_next()
