@@ -1,7 +1,7 @@
 """One dialer Originate being played from its recorded template (see dialer_catalogue).
 
 Beyond the generic playback (call.SimCall) it
-- plays at the offsets the plan computed (dialer.retimed: recorded spacing times the speed,
+- plays at the offsets the plan computed (`retimed`: the recorded spacing times the speed, the
   configured waits in real seconds);
 - customer first, stops where the queue would ring a member until one is free (ringinuse=no),
   binds that agent into the rest of the call, and hangs the customer up as abandoned when none
@@ -26,9 +26,10 @@ from telephony.simulator.template import CompiledEvent, render
 
 AGENT_POLL = 0.1  # seconds between looks for a free queue member, unless woken earlier
 CRLF = b"\r\n"
-_VAR_PREFIXES = (b"ChanVariable: ", b"DestChanVariable: ", b"ChanVariable(")
 
 ChooseAgent = Callable[[], str | None]
+BindAgent = Callable[[list[bytes], str], None]
+Abandon = Callable[["DialerCall"], Awaitable[None]]
 
 
 class QueueLine:
@@ -61,8 +62,6 @@ class QueueLine:
 
     def __len__(self) -> int:
         return len(self._waiting)
-BindAgent = Callable[[list[bytes], str], None]
-Abandon = Callable[["DialerCall"], Awaitable[None]]
 
 
 def retimed(offsets: Sequence[float], phases: Mapping[str, tuple[int, float]], *,
@@ -85,13 +84,11 @@ def retimed(offsets: Sequence[float], phases: Mapping[str, tuple[int, float]], *
     return out
 
 
-def _rewrite_line(line: bytes, values: Mapping[str, str], *, own: bool, is_set: bool) -> bytes:
+def _with_value(line: bytes, values: Mapping[str, str]) -> bytes:
+    """`ChanVariable: NAME=old` → `ChanVariable: NAME=<values[NAME] or empty>`."""
     head, sep, rest = line.partition(b": ")
     name = rest.split(b"=", 1)[0]
-    if not own:
-        return line
-    value = values.get(name.decode(), "") if is_set else ""
-    return head + sep + name + b"=" + value.encode()
+    return head + sep + name + b"=" + values.get(name.decode(), "").encode()
 
 
 _MAIN_RUN = re.compile(rb"(?:\r\nChanVariable: [^\r\n]*)+")
@@ -145,7 +142,7 @@ def variable_varsets(data: bytes, variables: Sequence[tuple[str, str]]) -> bytes
             elif line.startswith(b"Value: "):
                 line = b"Value: " + value.encode()
             elif line.startswith(b"ChanVariable: "):
-                line = _rewrite_line(line, done, own=True, is_set=True)
+                line = _with_value(line, done)
             lines.append(line)
         out.append(CRLF.join(lines) + b"\r\n\r\n")
     return b"".join(out)

@@ -1,6 +1,6 @@
-"""The recorded dialer traces (traces/dialer, shared/fixtures/ami/dialer) as call templates, one per
-order and outcome, with what playing them needs beyond the generic template (pure but for reading
-the trace files).
+"""The dialer traces (traces/dialer, a copy of shared/fixtures/ami/dialer, and the ones
+traces/synthetic/derive.py tells from them) as call templates, one per order and outcome, with what
+playing them needs beyond the generic template (pure but for reading the trace files).
 
 For each trace the Originate the recorder sent (NAME.sent.txt) says which literals are parameters:
 the customer number, the caller ID, the ChannelId (a Uniqueid like any other once compiled), the
@@ -30,10 +30,8 @@ from telephony.simulator.template import (
     read_trace,
 )
 
-DIALER_DIR = TRACES_DIR / "dialer"  # the dialer recordings; parent-folder ones are one up
 PHASE_GAP = 0.3  # seconds: longer gaps in a recording are waits (ringing, talking, detection)
 CHANNEL_ID_ID = ".999999"  # a recorded ChannelId is compiled as `<epoch>.999999`
-OTHER_ID = ".999998"
 
 # the three waits of a connected call, and the others
 AGENT_ANSWER = "agent_answer"
@@ -162,11 +160,6 @@ def compile_dialer(key: tuple[Order, bool, str], spec: DialerSpec,
     if spec.response_only:
         events = [ev for ev in events if ev.headers.get("Event") == "OriginateResponse"]
     channel_id = sent.get("ChannelId")
-    other_id = sent.get("OtherChannelId")
-    if other_id and any(ev.headers.get("Uniqueid") == other_id for ev in events):
-        # a Local channel honours OtherChannelId for its `;2` half; SIP/PJSIP ones do not,
-        # so it is compiled as an ordinary id (fresh on every call)
-        events = _rename_channel_id(events, other_id, f"{int(events[0].time or 0)}{OTHER_ID}")
     if channel_id:
         stand_in = f"{int(events[0].time or 0)}{CHANNEL_ID_ID}"
         events = _rename_channel_id(events, channel_id, stand_in)
