@@ -29,7 +29,7 @@ CRLF = b"\r\n"
 
 ChooseAgent = Callable[[], str | None]
 BindAgent = Callable[[list[bytes], str], None]
-Abandon = Callable[["DialerCall"], Awaitable[None]]
+Abandon = Callable[["DialerCall", float], Awaitable[None]]
 
 
 class QueueLine:
@@ -200,7 +200,7 @@ class DialerCall(SimCall):
                     self._flush(batch)
                     waited_from = loop.time()
                     if not await self._wait_for_agent():
-                        await self._abandon(self)
+                        await self._abandon(self, loop.time() - waited_from)
                         return
                     start += loop.time() - waited_from
                 delay = start + self._offsets[index] - loop.time()

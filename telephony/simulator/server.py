@@ -29,6 +29,26 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("simulated call %s stopped: %r", task.get_name(), task.exception())
 
 
+def abandon_events(snapshot: list[tuple[str, str]], queue: str, held: float, stamp: str) -> bytes:
+    """What app_queue reports when a waiting caller hangs up: the hang-up request, music on hold
+    stopping, QueueCallerAbandon and QueueCallerLeave (field sets as in ami-and-panoramisk.md and
+    the recorded QueueCallerLeave), the Hangup, the queue device idle."""
+    def event(name: str, privilege: str, *extra: tuple[str, str]) -> list[tuple[str, str]]:
+        return [("Event", name), ("Privilege", privilege), ("Timestamp", stamp), *snapshot,
+                *extra]
+
+    return b"".join(encode(pairs) for pairs in (
+        event("HangupRequest", "call,all", ("Cause", "16")),
+        event("MusicOnHoldStop", "call,all"),
+        event("QueueCallerAbandon", "agent,all", ("Queue", queue), ("Position", "1"),
+              ("OriginalPosition", "1"), ("HoldTime", str(int(held)))),
+        event("QueueCallerLeave", "agent,all", ("Queue", queue), ("Position", "1"),
+              ("Count", "0")),
+        event("Hangup", "call,all", ("Cause", "16"), ("Cause-txt", "Normal Clearing")),
+        [("Event", "DeviceStateChange"), ("Privilege", "call,all"), ("Timestamp", stamp),
+         ("Device", f"Queue:{queue}"), ("State", "NOT_INUSE")]))
+
+
 def unanswered_response(request: OriginateRequest, action_id: str, plan: Plan,
                         stamp: str) -> bytes:
     """OriginateResponse of an Originate whose channel was hung up before it answered: the
@@ -43,6 +63,7 @@ def unanswered_response(request: OriginateRequest, action_id: str, plan: Plan,
                    ("CallerIDName", request.caller_name or "<unknown>")])
 
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
+QUEUE = "ventas"  # the dialplan's queue for dialer calls (extensions.conf [dialer-connect])
 STOP_TIMEOUT = 5.0
 
 
@@ -216,10 +237,15 @@ class PbxSimulator:
         self._launch(call)
         return call
 
-    async def _abandoned(self, call: SimCall) -> None:
-        """A queued customer nobody answered gives up: its channels hang up (cause 16)."""
+    async def _abandoned(self, call: SimCall, held: float) -> None:
+        """A queued customer nobody answered gives up and hangs up (app_queue's abandon)."""
         call.mark_hungup()
-        self._hangup_channels(self.table.owned_by(call.call_id))
+        stamp = f"{time.time():.6f}"
+        events = []
+        for channel in self.table.owned_by(call.call_id):
+            self.table.remove(channel.snapshot["Uniqueid"])
+            events.append(abandon_events(snapshot_pairs(channel.snapshot), QUEUE, held, stamp))
+        self._broadcast(b"".join(events), frozenset({"call", "agent"}))
 
     async def _ivr_lookup(self, params: dict[str, str]) -> dict[str, str]:
         """The variables the FastAGI `lookup` set for this caller (none when it failed)."""

@@ -376,6 +376,12 @@ async def test_no_free_agent_within_the_queue_wait_is_abandoned(timed_sim, timed
                                          order=Order.CUSTOMER_FIRST)
     assert result.outcome is Outcome.ABANDONED and result.abandoned
     assert [m for m in messages if m.get("Event") == "AgentCalled"] == []
+    tail = [m["Event"] for m in messages[-5:]]  # the tracker is done at the Hangup
+    assert tail == ["HangupRequest", "MusicOnHoldStop", "QueueCallerAbandon", "QueueCallerLeave",
+                    "Hangup"]
+    abandon = messages[-4]
+    assert abandon["Uniqueid"] == "alone" and abandon["Queue"] == "ventas"
+    assert timed_sim.live_calls() == []
 
 
 # -- the simulator's stream against each recorded trace ---------------------------------------
