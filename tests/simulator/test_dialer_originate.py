@@ -379,7 +379,7 @@ async def test_no_free_agent_within_the_queue_wait_is_abandoned(timed_sim, timed
     tail = [m["Event"] for m in messages[-5:]]  # the tracker is done at the Hangup
     assert tail == ["HangupRequest", "MusicOnHoldStop", "QueueCallerAbandon", "QueueCallerLeave",
                     "Hangup"]
-    abandon = messages[-4]
+    abandon = messages[-3]
     assert abandon["Uniqueid"] == "alone" and abandon["Queue"] == "ventas"
     assert timed_sim.live_calls() == []
 
