@@ -611,3 +611,28 @@ async def test_waiting_customers_get_the_freed_agent_in_arrival_order(timed_sim,
     called = await timed_client.until(lambda m: m.get("Event") == "AgentCalled")
     assert called[-1]["Uniqueid"] == "first"
     assert timed_sim.dialer.state()["waiting_in_queue"] == 1
+
+
+async def test_core_show_channels_mid_call_lists_both_legs_with_the_variables(timed_sim,
+                                                                            timed_client):
+    """What a listener that reconnects mid-call resynchronises from."""
+    dialer = Dialer(timed_client)
+    pairs = [("Action", "Originate"), *customer_first(ChannelId="resync").items(),
+             ("Variable", "CAMPAIGN_ID=c12,PREINST_ID=901"), ("ActionID", "r1")]
+    timed_client.writer.write(encode(pairs))
+    await timed_client.until(lambda m: m.get("Event") == "BridgeEnter"
+                             and m.get("BridgeNumChannels") == "2")
+    dialer.client.send(Action="CoreShowChannels", ActionID="show")
+    blocks = []
+    while not any(parse_block(b)[0].get("Event") == "CoreShowChannelsComplete" for b in blocks):
+        data = await asyncio.wait_for(timed_client.reader.read(65536), 10)
+        blocks += list(timed_client._frames.feed(data))
+    items = {parse_block(b)[0]["Uniqueid"]: b for b in blocks
+             if parse_block(b)[0].get("Event") == "CoreShowChannel"}
+    assert set(items) >= {"resync"} and len(items) == 2
+    assert variables_of(items["resync"]) == {"CAMPAIGN_ID": "c12", "PREINST_ID": "901",
+                                             "SP_CALL": ""}
+    agent = next(b for uid, b in items.items() if uid != "resync")
+    assert parse_block(agent)[0]["Channel"].startswith("PJSIP/6001-")
+    assert parse_block(agent)[0]["Linkedid"] == "resync"
+    assert variables_of(agent) == {"CAMPAIGN_ID": "", "PREINST_ID": "", "SP_CALL": ""}
