@@ -24,6 +24,7 @@ from telephony.simulator.originate import OriginateRequest, Trunk
 
 DEFAULT_MEMBERS = ("PJSIP/6001", "PJSIP/6002", "PJSIP/6003")
 DEFAULT_TRUNK = "PJSIP/trunk"       # extensions.conf [dialer]: Dial(PJSIP/${EXTEN}@trunk,...)
+QUEUE = "ventas"                    # extensions.conf [dialer-connect]: the dialer's queue
 QUEUE_WAIT_SECONDS = 120.0          # extensions.conf: Queue(ventas,t,,,120)
 DIAL_TIMEOUT_SECONDS = 30.0         # extensions.conf [dialer]: Dial(…,30,…) rings the customer
 UNKNOWN_UNIQUEID = "<unknown>"      # manager.c: a failed Originate with no ChannelId
@@ -58,6 +59,12 @@ class Plan:
     offsets: list[float]
     call_id: str | None        # None: the originated channel's Uniqueid
     agent: str | None          # agent first: the agent rung
+
+    @property
+    def uniqueid(self) -> str:
+        """The originated channel's Uniqueid (the ChannelId when one was given)."""
+        template = self.dialer.template
+        return self.values[1 + template.uniqueids.index(template.first_channel_uniqueid)].decode()
 
 
 class DialerFloor:

@@ -14,8 +14,9 @@ from telephony.simulator.agi_client import run_agi
 from telephony.simulator.call import IdSource, SimCall, bind_values
 from telephony.simulator.catalogue import QUEUE_SCENARIOS, Catalogue, ScenarioError, endpoint_ext
 from telephony.simulator.channels import ChannelTable, LiveChannel, snapshot_pairs
-from telephony.simulator.dialer import DialerFloor, Plan
+from telephony.simulator.dialer import QUEUE, DialerFloor
 from telephony.simulator.dialer_call import DialerCall
+from telephony.simulator.dialer_events import abandon_events, unanswered_response
 from telephony.simulator.ivr import ivr_annotator
 from telephony.simulator.originate import OriginateRequest
 from telephony.simulator.session import AmiSession
@@ -29,41 +30,7 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("simulated call %s stopped: %r", task.get_name(), task.exception())
 
 
-def abandon_events(snapshot: list[tuple[str, str]], queue: str, held: float, stamp: str) -> bytes:
-    """What app_queue reports when a waiting caller hangs up: the hang-up request, music on hold
-    stopping, QueueCallerAbandon and QueueCallerLeave (field sets as in ami-and-panoramisk.md and
-    the recorded QueueCallerLeave), the Hangup, the queue device idle."""
-    def event(name: str, privilege: str, *extra: tuple[str, str]) -> list[tuple[str, str]]:
-        return [("Event", name), ("Privilege", privilege), ("Timestamp", stamp), *snapshot,
-                *extra]
-
-    return b"".join(encode(pairs) for pairs in (
-        event("HangupRequest", "call,all", ("Cause", "16")),
-        event("MusicOnHoldStop", "call,all"),
-        event("QueueCallerAbandon", "agent,all", ("Queue", queue), ("Position", "1"),
-              ("OriginalPosition", "1"), ("HoldTime", str(int(held)))),
-        event("QueueCallerLeave", "agent,all", ("Queue", queue), ("Position", "1"),
-              ("Count", "0")),
-        event("Hangup", "call,all", ("Cause", "16"), ("Cause-txt", "Normal Clearing")),
-        [("Event", "DeviceStateChange"), ("Privilege", "call,all"), ("Timestamp", stamp),
-         ("Device", f"Queue:{queue}"), ("State", "NOT_INUSE")]))
-
-
-def unanswered_response(request: OriginateRequest, action_id: str, plan: Plan,
-                        stamp: str) -> bytes:
-    """OriginateResponse of an Originate whose channel was hung up before it answered: the
-    requested channel string and Reason 1, as manager.c reports a failed Originate."""
-    uniqueid = plan.values[1 + plan.dialer.template.uniqueids.index(
-        plan.dialer.template.first_channel_uniqueid)].decode()
-    return encode([("Event", "OriginateResponse"), ("Privilege", "call,all"),
-                   ("Timestamp", stamp), ("ActionID", action_id), ("Response", "Failure"),
-                   ("Channel", request.channel), ("Context", request.context),
-                   ("Exten", request.exten), ("Reason", "1"), ("Uniqueid", uniqueid),
-                   ("CallerIDNum", request.caller_number or "<unknown>"),
-                   ("CallerIDName", request.caller_name or "<unknown>")])
-
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
-QUEUE = "ventas"  # the dialplan's queue for dialer calls (extensions.conf [dialer-connect])
 STOP_TIMEOUT = 5.0
 
 
@@ -233,7 +200,7 @@ class PbxSimulator:
             choose_agent=lambda: floor.free_member(self.busy_endpoints()), line=floor.line,
             bind_agent=floor.agent_binder(plan.dialer), abandon=self._abandoned,
             queue_wait=floor.settings.queue_wait_seconds,
-            unanswered=lambda stamp: unanswered_response(request, action_id, plan, stamp))
+            unanswered=lambda stamp: unanswered_response(request, action_id, plan.uniqueid, stamp))
         self._launch(call)
         return call
 
@@ -241,11 +208,11 @@ class PbxSimulator:
         """A queued customer nobody answered gives up and hangs up (app_queue's abandon)."""
         call.mark_hungup()
         stamp = f"{time.time():.6f}"
-        events = []
         for channel in self.table.owned_by(call.call_id):
             self.table.remove(channel.snapshot["Uniqueid"])
-            events.append(abandon_events(snapshot_pairs(channel.snapshot), QUEUE, held, stamp))
-        self._broadcast(b"".join(events), frozenset({"call", "agent"}))
+            for data, classes in abandon_events(snapshot_pairs(channel.snapshot), QUEUE, held,
+                                                stamp):
+                self._broadcast(data, classes)
 
     async def _ivr_lookup(self, params: dict[str, str]) -> dict[str, str]:
         """The variables the FastAGI `lookup` set for this caller (none when it failed)."""
