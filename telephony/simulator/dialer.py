@@ -28,6 +28,7 @@ QUEUE = "ventas"                    # extensions.conf [dialer-connect]: the dial
 QUEUE_WAIT_SECONDS = 120.0          # extensions.conf: Queue(ventas,t,,,120)
 DIAL_TIMEOUT_SECONDS = 30.0         # extensions.conf [dialer]: Dial(…,30,…) rings the customer
 UNKNOWN_UNIQUEID = "<unknown>"      # manager.c: a failed Originate with no ChannelId
+RECORDED_RING_SECONDS = 1.5         # the recorded agents and customer answer after 1.5 s
 
 
 @dataclass
@@ -86,9 +87,13 @@ class DialerFloor:
             # a forced machine without AMD is a person to the dialplan; an unreachable agent
             # customer first is a queue with nobody free, which the queue itself plays out
             outcome = oc.CONNECTED
+        # the originated channel rings longer than the Originate waits for it
         if request.order is Order.CUSTOMER_FIRST and outcome == oc.CONNECTED \
-                and self._customer_ring() > request.timeout:
-            outcome = oc.NO_ANSWER  # rings longer than the Originate waits
+                and self._ring(self.settings.ring_seconds) > request.timeout:
+            outcome = oc.NO_ANSWER
+        if request.order is Order.AGENT_FIRST and outcome != oc.AGENT_UNREACHABLE \
+                and self._ring(self.settings.agent_ring_seconds) > request.timeout:
+            outcome = oc.AGENT_NO_ANSWER
         return outcome
 
     def reachable(self, endpoint: str) -> bool:
@@ -102,8 +107,9 @@ class DialerFloor:
                 return member
         return None
 
-    def _customer_ring(self) -> float:
-        return self.settings.ring_seconds if self.settings.ring_seconds is not None else 1.5
+    @staticmethod
+    def _ring(configured: float | None) -> float:
+        return configured if configured is not None else RECORDED_RING_SECONDS
 
     def plan(self, request: OriginateRequest, ids: IdSource, action_id: str, *,
              speed: float) -> Plan:

@@ -91,6 +91,10 @@ SPECS: dict[tuple[Order, bool, str], DialerSpec] = {
     (Order.AGENT_FIRST, False, oc.NO_ANSWER): DialerSpec(
         "synthetic/dialer-agent-first-noanswer", "dialer-c7-1001", (AGENT_ANSWER, DIAL_TIMEOUT),
         "SIP/6001"),
+    # the agent's phone rings past the Originate's Timeout: agent-first until it rings, then
+    # the originated channel's timeout as customer-noanswer shows it (synthetic/derive.py)
+    (Order.AGENT_FIRST, False, oc.AGENT_NO_ANSWER): DialerSpec(
+        "synthetic/dialer-agent-noanswer", "dialer-c7-1001", (TIMEOUT,), "SIP/6001"),
     (Order.AGENT_FIRST, False, oc.NOT_FOUND): DialerSpec(
         "synthetic/dialer-agent-first-not-found", "dialer-c7-1001", (AGENT_ANSWER,), "SIP/6001"),
 }

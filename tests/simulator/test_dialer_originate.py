@@ -94,6 +94,7 @@ def settings(**kwargs) -> DialerSettings:
     (agent_first(), Order.AGENT_FIRST, oc.BUSY, Outcome.BUSY),
     (agent_first(), Order.AGENT_FIRST, oc.NO_ANSWER, Outcome.NO_ANSWER),
     (agent_first(), Order.AGENT_FIRST, oc.NOT_FOUND, Outcome.INVALID_NUMBER),
+    (agent_first(), Order.AGENT_FIRST, oc.AGENT_NO_ANSWER, Outcome.AGENT_REJECTED),
     (customer_first(), Order.CUSTOMER_FIRST, oc.CONNECTED, Outcome.CONNECTED),
     (customer_first(), Order.CUSTOMER_FIRST, oc.BUSY, Outcome.BUSY),
     (customer_first(), Order.CUSTOMER_FIRST, oc.NO_ANSWER, Outcome.NO_ANSWER),
@@ -102,7 +103,7 @@ def settings(**kwargs) -> DialerSettings:
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.CONNECTED, Outcome.CONNECTED),
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.BUSY, Outcome.BUSY),
 ], ids=["agent-first", "agent-unreachable", "agent-first-busy", "agent-first-no-answer",
-        "agent-first-not-found",
+        "agent-first-not-found", "agent-no-answer",
         "customer-first", "busy", "no-answer", "not-found",
         "amd-machine", "amd-human", "amd-busy"])
 async def test_forced_outcome_reaches_the_tracker(sim, dialer, headers, order, outcome, expected):
@@ -580,6 +581,19 @@ async def test_the_screen_pop_tracker_sees_a_dialer_call_with_its_variables(sim,
         # number shows once the dialplan runs, as in the recorded agent-first call
         assert updates[0].state == "ringing"
         assert [u.customer_number for u in updates] == [None, None, CUSTOMER, CUSTOMER]
+
+
+async def test_an_agent_ringing_longer_than_the_timeout_is_rejected(sim, dialer):
+    sim.dialer.configure({"agent_ring_seconds": 5})
+    result, messages = await dialer.call(agent_first(Timeout="100", ChannelId="slow-agent"),
+                                         order=Order.AGENT_FIRST)
+    assert result.outcome is Outcome.AGENT_REJECTED
+    response = next(m for m in messages if m.get("Event") == "OriginateResponse")
+    assert (response["Response"], response["Reason"]) == ("Failure", "3")
+    assert response["Channel"] == "PJSIP/6001" and response["Uniqueid"] == "slow-agent"
+    hangup = next(m for m in messages if m.get("Event") == "Hangup")
+    assert hangup["Cause"] == "19" and hangup["Uniqueid"] == "slow-agent"
+    assert [m for m in messages if m.get("Event") == "Newchannel"][1:] == []  # no customer leg
 
 
 async def test_a_customer_ringing_longer_than_the_timeout_is_no_answer(sim, dialer):

@@ -124,6 +124,8 @@ SYNTHETIC_EXPECTED = {
         + call("c7-1001-agent", "5215512345678", OUT,
                ("answered", {A1: "answered"}), ("ended", {A1: "ended"})))
        for kind in ("busy", "noanswer", "not-found")},
+    "dialer-agent-noanswer": (SIP, call(
+        "c7-1001-agent", None, OUT, ("ringing", {A1: "ringing"}), ("ended", {A1: "missed"}))),
     "dialer-amd-human-trunk": (SIP, call(
         "1796156376.24", "5215512345678", OUT,
         ("ringing", {A1: "ringing"}), ("answered", {A1: "answered"}), ("ended", {A1: "ended"}))),

@@ -463,7 +463,35 @@ def dialer_agent_first_failure(kind: str) -> None:
     (HERE / f"{name}.sent.txt").write_bytes((REAL / "dialer" / "agent-first.sent.txt").read_bytes())
 
 
+def dialer_agent_noanswer() -> None:
+    """agent-first.txt until the agent's phone rings, then the Originate's own timeout as
+    customer-noanswer.txt shows it for the originated channel (Cdr NO ANSWER, OriginateResponse
+    Failure Reason 3 with the requested channel, Hangup 19), here on the agent's channel, after
+    the agent-first Originate's 30 s Timeout."""
+    banner, blocks = load("dialer/agent-first.txt")
+    _, timed_out = load("dialer/customer-noanswer.txt")
+    head = blocks[:17]  # through the agent's phone RINGING
+    ringing = blocks[14]  # the agent's Newstate Ringing: its latest snapshot
+    at = ts(blocks[4]) + 30.0  # Timeout: 30000 after the Newchannel
+    cdr, response, hangup = timed_out[-5], timed_out[-4], timed_out[-3]
+    tail = [
+        put(cdr, Timestamp=f"{at:.6f}", Destination="", DestinationContext="agents-sip",
+            Channel=AGENT_FIRST_AGENT, StartTime="2026-12-01 20:14:03",
+            EndTime="2026-12-01 20:14:33", Duration="30", UniqueID="c7-1001-agent"),
+        put(response, Timestamp=f"{at + 0.000214:.6f}", ActionID="dialer-c7-1001",
+            Channel="SIP/6001", Context="dialer", Exten="5215512345678",
+            Uniqueid="c7-1001-agent"),
+        retell(ringing, "Hangup", at + 0.000243, list(hangup[-2:])),
+        put(blocks[101], Timestamp=f"{at + 0.000274:.6f}"),  # the phone NOT_INUSE
+        put(blocks[102], Timestamp=f"{at + 0.000281:.6f}"),  # its queue member status
+    ]
+    dump("dialer-agent-noanswer.txt", banner, head + tail + [blocks[-1]])
+    (HERE / "dialer-agent-noanswer.sent.txt").write_bytes(
+        (REAL / "dialer" / "agent-first.sent.txt").read_bytes())
+
+
 def main() -> None:
+    dialer_agent_noanswer()
     for kind in AGENT_FIRST_FAILURES:
         dialer_agent_first_failure(kind)
     dialer_amd_human_trunk()
