@@ -21,6 +21,7 @@ from common.keys import Keys
 from common.process import freeze_startup_heap
 from common.settings import ConfigError, environ
 from screenpop.agents import AgentSettings
+from screenpop.campaigns.pruning import CampaignLeadPruner
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
@@ -141,7 +142,8 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
         await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
         sync = IndexSync(gateway, index, config.sync_interval,
-                         installations=rest_installations(gateway.rest))
+                         installations=rest_installations(gateway.rest),
+                         leads=CampaignLeadPruner(database_url) if database_url else None)
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider,
                          action_settings=action_settings, qa=qa, database_url=database_url)

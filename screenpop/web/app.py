@@ -15,6 +15,7 @@ from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.calls.access import CallAccess
 from screenpop.calls.record import CallRecords
+from screenpop.campaigns.routes import add_campaign_routes
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
@@ -126,6 +127,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     actions.add_action_routes(app, action_settings or ActionSettings())
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
         add_qa_routes(app, qa)
+    if database_url:  # campaigns, do-not-call and the live campaign view
+        add_campaign_routes(app, database_url)
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)
