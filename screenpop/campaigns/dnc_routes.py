@@ -89,7 +89,7 @@ async def remove_number(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/dnc?done={'removed' if removed else 'absent'}")
 
 
-def _decode(raw: bytes) -> str:
+def decode_csv(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -137,7 +137,7 @@ async def import_csv(request: web.Request) -> web.StreamResponse:
         if wants_stream:
             return web.json_response({"error": "bad_file", "message": error}, status=400)
         return await _page(request, session, user, status=400, errors={"file": error})
-    parsed = parse_dnc_csv(_decode(raw))
+    parsed = parse_dnc_csv(decode_csv(raw))
     source = f"import:{fields.get('filename', 'archivo.csv')[:80]}"
     store, total = _store(request), len(parsed.numbers)
     report = DncImport(repeated_in_file=parsed.repeated, bad_rows=parsed.bad_rows)
