@@ -117,6 +117,26 @@ def select(records: Sequence[Preinstallation], flt: RecordFilter, now: datetime,
     return kept
 
 
+def describe(flt: RecordFilter) -> str:
+    """The filter in words (Spanish), for the campaign's page."""
+    parts = []
+    if flt.missing:
+        parts.append("les falta " + " o ".join(MISSING_FIELDS.get(m, m) for m in flt.missing))
+    if flt.zone:
+        parts.append(f"zona {flt.zone}")
+    if flt.min_age_days is not None:
+        parts.append(f"de {flt.min_age_days} días o más")
+    if flt.max_age_days is not None:
+        parts.append(f"de {flt.max_age_days} días o menos")
+    if flt.never_contacted:
+        parts.append("nunca contactados")
+    if flt.last_disposition == NO_DISPOSITION:
+        parts.append("sin resultado todavía")
+    elif flt.last_disposition:
+        parts.append(f"último resultado «{flt.last_disposition}»")
+    return "; ".join(parts) or "todas las preinstalaciones pendientes"
+
+
 def zones_of(records: Sequence[Preinstallation]) -> list[str]:
     """The zones the records name, for the filter's choices."""
     return sorted({r.zone for r in records if r.zone}, key=str.casefold)

@@ -179,7 +179,8 @@ async def detail_page(request: web.Request) -> web.Response:
                    actions=actions_for(row.state),
                    summary=ImportSummary.from_dict(row.campaign.settings.get("last_import")),
                    weekday_labels=WEEKDAY_LABELS, retry_outcomes=RETRY_OUTCOMES,
-                   document_labels=dict(filters.document_choices()))
+                   filter_text=filters.describe(filters.RecordFilter.from_dict(
+                       row.campaign.settings.get("filter") or {})))
 
 
 @database_errors

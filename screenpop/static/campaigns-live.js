@@ -71,10 +71,12 @@ window.ScreenpopCampaigns = (() => {
     const now = Math.floor(Date.now() / 3600000);
     const hours = [];
     for (let h = now - HOURS + 1; h <= now; h += 1) hours.push([h, byHour.get(h) || { calls: 0, activations: 0 }]);
-    const max = Math.max(1, ...hours.map(([, p]) => p.calls));
+    const busiest = Math.max(0, ...hours.map(([, p]) => p.calls));
+    const max = Math.max(1, busiest);
     const width = 240, height = 70, slot = width / HOURS;
     const chart = svg("svg", { viewBox: `0 0 ${width} ${height + 14}`, class: "live-chart", role: "img",
       "aria-label": `Llamadas por hora: ${hours.map(([, p]) => p.calls).join(", ")}` });
+    chart.append(svg("line", { x1: 0, x2: width, y1: height, y2: height, class: "live-base" }));
     hours.forEach(([h, p], i) => {
       const callsH = (height * p.calls) / max, actH = (height * p.activations) / max;
       chart.append(svg("rect", { x: i * slot + 1, y: height - callsH, width: slot - 2, height: callsH, fill: "#93c5fd" }));
@@ -85,7 +87,9 @@ window.ScreenpopCampaigns = (() => {
       }
     });
     const box = el("figure", "live-hourly");
-    box.append(chart, el("figcaption", "muted", `Llamadas (azul) y activaciones (verde) por hora, últimas ${HOURS} h · máx. ${max}`));
+    box.append(chart, el("figcaption", "muted", busiest
+      ? `Llamadas (azul) y activaciones (verde) por hora, últimas ${HOURS} h · máx. ${busiest}`
+      : `Sin llamadas en las últimas ${HOURS} h`));
     return box;
   }
 
