@@ -256,22 +256,22 @@ class CampaignBook:
         """Per record: whether anyone ever talked to the customer (a call answered or a dialer
         conversation) and the last disposition any call of it got."""
         rows = await self._pool.fetch("""
-            WITH ids AS (SELECT unnest($1::text[]) AS id),
+            WITH ids AS MATERIALIZED (SELECT DISTINCT unnest($1::text[]) AS id),
             talks AS (
-                SELECT preinstallation_id AS id, answered_at AS at, disposition
-                FROM call_records WHERE preinstallation_id = ANY($1::text[])
+                SELECT r.preinstallation_id AS id, r.answered_at IS NOT NULL AS talked,
+                       COALESCE(r.answered_at, r.ring_at, r.created_at) AS at, r.disposition
+                FROM ids JOIN call_records r ON r.preinstallation_id = ids.id
                 UNION ALL
-                SELECT l.preinstallation_id, COALESCE(a.answered_at, a.started_at),
+                SELECT l.preinstallation_id, a.answered, COALESCE(a.answered_at, a.started_at),
                        a.disposition
-                FROM dialer_leads l JOIN dialer_attempts a USING (lead_id)
-                WHERE l.preinstallation_id = ANY($1::text[]) AND (a.answered OR
-                      a.disposition IS NOT NULL)
+                FROM ids JOIN dialer_leads l ON l.preinstallation_id = ids.id
+                JOIN dialer_attempts a ON a.lead_id = l.lead_id
+                WHERE a.answered OR a.disposition IS NOT NULL
             )
-            SELECT ids.id,
-                   bool_or(t.at IS NOT NULL) AS contacted,
-                   (array_agg(t.disposition ORDER BY t.at DESC NULLS LAST)
-                        FILTER (WHERE t.disposition IS NOT NULL))[1] AS last_disposition
-            FROM ids JOIN talks t USING (id) GROUP BY ids.id""", list(preinstallation_ids))
+            SELECT id, bool_or(talked) AS contacted,
+                   (array_agg(disposition ORDER BY at DESC NULLS LAST)
+                        FILTER (WHERE disposition IS NOT NULL))[1] AS last_disposition
+            FROM talks GROUP BY id""", list(preinstallation_ids))
         return {row["id"]: Contact(bool(row["contacted"]), row["last_disposition"])
                 for row in rows}
 

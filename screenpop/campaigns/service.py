@@ -82,7 +82,7 @@ class CampaignService:
         return filters.pending(records, installed)
 
     async def candidates(self, flt: RecordFilter, now: datetime) -> list[Preinstallation]:
-        records = filters.select(await self.pending_records(), flt, now)
+        records = [r for r in await self.pending_records() if filters.matches(r, flt, now)]
         if not flt.needs_contacts or not records:
             return records
         contacts = await self.book.contacts([r.id for r in records])

@@ -222,3 +222,35 @@ async def _next_message(sub) -> str:
             message = await sub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is not None:
                 return message["data"]
+
+
+async def test_never_contacted_and_last_disposition(node, signed_in, pool, store):
+    """The filter's contact history: a call answered (call record) or a dialer conversation
+    is a contact; the last disposition of any of them counts."""
+    from datetime import UTC, datetime, timedelta
+
+    from common.dialer.outcomes import AttemptResult, Order, Outcome
+    from common.dialer.store import Campaign, Mode, NewLead
+    now = datetime.now(UTC)
+    await pool.execute("INSERT INTO call_records (call_id, preinstallation_id, answered_at, "
+                       "ring_at, disposition) VALUES ('c1', '101', $1, $1, 'interesado'), "
+                       "('c2', '102', NULL, $1, NULL)", now - timedelta(days=1))
+    await store.create_campaign(Campaign("old", "old", Mode.PROGRESSIVE, Order.AGENT_FIRST, 3,
+                                         {"windows": {"hours": {"mon": "00:00-23:59"}}}))
+    await store.add_leads("old", [NewLead("103", "6641234503")], now)
+    due = await pool.fetchval("SELECT next_at FROM dialer_leads")
+    [claim] = await store.claim("old", worker="w", now=due, lease=timedelta(minutes=5),
+                                open_zones=["America/Mexico_City"])
+    await store.finish(claim, AttemptResult(Outcome.NO_ANSWER, False, None, None, None, ""), due)
+    await pool.execute("UPDATE dialer_attempts SET disposition = 'no contesta'")
+    boss = await signed_in("susana")
+
+    async def count(query):
+        return (await (await get(boss, f"/api/campaigns/count?{query}")).json())["count"]
+    # pending: 101..105; 101 was answered
+    assert await count("f_never=1") == 4
+    assert await count("f_disposition=interesado") == 1
+    assert await count("f_disposition=no+contesta") == 1
+    assert await count("f_disposition=%28ninguno%29") == 3   # 102, 104, 105
+    page = await (await get(boss, "/campaigns/new")).text()
+    assert '<option value="interesado"' in page and '<option value="no contesta"' in page
