@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.db.migrations import load_migrations, migrate
 from common.db.pool import create_pool
-from common.dialer.campaigns import CampaignBook
+from common.dialer.campaigns import ACTIVATED_DISPOSITIONS, PROGRESS, CampaignBook
 
 FILL = """
 INSERT INTO dialer_leads (campaign_id, preinstallation_id, phone, time_zone, state, next_at,
@@ -70,6 +70,11 @@ async def run(url: str, args) -> None:
     now = datetime.now(UTC)
     for _ in range(3):
         await book.progress("bench", now)
+    if args.explain:
+        plan = await pool.fetch("EXPLAIN (ANALYZE, BUFFERS) " + PROGRESS, "bench",
+                                list(ACTIVATED_DISPOSITIONS), now - timedelta(hours=12),
+                                now - timedelta(days=30))
+        print("\n".join(row[0] for row in plan))
     timings = []
     for _ in range(args.runs):
         t0 = time.perf_counter()
@@ -98,6 +103,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--explain", action="store_true", help="print the progress query's plan")
     args = parser.parse_args()
     server = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1:5432/postgres")
     name = f"campaign_bench_{uuid.uuid4().hex[:8]}"

@@ -1,14 +1,16 @@
 """The supervisors' live campaign view, pushed: one task per node computes every campaign's
 progress from PostgreSQL (one query per campaign) and the dialer engine's live figures from
-Redis (Keys.dialer_live), every INTERVAL seconds while a supervisor's socket is open here, and
-sends a `campaigns` frame to the supervisors' sockets when anything changed. With no supervisor
-connected it does nothing until one connects or a campaign changes state.
+Redis (Keys.dialer_live), every INTERVAL seconds (longer when a round is slow, see LOAD_FACTOR)
+while a supervisor's socket is open here, and sends a `campaigns` frame to the supervisors'
+sockets when anything changed. With no supervisor connected it does nothing until one connects
+or a campaign changes state.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 INTERVAL = 2.0
 ROUND_TIMEOUT = 10.0
+# a round that takes t seconds waits at least LOAD_FACTOR × t before the next one, so big
+# campaigns (a round scans their leads) keep the database at most ~1/LOAD_FACTOR busy
+LOAD_FACTOR = 10.0
 MAX_CAMPAIGNS = 20
 # a stopped campaign stays on the supervisor page this long after it stopped
 STOPPED_SHOWN = timedelta(hours=12)
@@ -91,11 +96,12 @@ class CampaignLive:
             if not self._hub.has_watchers():
                 await self._wake.wait()
             self._wake.clear()
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(ROUND_TIMEOUT):
                     await self.push_once(book)
                 failures = 0
-                delay = self._interval
+                delay = max(self._interval, LOAD_FACTOR * (time.monotonic() - started))
             except (asyncpg.PostgresError, asyncpg.InterfaceError, RedisError, OSError,
                     TimeoutError) as exc:
                 failures += 1
