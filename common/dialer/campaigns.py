@@ -215,6 +215,16 @@ class CampaignBook:
             list(campaign.agents))
         return result.endswith(" 1")
 
+    async def reschedule_untried(self, campaign_id: str, now: datetime) -> int:
+        """After an edit, leads never tried yet become due now: the claim only takes them in a
+        zone whose (new) window is open, so wider hours apply at once, not at the old window's
+        next opening. Leads with a retry delay or a callback keep their time."""
+        result = await self._pool.execute(
+            "UPDATE dialer_leads SET next_at = $2, updated_at = $2 WHERE campaign_id = $1 "
+            "AND state = 'ready' AND priority = 0 AND attempts = 0 AND last_attempt_at IS NULL "
+            "AND next_at > $2", campaign_id, now)
+        return int(result.split()[-1])
+
     async def merge_settings(self, campaign_id: str, values: Mapping[str, object]) -> None:
         await self._pool.execute("UPDATE dialer_campaigns SET settings = settings || $2::jsonb "
                                  "WHERE campaign_id = $1", campaign_id, json.dumps(values))

@@ -15,7 +15,13 @@ from aiohttp import web
 from common.dialer.dnc import parse_dnc_csv
 from common.dialer.store import DialerStore, DncImport
 from common.phones import to_e164
-from screenpop.campaigns.access import database_errors, render, supervisor, supervisor_post
+from screenpop.campaigns.access import (
+    DB_TROUBLE,
+    database_errors,
+    render,
+    supervisor,
+    supervisor_post,
+)
 from screenpop.campaigns.state import CAMPAIGN_POOL, CAMPAIGNS
 from screenpop.web import csrf
 from screenpop.web.state import CONFIG
@@ -110,7 +116,7 @@ async def import_csv(request: web.Request) -> web.StreamResponse:
     if not request.content_type.startswith("multipart/"):
         return await _page(request, session, user, status=400,
                            errors={"file": "Elija un archivo CSV para importar."})
-    fields, raw, too_big = {}, b"", False
+    fields, raw, too_big = {}, bytearray(), False
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if part.name == "file":
@@ -137,7 +143,7 @@ async def import_csv(request: web.Request) -> web.StreamResponse:
         if wants_stream:
             return web.json_response({"error": "bad_file", "message": error}, status=400)
         return await _page(request, session, user, status=400, errors={"file": error})
-    parsed = parse_dnc_csv(decode_csv(raw))
+    parsed = parse_dnc_csv(decode_csv(bytes(raw)))
     source = f"import:{fields.get('filename', 'archivo.csv')[:80]}"
     store, total = _store(request), len(parsed.numbers)
     report = DncImport(repeated_in_file=parsed.repeated, bad_rows=parsed.bad_rows)
@@ -147,8 +153,21 @@ async def import_csv(request: web.Request) -> web.StreamResponse:
         await response.prepare(request)
         await response.write(_line({"stage": "store", "done": 0, "total": total}))
     for start in range(0, total, IMPORT_CHUNK):
-        part_report = await store.add_to_dnc(parsed.numbers[start:start + IMPORT_CHUNK],
-                                             source=source, added_by=user.username)
+        try:
+            part_report = await store.add_to_dnc(parsed.numbers[start:start + IMPORT_CHUNK],
+                                                 source=source, added_by=user.username)
+        except DB_TROUBLE:
+            if response is None:
+                raise
+            # the page already shows progress: say how far it got (each chunk is whole)
+            log.warning("dnc import %s stopped at %d of %d", source, start, total)
+            await response.write(_line({
+                "stage": "error", "done": start, "total": total,
+                "message": f"La base de datos dejó de responder: se guardaron {start} de "
+                           f"{total} números. Importe el archivo de nuevo (los ya guardados "
+                           "no se repiten)."}))
+            await response.write_eof()
+            return response
         report.added += part_report.added
         report.already_there += part_report.already_there
         report.leads_blocked += part_report.leads_blocked

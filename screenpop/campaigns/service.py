@@ -105,6 +105,7 @@ class CampaignService:
         campaign = form.campaign(campaign_id)
         if not await self.book.update(campaign):
             return None
+        await self.book.reschedule_untried(campaign_id, now)
         summary = await self._add_leads(campaign, form.record_filter, now)
         await self.announce(campaign_id)
         return campaign, summary

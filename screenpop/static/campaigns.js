@@ -104,6 +104,8 @@
           if (msg.stage === "store") {
             bar.value = msg.total ? 50 + Math.round(50 * msg.done / msg.total) : 100;
             stage.textContent = `Guardando números: ${msg.done} de ${msg.total}`;
+          } else if (msg.stage === "error") {
+            stage.textContent = msg.message;
           } else if (msg.stage === "done") {
             bar.value = 100;
             stage.textContent = "Importación terminada.";

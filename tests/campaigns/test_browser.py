@@ -94,3 +94,35 @@ async def test_supervisor_creates_starts_watches_and_pauses(browser, node, store
     await expect(page.locator(f'li[data-campaign="{campaign_id}"]')).to_have_attribute(
         "data-state", "paused")
     await page.screenshot(path=str(shots / f"campaigns-list-{width}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width,height", [(380, 800), (1440, 900)])
+async def test_dnc_import_shows_progress_and_summary(browser, node, pool, shots, tmp_path,
+                                                     width, height):
+    sheet = tmp_path / "repep.csv"
+    lines = ["Telefono,Nombre"] + [f"55{i:08d},Persona {i}" for i in range(6000)]
+    lines[10] = "no-es-numero,X"
+    lines.append("5500000001,repetido")
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page = await (await browser.new_context(viewport={"width": width, "height": height})
+                  ).new_page()
+    await sign_in(page, node, "susana")
+    await page.goto(f"{node.url}/dnc")
+    await page.set_input_files("#dnc-import-form input[type=file]", str(sheet))
+    await page.click("#dnc-import-form button")
+    await expect(page.locator("#import-stage")).to_have_text("Importación terminada.",
+                                                             timeout=30_000)
+    assert await page.locator("#import-bar").evaluate("bar => bar.value") == 100
+    summary = page.locator("#import-summary")
+    await expect(summary).to_contain_text("Agregados: 5999")
+    await expect(summary).to_contain_text("Repetidos en el archivo: 1")
+    await expect(summary).to_contain_text("Línea 11: «no-es-numero» — no es un número "
+                                          "telefónico válido")
+    assert await pool.fetchval("SELECT count(*) FROM dialer_dnc") == 5999
+    await page.screenshot(path=str(shots / f"dnc-import-{width}.png"), full_page=True)
+    await page.reload()
+    await expect(page.locator("#dnc-total")).to_contain_text("5999 números")
+    await expect(page.locator("#dnc-list tbody tr")).to_have_count(50)
+    fit = await page.evaluate("() => document.documentElement.scrollWidth")
+    assert fit <= width
+    await page.screenshot(path=str(shots / f"dnc-list-{width}.png"), full_page=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -227,7 +228,7 @@ async def _next_message(sub) -> str:
 async def test_never_contacted_and_last_disposition(node, signed_in, pool, store):
     """The filter's contact history: a call answered (call record) or a dialer conversation
     is a contact; the last disposition of any of them counts."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from common.dialer.outcomes import AttemptResult, Order, Outcome
     from common.dialer.store import Campaign, Mode, NewLead
@@ -254,3 +255,26 @@ async def test_never_contacted_and_last_disposition(node, signed_in, pool, store
     assert await count("f_disposition=%28ninguno%29") == 3   # 102, 104, 105
     page = await (await get(boss, "/campaigns/new")).text()
     assert '<option value="interesado"' in page and '<option value="no contesta"' in page
+
+
+async def test_widening_the_hours_makes_untried_leads_due_now(node, signed_in, pool):
+    boss = await signed_in("susana")
+    closed = {f"open_{d}": None for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    response = await post(boss, "/campaigns", campaign_form(
+        boss.csrf, f_missing=[], **{**closed, "open_sun": "1", "from_sun": "10:00",
+                                    "to_sun": "11:00"}))
+    campaign_id = response.headers["Location"].rsplit("/", 1)[1]
+    before = await pool.fetchval("SELECT min(next_at) FROM dialer_leads WHERE campaign_id = $1",
+                                 campaign_id)
+    everyday = {f"open_{d}": "1" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    response = await post(boss, f"/campaigns/{campaign_id}/edit", campaign_form(
+        boss.csrf, f_missing=[], **everyday, **{f"from_{d}": "00:00" for d in (
+            "mon", "tue", "wed", "thu", "fri", "sat", "sun")}, **{f"to_{d}": "23:59" for d in (
+                "mon", "tue", "wed", "thu", "fri", "sat", "sun")}))
+    assert response.status == 303
+    after = await pool.fetchval("SELECT max(next_at) FROM dialer_leads WHERE campaign_id = $1",
+                                campaign_id)
+    if before > datetime.now(UTC):   # not Sunday 10–11 h in Mexico City as the test runs
+        assert after < before
+    assert await pool.fetchval("SELECT bool_and(next_at <= now()) FROM dialer_leads "
+                               "WHERE campaign_id = $1", campaign_id)
