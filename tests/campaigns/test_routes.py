@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 
+from common.dialer.outcomes import AttemptResult, Order, Outcome
+from common.dialer.store import Campaign, Mode, NewLead
 from tests.campaigns.conftest import campaign_form
 
 
@@ -50,7 +53,6 @@ async def test_supervisor_and_admin_open_the_pages(node, signed_in, who):
 
 
 async def test_signed_out_goes_to_login(node):
-    import aiohttp
     async with aiohttp.ClientSession() as http:
         response = await http.get(f"{node.url}/campaigns", allow_redirects=False)
         assert response.status == 302 and response.headers["Location"] == "/login"
@@ -228,10 +230,6 @@ async def _next_message(sub) -> str:
 async def test_never_contacted_and_last_disposition(node, signed_in, pool, store):
     """The filter's contact history: a call answered (call record) or a dialer conversation
     is a contact; the last disposition of any of them counts."""
-    from datetime import timedelta
-
-    from common.dialer.outcomes import AttemptResult, Order, Outcome
-    from common.dialer.store import Campaign, Mode, NewLead
     now = datetime.now(UTC)
     await pool.execute("INSERT INTO call_records (call_id, preinstallation_id, answered_at, "
                        "ring_at, disposition) VALUES ('c1', '101', $1, $1, 'interesado'), "
