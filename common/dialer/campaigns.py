@@ -243,8 +243,12 @@ class CampaignBook:
             return row["changed"], True
         if row["before"] is None:
             raise LookupError(f"No existe la campaña {campaign_id!r}.")
-        transition(row["before"], action)  # raises when the action does not apply
-        return row["before"], False
+        # not changed: it is there already, the action does not apply, or another request
+        # changed it while this one waited for the row (read it again to tell)
+        now_state = await self._pool.fetchval(
+            "SELECT state FROM dialer_campaigns WHERE campaign_id = $1", campaign_id)
+        transition(now_state, action)  # raises when the action does not apply
+        return now_state, False
 
     async def progress(self, campaign_id: str, now: datetime) -> Progress:
         """One query: the lead segments, attempts and answers, the last HOURS_SHOWN hours."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
+from common.dialer.campaigns import Action
 from common.dialer.outcomes import AttemptResult, Order, Outcome
 from common.dialer.store import Campaign, Mode, NewLead
 from tests.campaigns.conftest import campaign_form
@@ -276,3 +277,12 @@ async def test_widening_the_hours_makes_untried_leads_due_now(node, signed_in, p
         assert after < before
     assert await pool.fetchval("SELECT bool_and(next_at <= now()) FROM dialer_leads "
                                "WHERE campaign_id = $1", campaign_id)
+
+
+async def test_concurrent_presses_change_once(node, store, book):
+    await store.create_campaign(Campaign("race", "race", Mode.PROGRESSIVE, Order.AGENT_FIRST, 3,
+                                         {}))
+    results = await asyncio.gather(*(book.change_state("race", Action.START)
+                                     for _ in range(10)))
+    assert sorted(changed for _, changed in results) == [False] * 9 + [True]
+    assert {state for state, _ in results} == {"running"}
