@@ -141,8 +141,10 @@ WITH activated AS (
     WHERE l.campaign_id = $1
 ), hours AS (
     SELECT date_trunc('hour', a.started_at) AS hour, count(*) AS calls,
-           count(*) FILTER (WHERE a.disposition = ANY($2::text[])) AS activations
-    FROM dialer_attempts a WHERE a.campaign_id = $1 AND a.started_at >= $3
+           count(*) FILTER (WHERE a.disposition = ANY($2::text[])
+                            OR r.activated_at IS NOT NULL) AS activations
+    FROM dialer_attempts a LEFT JOIN call_records r ON r.call_id = a.call_id
+    WHERE a.campaign_id = $1 AND a.started_at >= $3
     GROUP BY 1
 )
 SELECT (SELECT json_object_agg(segment, n) FROM

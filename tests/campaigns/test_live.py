@@ -77,3 +77,23 @@ async def test_campaigns_reach_supervisors_only(node, signed_in, store, book, re
                 assert message["type"] != "campaigns", message
     except TimeoutError:
         pass
+
+
+async def test_activations_from_dispositions_and_call_records(node, store, book, pool):
+    await store.create_campaign(CAMPAIGN)
+    now = datetime.now(UTC)
+    await store.add_leads("live-1", [NewLead(f"p{i}", f"55000000{i:02d}") for i in range(3)], now)
+    claims = await store.claim("live-1", worker="w1", now=now, lease=timedelta(minutes=5),
+                               open_zones=await store.open_zones("live-1", now), limit=3)
+    for claim in claims:
+        await store.finish(claim, AttemptResult(Outcome.CONNECTED, False, now.timestamp(),
+                                                now.timestamp(), None, ""), now)
+    await pool.execute("UPDATE dialer_attempts SET disposition = 'activado' WHERE attempt_id = $1",
+                       claims[0].attempt_id)
+    await pool.execute("INSERT INTO call_records (call_id, activated_at) VALUES ('k2', now())")
+    await pool.execute("UPDATE dialer_attempts SET call_id = 'k2' WHERE attempt_id = $1",
+                       claims[1].attempt_id)
+    progress = await book.progress("live-1", now)
+    assert (progress.activated, progress.contacted, progress.pending) == (2, 1, 0)
+    assert sum(h["activations"] for h in progress.hourly) == 2
+    assert progress.rates()["activation_rate"] == 2 / 3
