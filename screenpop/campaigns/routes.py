@@ -22,7 +22,7 @@ from common.dialer.campaigns import (
 )
 from common.dialer.schedule import RetryConfigError
 from common.dialer.windows import WEEKDAYS, WindowConfigError
-from screenpop.campaigns import agent_control, filters
+from screenpop.campaigns import filters
 from screenpop.campaigns.access import (
     database_errors,
     page_error,
@@ -77,7 +77,6 @@ def add_campaign_routes(app: web.Application, database_url: str) -> None:
     add.add_get(f"/campaigns/{ID}/edit", edit_page)
     add.add_post(f"/campaigns/{ID}/edit", update)
     add.add_post(f"/campaigns/{ID}/{{action:start|pause|resume|stop}}", change_state)
-    add.add_post("/api/agents/{username}/dialer", agent_control.pause_or_resume)
     add_dnc_routes(app)
 
 
