@@ -71,6 +71,23 @@
     }
   }
 
+  function elapsed(agent) {
+    return agent.since && agent.state !== "offline" ? clock(now() - agent.since) : null;
+  }
+
+  // The clock of each row, in place: rebuilding the rows every second would swallow a click on
+  // their buttons (a press takes longer than the gap between two rebuilds).
+  function tick() {
+    for (const tr of bodyEl.children) {
+      const agent = roster.get(tr.dataset.agent);
+      const td = tr.querySelector(".agent-time");
+      if (!agent || !td) continue;
+      const text = elapsed(agent);
+      td.textContent = text === null ? "—" : text;
+      td.dataset.empty = String(text === null);
+    }
+  }
+
   function render() {
     const rows = [...roster.values()].sort((a, b) => (a.display_name || a.username).localeCompare(
       b.display_name || b.username, "es"));
@@ -93,7 +110,7 @@
       state.append(el("span", "pill", agent.label));
       if (agent.reason) state.append(el("span", "reason", ` · ${agent.reason}`));
       tr.append(state);
-      tr.append(cell("agent-time", agent.since && agent.state !== "offline" ? clock(now() - agent.since) : null));
+      tr.append(cell("agent-time", elapsed(agent)));
       tr.append(cell("agent-call", agent.call_id ? agent.customer || "Número oculto" : null));
       tr.append(cell("agent-alert", agent.unreachable ? "⚠ No confirmó la llamada" : null, ""));
       tr.append(dialerCell(agent));
@@ -228,7 +245,7 @@
   }
 
   setInterval(() => {
-    render();
+    tick();
     drawAttention(); // names once the roster is in, and the "hace N min"
   }, 1000);
   connect();

@@ -126,3 +126,20 @@ async def test_dnc_import_shows_progress_and_summary(browser, node, pool, shots,
     fit = await page.evaluate("() => document.documentElement.scrollWidth")
     assert fit <= width
     await page.screenshot(path=str(shots / f"dnc-list-{width}.png"), full_page=True)
+
+
+async def test_supervisor_pauses_and_resumes_an_agent(browser, node, shots):
+    agent = await (await browser.new_context()).new_page()
+    await sign_in(agent, node, "agente1")
+    page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+    await sign_in(page, node, "susana")
+    await page.goto(f"{node.url}/supervisor")
+    row = page.locator('tr[data-agent="agente1"]')
+    await expect(row).to_have_attribute("data-state", "available")
+    await expect(page.locator('tr[data-agent="agente2"] .agent-dialer button')).to_have_count(0)
+    await row.locator("button.agent-pause").click()
+    await expect(row).to_have_attribute("data-state", "paused")
+    await expect(row.locator(".reason")).to_have_text(" · Pausa de supervisión")
+    await row.locator("button.agent-resume").click()
+    await expect(row).to_have_attribute("data-state", "available")
+    await page.screenshot(path=str(shots / "supervisor-agent-dialer-1440.png"))
