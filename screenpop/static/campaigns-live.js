@@ -127,14 +127,12 @@ window.ScreenpopCampaigns = (() => {
     }
   }
 
-  function card(c) {
-    const article = el("article", `live-campaign state-${c.state}`);
-    article.dataset.campaign = c.campaign_id;
-    article.dataset.state = c.state;
-    const head = el("div", "live-head");
+  function head(c) {
+    const top = el("div", "live-head");
+    top.dataset.actions = c.actions.join(",");
     const name = el("a", "live-name", c.name);
     name.href = `/campaigns/${encodeURIComponent(c.campaign_id)}`;
-    head.append(name, el("span", "live-pill", c.state_label), el("span", "muted", c.mode_label));
+    top.append(name, el("span", "live-pill", c.state_label), el("span", "muted", c.mode_label));
     const buttons = el("div", "live-actions");
     for (const action of c.actions) {
       if (!ACTIONS[action]) continue;
@@ -143,13 +141,36 @@ window.ScreenpopCampaigns = (() => {
       button.addEventListener("click", () => act(c.campaign_id, action, button));
       buttons.append(button);
     }
-    head.append(buttons);
-    article.append(head, stacked(c.progress));
+    top.append(buttons);
+    return top;
+  }
+
+  function body(c) {
+    const nodes = [stacked(c.progress)];
     const lower = el("div", "live-lower");
     lower.append(figures(c), hourly(c.progress.hourly || []));
-    article.append(lower);
-    if (c.live && c.live.last_error) article.append(el("p", "live-error", `Marcador: ${c.live.last_error}`));
-    else if (c.state === "running" && !c.live) article.append(el("p", "muted live-noengine", "El marcador todavía no reporta esta campaña."));
+    nodes.push(lower);
+    if (c.live && c.live.last_error) nodes.push(el("p", "live-error", `Marcador: ${c.live.last_error}`));
+    else if (c.state === "running" && !c.live) nodes.push(el("p", "muted live-noengine", "El marcador todavía no reporta esta campaña."));
+    return nodes;
+  }
+
+  // A campaign's card, reusing the one shown when its buttons stay the same: a frame arriving
+  // while the supervisor presses one must not swallow the click.
+  function card(c, shown) {
+    const article = shown || el("article", null);
+    article.className = `live-campaign state-${c.state}`;
+    article.dataset.campaign = c.campaign_id;
+    article.dataset.state = c.state;
+    const top = article.firstElementChild;
+    const keep = shown && top && top.dataset.actions === c.actions.join(",");
+    if (keep) {
+      top.querySelector(".live-name").textContent = c.name;
+      top.querySelector(".live-pill").textContent = c.state_label;
+      article.replaceChildren(top, ...body(c));
+    } else {
+      article.replaceChildren(head(c), ...body(c));
+    }
     return article;
   }
 
@@ -158,7 +179,10 @@ window.ScreenpopCampaigns = (() => {
     const section = document.getElementById("live-campaigns");
     const cards = document.getElementById("campaign-cards");
     if (!section || !cards) return;
-    cards.replaceChildren(...(msg.campaigns || []).map(card));
+    const shown = new Map([...cards.children].map((node) => [node.dataset.campaign, node]));
+    const next = (msg.campaigns || []).map((c) => card(c, shown.get(c.campaign_id)));
+    const same = next.length === cards.children.length && next.every((node, i) => cards.children[i] === node);
+    if (!same) cards.replaceChildren(...next);
     section.hidden = !(msg.campaigns || []).length;
   }
 
