@@ -4,11 +4,13 @@ in the database; an agent's WebSocket never does."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from common.dialer.campaigns import Action
 from common.dialer.outcomes import AttemptResult, Order, Outcome
 from common.dialer.store import Campaign, Mode, NewLead
+from screenpop.campaigns.state import CAMPAIGN_LIVE
 
 CAMPAIGN = Campaign("live-1", "En vivo", Mode.PROGRESSIVE, Order.AGENT_FIRST, 3,
                     {"windows": {"hours": {d: "00:00-23:59" for d in
@@ -97,3 +99,24 @@ async def test_activations_from_dispositions_and_call_records(node, store, book,
     assert (progress.activated, progress.contacted, progress.pending) == (2, 1, 0)
     assert sum(h["activations"] for h in progress.hourly) == 2
     assert progress.rates()["activation_rate"] == 2 / 3
+
+
+async def test_engine_figures_are_pushed_when_the_engine_publishes(node, signed_in, store, book,
+                                                                   redis, keys):
+    """A slow timer, so only the engine's message on the live channel can bring the frame."""
+    node.app[CAMPAIGN_LIVE]._interval = 60.0
+    await store.create_campaign(CAMPAIGN)
+    await book.change_state("live-1", Action.START)
+    boss = await signed_in("susana")
+    sock = await boss.socket()
+    first = await _frame(sock)
+    assert first["campaigns"][0]["live"] is None
+    figures = {"campaign_id": "live-1", "in_flight": "2", "dial_ratio": "1.8",
+               "agents_available": "1", "agents_reserved": "0", "agents_on_call": "2",
+               "answer_rate": "0.5", "abandon_rate_30d": "0.02", "last_error": "",
+               "updated_at": "1"}
+    await redis.hset(keys.dialer_live("live-1"), mapping=figures)
+    await redis.publish(keys.dialer_live_channel, json.dumps(figures))
+    frame = await _frame(sock)
+    live = frame["campaigns"][0]["live"]
+    assert live["dial_ratio"] == 1.8 and live["agents_on_call"] == 2 and live["last_error"] is None
