@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from common.dialer.campaigns import Contact
 from common.dialer.store import NewLead
@@ -88,10 +88,10 @@ def matches(record: Preinstallation, flt: RecordFilter, now: datetime) -> bool:
     if flt.min_age_days is not None or flt.max_age_days is not None:
         if record.created_at is None:
             return False
-        age = now - record.created_at
-        if flt.min_age_days is not None and age < timedelta(days=flt.min_age_days):
+        days = (now - record.created_at).days   # whole days since it was created
+        if flt.min_age_days is not None and days < flt.min_age_days:
             return False
-        if flt.max_age_days is not None and age > timedelta(days=flt.max_age_days + 1):
+        if flt.max_age_days is not None and days > flt.max_age_days:
             return False
     return True
 
