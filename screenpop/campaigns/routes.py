@@ -1,7 +1,7 @@
 """Campaign pages (supervisor and admin, Spanish): the list with state and progress, create and
-edit from a record filter (with the count of records it picks), start/pause/resume/stop, and
-the supervisor's pause/resume of an agent for the dialer. Every state change is a POST with
-the session's CSRF token (form field or X-CSRF-Token header); a change already made is a no-op.
+edit from a record filter (with the count of records it picks), start/pause/resume/stop. Every
+state change is a POST with the session's CSRF token (form field or X-CSRF-Token header); a
+change already made is a no-op.
 """
 from __future__ import annotations
 
@@ -65,8 +65,7 @@ def add_campaign_routes(app: web.Application, database_url: str) -> None:
     app[CAMPAIGN_LIVE] = CampaignLive(app[HUB], app[REDIS], app[KEYS])
     app.cleanup_ctx.append(functools.partial(_open_pool, database_url=database_url))
     templates = app[TEMPLATES]
-    templates.globals.update(segments=SEGMENTS, campaign_state_labels=STATE_LABELS,
-                             mode_labels=MODE_LABELS, order_labels=ORDER_LABELS,
+    templates.globals.update(segments=SEGMENTS, mode_labels=MODE_LABELS, order_labels=ORDER_LABELS,
                              action_labels=ACTION_LABELS)
     add = app.router
     add.add_get("/campaigns", list_page)
