@@ -77,6 +77,8 @@ def add_parsers(commands) -> None:
     create.add_argument("--never-contacted", action="store_true")
     create.add_argument("--last-disposition", default="")
     create.add_argument("--start", action="store_true", help="start it right away")
+    create.add_argument("--count-only", action="store_true",
+                        help="say how many records the filter picks, create nothing")
     dnc = commands.add_parser("dnc", help="the do-not-call list").add_subparsers(
         dest="action", required=True)
     dnc.add_parser("import", help="a CSV (REPEP export or a phone column)").add_argument("file")
@@ -186,6 +188,11 @@ async def _campaigns(args, service: CampaignService, users: UserStore, default_z
         if not form.ok:
             raise CliError("campaña no creada:\n" + "\n".join(
                 f"  {name}: {message}" for name, message in form.errors.items()), 2)
+        if args.count_only:
+            picked = await service.candidates(form.record_filter, now)
+            total = len(await service.pending_records())
+            print(f"el filtro elige {len(picked)} de {total} preinstalaciones pendientes")
+            return 0
         campaign, summary = await service.create(form, now)
         print(f"campaña creada: {campaign.campaign_id} ({campaign.name})")
         print(f"registros agregados: {summary.added} · ya estaban: {summary.already_there} · "

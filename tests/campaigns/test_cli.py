@@ -31,6 +31,11 @@ async def cli(redis_url, keys, redis, database, users):
 
 
 async def test_campaign_lifecycle(cli, pool, redis, keys):
+    code, out, err = await cli("campaigns", "create", "--name", "x", "--agent", "agente1",
+                               "--zone", "Jalisco", "--count-only")
+    assert code == 0, err
+    assert out.strip() == "el filtro elige 3 de 5 preinstalaciones pendientes"
+    assert await pool.fetchval("SELECT count(*) FROM dialer_campaigns") == 0
     sub = redis.pubsub()
     await sub.subscribe(keys.dialer_control_channel)
     code, out, err = await cli("campaigns", "create", "--name", "Jalisco CLI", "--zone",
