@@ -1,5 +1,6 @@
 """`python -m screenpop [serve]` runs the web service; `python -m screenpop users …` manages
-accounts (needs only REDIS_URL and REDIS_PREFIX; without them, a running demo's Redis)."""
+accounts (needs only REDIS_URL and REDIS_PREFIX; without them, a running demo's Redis);
+`campaigns …` and `dnc …` run the dialer's campaigns and do-not-call list (screenpop.campaigns.cli)."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,8 @@ from common.keys import Keys
 from common.process import freeze_startup_heap
 from common.settings import ConfigError, environ
 from screenpop.agents import AgentSettings
+from screenpop.campaigns import cli as campaigns_cli
+from screenpop.campaigns.pruning import CampaignLeadPruner
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
@@ -54,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     remove.add_argument("username")
     db = commands.add_parser("db", help="the PostgreSQL schema (DATABASE_URL)")
     db.add_argument("action", choices=("migrate", "status"))
+    campaigns_cli.add_parsers(commands)
     return top
 
 
@@ -63,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environ()
     if args.command == "users":
         return run_users_command(args, env)
+    if args.command in ("campaigns", "dnc"):
+        return campaigns_cli.run(args, env)
     if args.command == "db":
         code, lines = asyncio.run(db_commands.run(args.action, database_target(env)))
         print("\n".join(f"screenpop: {line}" for line in lines), file=sys.stderr if code else sys.stdout)
@@ -141,7 +147,8 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
         await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
         sync = IndexSync(gateway, index, config.sync_interval,
-                         installations=rest_installations(gateway.rest))
+                         installations=rest_installations(gateway.rest),
+                         leads=CampaignLeadPruner(database_url) if database_url else None)
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider,
                          action_settings=action_settings, qa=qa, database_url=database_url)

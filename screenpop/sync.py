@@ -13,9 +13,9 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from common.backoff import backoff_delay
 from common.phones import all_e164
@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 INSTALLED_GRACE = 24 * 3600
 CLIENTS_PAGE_SIZE = 500
 InstallationSource = Callable[[], Awaitable[list[Preinstallation]]]
+
+
+class LeadPruner(Protocol):
+    """Takes records that are no longer pending out of the dialer's campaigns
+    (screenpop.campaigns.pruning)."""
+
+    async def keep_only(self, pending_ids: Collection[str]) -> int: ...
+
+    async def drop(self, preinstallation_id: str) -> int: ...
 
 
 def client_record(row: Mapping[str, Any]) -> Preinstallation | None:
@@ -92,8 +101,10 @@ class IndexSync:
     def __init__(self, gateway: WispHubGateway, index: PreinstallationIndex, interval: float, *,
                  source: str = "wisphub-panel", retry_base: float = 5.0,
                  installations: InstallationSource | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 leads: LeadPruner | None = None) -> None:
         self._gateway = gateway
+        self._leads = leads
         self._installations = installations
         self._clock = clock
         self._index = index
@@ -107,6 +118,7 @@ class IndexSync:
         started = time.monotonic()
         try:
             records = await self._gateway.pending_preinstallations()
+            pending_ids = [r.id for r in records]
             installed: dict[str, Installed] = {}
             if self._installations is not None:
                 records, installed = await self._with_installations(records)
@@ -118,6 +130,8 @@ class IndexSync:
         else:
             report = SyncReport(len(records), time.monotonic() - started)
             log.info("wisphub sync done count=%d seconds=%.2f", report.count, report.duration)
+            if self._leads is not None:
+                await self._leads.keep_only(pending_ids)
         self.last_report = report
         return report
 
@@ -147,6 +161,8 @@ class IndexSync:
         marked installed."""
         record = await self._gateway.preinstallation(preinstallation_id)
         if record is None:
+            if self._leads is not None:
+                await self._leads.drop(preinstallation_id)
             if await self._index.installed(preinstallation_id) is not None:
                 return None
             await self._index.remove(preinstallation_id)

@@ -133,6 +133,16 @@ while time.monotonic() < deadline:
 sys.exit(1)
 PY
 
+# A small progressive campaign over the sandbox's pending preinstallations of one zone, taken by
+# agente1 and agente2, open every hour so the demo dials whenever it runs. It is created with the
+# CLI and started; without the dialer engine it simply stays running (nothing else changes).
+say "creating and starting the demo campaign (progressive, agente1 and agente2)"
+"$PY" -m screenpop campaigns create --name "Demo progresiva" --mode progressive \
+  --agent agente1 --agent agente2 --zone "ZONA CENTRO - CORTE 15" --max-attempts 3 \
+  $(for day in mon tue wed thu fri sat sun; do printf -- '--hours %s=00:00-23:59 ' "$day"; done) \
+  --no-holidays --start >"$LOGS/campaign.log" 2>&1 ||
+  say "the demo campaign could not be created (see $LOGS/campaign.log); the demo goes on without it"
+
 cat >"$DEMO_FILE" <<ENV
 DEMO_PID=$$
 REDIS_URL=$REDIS_URL
@@ -152,6 +162,7 @@ cat <<MSG
   Cuentas de prueba:   agente1 / agente1  (PJSIP/6001)
                        agente2 / agente2  (PJSIP/6002)
                        supervisor / supervisor
+  Campañas:            http://127.0.0.1:$SCREENPOP_PORT/campaigns  (como supervisor)
   El simulador coloca una llamada cada ~12 s. Para una llamada a mano:
     curl -s -X POST http://127.0.0.1:$CONTROL_PORT/say -H 'Content-Type: application/json' \\
       -d '{"text": "llamada entrante de +525512345678 a la cola ventas"}'

@@ -190,6 +190,14 @@ class Hub:
         targets = self._watchers.union(self._by_user.get(owner, ()))
         return sum(sock.offer(message, text) for sock in targets)
 
+    def has_watchers(self) -> bool:
+        return bool(self._watchers)
+
+    def deliver_watchers(self, message: dict[str, Any], text: str | None = None) -> int:
+        """A frame for supervisors and admins only (the live campaign view)."""
+        text = text or json.dumps(message)
+        return sum(sock.offer(message, text) for sock in list(self._watchers))
+
     def end_session(self, username: str, session_fingerprint: str) -> None:
         for sock in self.sockets(username):
             if fingerprint(sock.session_id) == session_fingerprint:

@@ -166,6 +166,13 @@ def operation(public: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "operation", "version": PROTOCOL_VERSION, **public}
 
 
+def campaigns(items: Iterable[Mapping[str, Any]], *, at: float) -> dict[str, Any]:
+    """Every campaign's progress and the dialer's live figures, for supervisors and admins
+    only (screenpop.campaigns.live builds the items)."""
+    return {"type": "campaigns", "version": PROTOCOL_VERSION, "at": at,
+            "campaigns": [dict(item) for item in items]}
+
+
 def ping() -> dict[str, Any]:
     return {"type": "ping", "version": PROTOCOL_VERSION}
 

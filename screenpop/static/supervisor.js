@@ -7,6 +7,7 @@
 
 (() => {
   const { el, clock } = window.ScreenpopDom;
+  const csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_CAP_MS = 15000;
   const ROSTER_RETRY_MS = 5000;
@@ -38,6 +39,55 @@
     return td;
   }
 
+  // Pause/resume an agent for the dialer (the agent's own state; only while signed in).
+  function dialerCell(agent) {
+    const td = el("td", "agent-dialer");
+    const action = agent.state === "paused" ? "resume" : ["available", "wrap_up"].includes(agent.state) ? "pause" : null;
+    td.dataset.empty = String(action === null);
+    if (action) {
+      const button = el("button", `agent-${action}`, action === "pause" ? "Pausar" : "Reanudar");
+      button.type = "button";
+      button.addEventListener("click", () => agentAction(agent.username, action, button));
+      td.append(button);
+    }
+    return td;
+  }
+
+  async function agentAction(username, action, button) {
+    const errorEl = document.getElementById("agent-action-error");
+    button.disabled = true;
+    try {
+      const response = await fetch(`/api/agents/${encodeURIComponent(username)}/dialer`, {
+        method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken },
+        body: JSON.stringify({ action }) });
+      const body = await response.json().catch(() => ({}));
+      errorEl.hidden = response.ok;
+      if (!response.ok) errorEl.textContent = body.message || "No se pudo cambiar el estado del asesor; intente de nuevo.";
+    } catch (err) {
+      errorEl.hidden = false;
+      errorEl.textContent = "Sin conexión con el servidor; intente de nuevo.";
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function elapsed(agent) {
+    return agent.since && agent.state !== "offline" ? clock(now() - agent.since) : null;
+  }
+
+  // The clock of each row, in place: rebuilding the rows every second would swallow a click on
+  // their buttons (a press takes longer than the gap between two rebuilds).
+  function tick() {
+    for (const tr of bodyEl.children) {
+      const agent = roster.get(tr.dataset.agent);
+      const td = tr.querySelector(".agent-time");
+      if (!agent || !td) continue;
+      const text = elapsed(agent);
+      td.textContent = text === null ? "—" : text;
+      td.dataset.empty = String(text === null);
+    }
+  }
+
   function render() {
     const rows = [...roster.values()].sort((a, b) => (a.display_name || a.username).localeCompare(
       b.display_name || b.username, "es"));
@@ -60,9 +110,10 @@
       state.append(el("span", "pill", agent.label));
       if (agent.reason) state.append(el("span", "reason", ` · ${agent.reason}`));
       tr.append(state);
-      tr.append(cell("agent-time", agent.since && agent.state !== "offline" ? clock(now() - agent.since) : null));
+      tr.append(cell("agent-time", elapsed(agent)));
       tr.append(cell("agent-call", agent.call_id ? agent.customer || "Número oculto" : null));
       tr.append(cell("agent-alert", agent.unreachable ? "⚠ No confirmó la llamada" : null, ""));
+      tr.append(dialerCell(agent));
       bodyEl.append(tr);
     }
     const rank = (state) => (SUMMARY_ORDER.includes(state) ? SUMMARY_ORDER.indexOf(state) : SUMMARY_ORDER.length);
@@ -152,6 +203,7 @@
     if (msg.type === "hello" && msg.server_time) skewMs = msg.server_time * 1000 - Date.now();
     else if (msg.type === "agents") loadRoster(); // sent on every (re)connect
     else if (msg.type === "agent_state" && msg.agent) applyState(msg.agent);
+    else if (msg.type === "campaigns" && window.ScreenpopCampaigns) window.ScreenpopCampaigns.apply(msg, csrfToken);
     else if (msg.type === "ping") send({ type: "pong" });
   }
 
@@ -193,7 +245,7 @@
   }
 
   setInterval(() => {
-    render();
+    tick();
     drawAttention(); // names once the roster is in, and the "hace N min"
   }, 1000);
   connect();

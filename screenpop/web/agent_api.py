@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from common.tasks import cancel_requested
 from screenpop import agents
+from screenpop.campaigns.state import CAMPAIGN_LIVE
 from screenpop.push.hub import WATCHER_ROLES
 from screenpop.web import auth
 from screenpop.web.state import AGENT_SETTINGS, AGENT_STATES, METRICS, USERS
@@ -46,7 +47,8 @@ async def _require_watcher(request: web.Request, *, page: bool):
 
 async def supervisor_page(request: web.Request) -> web.Response:
     session, user = await _require_watcher(request, page=True)
-    return auth.render(request, "supervisor.html", user=user, csrf_token=session.csrf)
+    return auth.render(request, "supervisor.html", user=user, csrf_token=session.csrf,
+                       campaigns=CAMPAIGN_LIVE in request.app)
 
 
 async def list_agents(request: web.Request) -> web.Response:

@@ -15,6 +15,8 @@ from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.calls.access import CallAccess
 from screenpop.calls.record import CallRecords
+from screenpop.campaigns import agent_control
+from screenpop.campaigns.routes import add_campaign_routes
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
@@ -111,6 +113,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     app.router.add_post("/api/calls/{call_id}/progress", guided.save_progress)
     app.router.add_post("/api/agent/state", agent_api.set_state)
     app.router.add_get("/api/agents", agent_api.list_agents)
+    app.router.add_post("/api/agents/{username}/dialer", agent_control.pause_or_resume)
     app.router.add_get("/supervisor", agent_api.supervisor_page)
     app.router.add_get("/status", status.status)
     app.router.add_get("/metrics", status.metrics)
@@ -126,6 +129,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     actions.add_action_routes(app, action_settings or ActionSettings())
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
         add_qa_routes(app, qa)
+    if database_url:  # campaigns, do-not-call and the live campaign view
+        add_campaign_routes(app, database_url)
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)

@@ -8,6 +8,7 @@ import time
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
+from screenpop.campaigns.state import CAMPAIGN_LIVE
 from screenpop.push import protocol
 from screenpop.push.hub import PING_INTERVAL, WATCHER_ROLES, AgentSocket
 from screenpop.users import User
@@ -50,6 +51,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         sock.offer(protocol.agent_state((await states.get(user.username)).to_dict()))
         if user.role in WATCHER_ROLES:
             sock.offer(protocol.agents(state.to_dict() for state in await states.all()))
+            if CAMPAIGN_LIVE in app:
+                app[CAMPAIGN_LIVE].welcome(sock)
         pops = await router.live_pops(user)
         for pop in pops:
             if sock.offer(pop):
