@@ -166,6 +166,16 @@ def operation(public: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "operation", "version": PROTOCOL_VERSION, **public}
 
 
+def preview(offer: Mapping[str, Any] | None,
+            match: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A campaign's preview offer for the agent (the record to call, before dialling), or
+    `offer: null` when it was withdrawn, taken or decided in another tab. `match` has the pop's
+    shape (the record with what is missing) when the index has the preinstallation."""
+    return {"type": "preview", "version": PROTOCOL_VERSION,
+            "offer": dict(offer) if offer is not None else None,
+            "match": dict(match) if match is not None else None}
+
+
 def ping() -> dict[str, Any]:
     return {"type": "ping", "version": PROTOCOL_VERSION}
 

@@ -18,6 +18,8 @@ from screenpop.calls.record import CallRecords
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
+from screenpop.preview.offers import PreviewOffers
+from screenpop.preview.routes import add_preview_routes
 from screenpop.push.acks import AckTracker
 from screenpop.push.bus import CallBus
 from screenpop.push.hub import Hub
@@ -47,6 +49,7 @@ from screenpop.web.state import (
     INDEX,
     KEYS,
     METRICS,
+    PREVIEW,
     PROGRESS,
     PROVIDER,
     REDIS,
@@ -55,6 +58,8 @@ from screenpop.web.state import (
     TEMPLATES,
     USERS,
 )
+from screenpop.wrapup.routes import WRAPUP, add_wrapup_routes
+from screenpop.wrapup.settings import DispositionSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +72,13 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
                provider: ProviderConfig | None = None,
                action_settings: ActionSettings | None = None,
                qa: QaSettings | None = None, database_url: str | None = None,
-               record_writer: RecordWriter | None = None) -> web.Application:
+               record_writer: RecordWriter | None = None,
+               dispositions: DispositionSettings | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
     write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured. Call records go to
-    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere."""
+    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere.
+    `dispositions` (DISPOSITIONS_CONFIG) default to the shipped list."""
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
@@ -94,7 +101,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
         app[GATEWAY] = gateway
     app[USERS], app[SESSIONS] = users, SessionStore(redis, keys, config.session_ttl)
     app[METRICS], app[HUB], app[ROUTER] = metrics, hub, router
-    app[BUS] = CallBus(redis, keys, router, hub, metrics)
+    app[PREVIEW] = PreviewOffers(redis, keys, index)
+    app[BUS] = CallBus(redis, keys, router, hub, metrics, offers=app[PREVIEW])
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
                                    autoescape=True)
     templates.globals["static"] = lambda name: str(app.router["static"].url_for(filename=name))
@@ -124,6 +132,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
         metrics.registry.register(WriterMetrics(records_writer, "screenpop"))
         app.cleanup_ctx.append(_record_writer(records_writer))
     actions.add_action_routes(app, action_settings or ActionSettings())
+    add_wrapup_routes(app, dispositions or DispositionSettings.from_env({}), database_url)
+    add_preview_routes(app)
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
         add_qa_routes(app, qa)
     if sync is not None:
@@ -136,6 +146,7 @@ async def agent_page(request: web.Request) -> web.Response:
     session, user = await auth.require_page(request)
     return auth.render(request, "agent.html", user=user, csrf_token=session.csrf,
                        pause_reasons=request.app[AGENT_SETTINGS].pause_reasons,
+                       dispositions=request.app[WRAPUP].settings.public(),
                        actions_js=(PACKAGE / "static" / "actions.js").exists(),
                        actions_css=(PACKAGE / "static" / "actions.css").exists())
 

@@ -1,0 +1,88 @@
+"""The result of a call over HTTP: the panel's options and what was saved, saving it (CSRF; only
+the agent who holds the call, screenpop.calls.access's ACT), and the agent's callbacks.
+
+GET  /api/calls/{call_id}/disposition   options, the call's zone, campaign, saved result
+POST /api/calls/{call_id}/disposition   {"disposition", "notes", "callback_date",
+                                         "callback_time", "callback_for", "callback_agent"}
+GET  /api/agent/callbacks               "Mis devoluciones"
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from common.db.pool import create_pool
+from common.dialer.store import DialerStore
+from screenpop.calls.access import Need
+from screenpop.records import CALL_LOG
+from screenpop.web import auth, bodies, csrf
+from screenpop.web.call_routes import require_call
+from screenpop.web.state import AGENT_STATES, CONFIG, INDEX, USERS
+from screenpop.wrapup.service import Database, WrapUp, WrapUpError
+from screenpop.wrapup.settings import DispositionSettings
+from screenpop.wrapup.store import WrapUpStore
+
+WRAPUP = web.AppKey("wrapup", WrapUp)
+_DATABASE = web.AppKey("wrapup_database", dict)
+
+
+def add_wrapup_routes(app: web.Application, settings: DispositionSettings,
+                      database_url: str | None) -> None:
+    """Registers the routes; with `database_url`, a pool (no connection opened at start-up: a
+    database outage never keeps screenpop from starting) for dialer leads and callbacks."""
+    holder: dict[str, Database] = {}
+    app[_DATABASE] = holder
+    app[WRAPUP] = WrapUp(settings, database=lambda: holder.get("db"), call_log=app[CALL_LOG],
+                         states=app[AGENT_STATES], users=app[USERS], index=app[INDEX],
+                         default_zone=app[CONFIG].tz_name)
+    if database_url:
+        app.cleanup_ctx.append(_pool(database_url))
+    app.router.add_get("/api/calls/{call_id}/disposition", get_disposition)
+    app.router.add_post("/api/calls/{call_id}/disposition", save_disposition)
+    app.router.add_get("/api/agent/callbacks", callbacks)
+
+
+def _pool(url: str):
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        pool = await create_pool(url, min_size=0, max_size=4)
+        app[_DATABASE]["db"] = Database(WrapUpStore(pool), DialerStore(
+            pool, default_zone=app[CONFIG].tz_name))
+        yield
+        app[_DATABASE].pop("db", None)
+        await pool.close()
+    return run
+
+
+def _error(exc: WrapUpError) -> web.Response:
+    return web.json_response({"error": exc.code, "message": exc.message}, status=exc.status)
+
+
+async def get_disposition(request: web.Request) -> web.Response:
+    _, user = await auth.require_api(request)
+    grant = await require_call(request, user, Need.READ)
+    try:
+        return web.json_response(await request.app[WRAPUP].context(user, grant))
+    except WrapUpError as exc:
+        return _error(exc)
+
+
+async def save_disposition(request: web.Request) -> web.Response:
+    session, user = await auth.require_api(request)
+    if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
+        return web.json_response({"error": "csrf", "message": "La página caducó: recárguela e "
+                                  "intente de nuevo."}, status=403)
+    body = await bodies.read_json(request)
+    grant = await require_call(request, user, Need.ACT)
+    try:
+        return web.json_response(await request.app[WRAPUP].save(user, grant, body))
+    except WrapUpError as exc:
+        return _error(exc)
+
+
+async def callbacks(request: web.Request) -> web.Response:
+    _, user = await auth.require_api(request)
+    try:
+        return web.json_response({"callbacks": await request.app[WRAPUP].callbacks(user)})
+    except WrapUpError as exc:
+        return _error(exc)
