@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from common.dialer.store import DialerStore, Disposition
+from common.phones import display, to_e164
 from screenpop.agents import AgentState, AgentStateStore
 from screenpop.calls.access import CallGrant
 from screenpop.index import PreinstallationIndex
@@ -132,7 +133,7 @@ class WrapUp:
             listed.append({
                 "due_at": row["due_at"].timestamp(),
                 "local": local_parts(row["due_at"], ZoneInfo(row["time_zone"])),
-                "for": row["for_agent"], "phone": row["phone"],
+                "for": row["for_agent"], "phone": _shown(row["phone"]),
                 "name": record.name if record is not None else None,
                 "preinstallation_id": row["preinstallation_id"],
                 "campaign": row["campaign_name"], "call_id": row["call_id"],
@@ -203,3 +204,8 @@ def _saved_payload(row: dict | None, default_zone: ZoneInfo) -> dict[str, Any] |
     return {"disposition": row["disposition"], "effect": row["disposition_effect"],
             "notes": row["notes"] or "", "callback": callback, "by": row["disposition_by"],
             "at": row["disposition_at"].timestamp() if row["disposition_at"] else None}
+
+
+def _shown(number: str | None) -> str | None:
+    e164 = to_e164(number)
+    return display(e164) if e164 else number
