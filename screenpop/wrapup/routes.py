@@ -8,18 +8,22 @@ GET  /api/agent/callbacks               "Mis devoluciones"
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from common.db.pool import create_pool
 from common.dialer.store import DialerStore
+from common.tasks import cancel_and_wait
 from screenpop.calls.access import Need
 from screenpop.records import CALL_LOG
 from screenpop.web import auth, bodies, csrf
 from screenpop.web.call_routes import require_call
-from screenpop.web.state import AGENT_STATES, CONFIG, INDEX, USERS
-from screenpop.wrapup.service import Database, WrapUp, WrapUpError
+from screenpop.web.state import AGENT_STATES, CONFIG, INDEX, KEYS, REDIS, USERS
+from screenpop.wrapup.lead import Database
+from screenpop.wrapup.pending import PendingDispositions
+from screenpop.wrapup.service import WrapUp, WrapUpError
 from screenpop.wrapup.settings import DispositionSettings
 from screenpop.wrapup.store import WrapUpStore
 
@@ -33,11 +37,13 @@ def add_wrapup_routes(app: web.Application, settings: DispositionSettings,
     database outage never keeps screenpop from starting) for dialer leads and callbacks."""
     holder: dict[str, Database] = {}
     app[_DATABASE] = holder
+    pending = PendingDispositions(app[REDIS], app[KEYS], lambda: holder.get("db"))
     app[WRAPUP] = WrapUp(settings, database=lambda: holder.get("db"), call_log=app[CALL_LOG],
                          states=app[AGENT_STATES], users=app[USERS], index=app[INDEX],
-                         default_zone=app[CONFIG].tz_name)
+                         pending=pending, default_zone=app[CONFIG].tz_name)
     if database_url:
         app.cleanup_ctx.append(_pool(database_url))
+        app.cleanup_ctx.append(_retries(pending))
     app.router.add_get("/api/calls/{call_id}/disposition", get_disposition)
     app.router.add_post("/api/calls/{call_id}/disposition", save_disposition)
     app.router.add_get("/api/agent/callbacks", callbacks)
@@ -51,6 +57,14 @@ def _pool(url: str):
         yield
         app[_DATABASE].pop("db", None)
         await pool.close()
+    return run
+
+
+def _retries(pending: PendingDispositions):
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(pending.run(), name="pending-dispositions")
+        yield
+        await cancel_and_wait(task)
     return run
 
 

@@ -9,14 +9,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from common.dialer.store import DialerStore, Disposition
 from common.phones import display, to_e164
 from screenpop.agents import AgentState, AgentStateStore
 from screenpop.calls.access import CallGrant
@@ -24,8 +22,10 @@ from screenpop.index import PreinstallationIndex
 from screenpop.records import CallLog
 from screenpop.users import User, UserStore
 from screenpop.wrapup.choice import Choice, ChoiceError, local_parts, parse_choice
+from screenpop.wrapup.lead import Database, apply_to_lead
+from screenpop.wrapup.pending import Pending, PendingDispositions
 from screenpop.wrapup.settings import DispositionSettings
-from screenpop.wrapup.store import AttemptRef, WrapUpStore, may_be_dialer_call
+from screenpop.wrapup.store import AttemptRef, may_be_dialer_call
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,6 @@ class WrapUpError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-@dataclass(frozen=True)
-class Database:
-    store: WrapUpStore
-    dialer: DialerStore
-
-
 def end_wrapup(current: AgentState, call_id: str, now: float) -> AgentState:
     """The wrap-up of `call_id` ends once its result is saved (pure)."""
     if current.state == "wrap_up" and current.call_id == call_id:
@@ -57,8 +51,10 @@ def end_wrapup(current: AgentState, call_id: str, now: float) -> AgentState:
 class WrapUp:
     def __init__(self, settings: DispositionSettings, *, database: Callable[[], Database | None],
                  call_log: CallLog, states: AgentStateStore, users: UserStore,
-                 index: PreinstallationIndex, default_zone: str) -> None:
+                 index: PreinstallationIndex, pending: PendingDispositions,
+                 default_zone: str) -> None:
         self.settings = settings
+        self._pending = pending
         self._database = database
         self._call_log = call_log
         self._states = states
@@ -158,30 +154,30 @@ class WrapUp:
                              now: datetime, by: str) -> dict[str, Any]:
         db = self._database()
         assert db is not None
-        state = None
         try:
             async with asyncio.timeout(DB_TIMEOUT):
-                await db.store.link_call(attempt.attempt_id, call_id)
-                applied = await db.dialer.set_disposition(
-                    attempt.attempt_id, choice.option.id, choice.effect, now,
-                    callback_at=choice.callback_at, callback_agent=choice.callback_for, by=by)
-                if not applied:  # a final result saved again leaves the lead done: still applied
-                    current = await db.store.attempt(call_id, None)
-                    applied = choice.effect is Disposition.FINAL and current is not None \
-                        and current.lead_state == "done"
-                    state = current.lead_state if current else None
+                applied, state = await apply_to_lead(
+                    db, attempt.attempt_id, call_id, disposition=choice.option.id,
+                    effect=choice.effect, now=now, callback_at=choice.callback_at,
+                    callback_for=choice.callback_for, by=by)
         except _DB_ERRORS as exc:
             log.warning("disposition not applied to the lead call=%s attempt=%s: %s", call_id,
                         attempt.attempt_id, exc)
             raise WrapUpError(503, "database", DB_DOWN) from exc
         result: dict[str, Any] = {"campaign": attempt.campaign_name, "applied": applied}
-        if not applied:
-            result["message"] = (
-                "La campaña todavía está marcando a este cliente: el resultado quedó en el "
-                "registro de la llamada; guárdelo de nuevo al terminar la llamada."
-                if state == "dialing" else
-                "El registro de la campaña ya no admite cambios; el resultado quedó en el "
-                "registro de la llamada.")
+        if applied:
+            await self._pending.drop(call_id)
+        elif state == "dialing":
+            await self._pending.add(call_id, Pending(
+                str(attempt.attempt_id), choice.option.id, str(choice.effect),
+                choice.callback_at.timestamp() if choice.callback_at else None,
+                choice.callback_for, by, now.timestamp()))
+            result["pending"] = True
+            result["message"] = ("La campaña aplicará este resultado en cuanto termine la "
+                                 "llamada.")
+        else:
+            result["message"] = ("El registro ya salió de la campaña: el resultado quedó en el "
+                                 "registro de la llamada, sin cambiar la campaña.")
         log.info("disposition %s applied=%s agent=%s call=%s attempt=%s", choice.option.id,
                  applied, by, call_id, attempt.attempt_id)
         return result

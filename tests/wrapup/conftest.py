@@ -106,16 +106,22 @@ async def dialer(database):
     await pool.close()
 
 
-async def connected_attempt(store: DialerStore, *, preinstallation: str = "1842",
-                            phone: str = "5512345678", zone: str | None = None,
-                            agent: str = "ana") -> uuid.UUID:
+async def connected_attempt(store: DialerStore, **lead) -> uuid.UUID:
     """A campaign with one lead, claimed and finished as a conversation, as the engine does;
     returns the attempt id (what the call carries as SP_CALL)."""
+    claim = await claimed_attempt(store, **lead)
+    assert await store.finish(claim, Outcome.CONNECTED, datetime.now(UTC))
+    return claim.attempt_id
+
+
+async def claimed_attempt(store: DialerStore, *, preinstallation: str = "1842",
+                          phone: str = "5512345678", zone: str | None = None,
+                          agent: str = "ana"):
+    """A campaign with one lead the engine is dialling now (its call is live)."""
     now = datetime.now(UTC)
     await store.create_campaign(Campaign("c1", "Preinstalaciones julio", Mode.PREVIEW,
                                          Order.AGENT_FIRST, 3, {"windows": ALWAYS_OPEN}))
     await store.add_leads("c1", [NewLead(preinstallation, phone, zone=zone)], now)
     [claim] = await store.claim("c1", worker="w1", now=now, lease=timedelta(minutes=5),
                                 open_zones=await store.open_zones("c1", now), agent=agent)
-    assert await store.finish(claim, Outcome.CONNECTED, now)
-    return claim.attempt_id
+    return claim

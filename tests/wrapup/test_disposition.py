@@ -8,9 +8,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from common.dialer.outcomes import Outcome
 from common.envelope import CallUpdate
 from tests.screenpop.conftest import call
-from tests.wrapup.conftest import connected_attempt, get, post, row_when
+from tests.wrapup.conftest import claimed_attempt, connected_attempt, get, post, row_when
 
 CALL = "1732431000.42"
 RECORD = "SELECT * FROM call_records WHERE call_id = $1"
@@ -187,3 +188,22 @@ async def test_saving_ends_the_wrap_up_of_that_call(floor, telephony, redis, key
                            {"disposition": "interesado"})
     assert status == 200
     assert await redis.hget(key, "state") == '"available"'
+
+
+async def test_a_result_saved_during_the_call_reaches_the_lead_once_the_attempt_closes(
+        floor, telephony, dialer, redis, keys):
+    _, agents = floor
+    store, pool = dialer
+    claim = await claimed_attempt(store)
+    await telephony.publish(call(claim.channel_id, {"PJSIP/6001": "answered"},
+                                 direction="outbound"))
+    status, body = await post(agents["ana"], f"/api/calls/{claim.channel_id}/disposition",
+                              {"disposition": "numero_equivocado"})
+    assert status == 200, body
+    assert body["dialer"]["applied"] is False and body["dialer"]["pending"] is True
+    assert "en cuanto termine" in body["dialer"]["message"]
+    assert (await pool.fetchval("SELECT state FROM dialer_leads")) == "dialing"
+    assert await store.finish(claim, Outcome.CONNECTED, datetime.now(UTC))  # the call ends
+    await until(lambda: _is(pool.fetchval("SELECT state FROM dialer_leads"), "done"))
+    await until(lambda: _is(redis.zcard(keys.dispositions_pending), 0))
+    assert not await redis.hlen(keys.dispositions_pending_data)
