@@ -17,7 +17,7 @@ CALL = "1732431000.42"
 RECORD = "SELECT * FROM call_records WHERE call_id = $1"
 
 
-async def until(check, timeout: float = 10.0) -> None:
+async def until(check, timeout: float = 20.0) -> None:
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.02)
