@@ -129,3 +129,43 @@ async def test_preview_skip_call_and_a_callback_after_the_call(browser, floor, r
     await page.screenshot(path=str(shots / "wrapup-1440.png"))
     await page.set_viewport_size({"width": 380, "height": 800})
     await page.screenshot(path=str(shots / "callbacks-380.png"), full_page=True)
+
+
+async def test_an_offer_never_replaces_the_live_call_on_screen(browser, floor, redis, keys,
+                                                               index, telephony, shots):
+    node, _ = floor
+    await index.replace_all([record("1842", "Juan Pérez", ["+525512345678"]),
+                             record("1843", "María López", ["+525511112222"])], source="test")
+    page = await browser.new_page(viewport={"width": 380, "height": 800})
+    await sign_in(page, node, "ana")
+    await telephony.publish(CallUpdate(call_id="in-1", direction="inbound", state="answered",
+                                       customer_number="5511112222",
+                                       agents={"PJSIP/6001": "answered"}, queue="ventas",
+                                       started_at=time.time() - 5, event_at=time.time(), seq=1))
+    card = page.locator("article.call:not([hidden])")
+    await expect(card.locator(".record-name")).to_have_text("María López")
+    fields = {"attempt_id": "a" * 32, "campaign_id": "c1", "campaign_name": "Julio",
+              "preinstallation_id": "1842", "phone": "+525512345678", "worker": "engine-1",
+              "offered_at": str(time.time())}
+    await engine_offers(redis, keys, fields)
+    preview = page.locator("#preview")
+    await expect(preview).to_have_attribute("data-mode", "compact")
+    await expect(preview.locator("[data-f=wait]")).to_be_visible()
+    await expect(preview.locator(".preview-call")).to_be_hidden()
+    await expect(card.locator(".record-name")).to_have_text("María López")  # still in front
+    await page.keyboard.press("Alt+l")
+    await page.screenshot(path=str(shots / "preview-during-call-380.png"), full_page=True)
+    assert await commands(redis, keys) == []  # no dialling while on a call
+
+    await telephony.publish(CallUpdate(call_id="in-1", direction="inbound", state="ended",
+                                       customer_number="5511112222",
+                                       agents={"PJSIP/6001": "ended"}, queue="ventas",
+                                       started_at=time.time() - 5, event_at=time.time(), seq=2))
+    await expect(preview).to_have_attribute("data-mode", "full")
+    await expect(preview.locator(".record-name")).to_have_text("Juan Pérez")
+    await expect(card.locator(".wrapup")).to_have_attribute("open", "")  # the result still there
+    await page.set_viewport_size({"width": 1440, "height": 900})
+    await page.screenshot(path=str(shots / "preview-after-call-1440.png"))
+    await page.keyboard.press("Alt+l")
+    await expect(preview).to_be_hidden()
+    assert [c["action"] for c in await commands(redis, keys)] == ["call"]
