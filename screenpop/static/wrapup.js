@@ -180,7 +180,10 @@
     view.loaded = true;
     const res = await api(view, "GET").catch(() => ({ status: 0, body: {} }));
     if (res.status === 200) build(view, res.body);
-    else {
+    else if (res.status === 403 || res.status === 404) {
+      view.refused = true; // not a call this agent held (it stopped ringing): no result to give
+      view.root.hidden = true;
+    } else {
       view.loaded = false;
       field(view.root, "wrapup-error").textContent = res.body.message || "No se pudo cargar la lista de resultados; se reintentará.";
     }
@@ -191,7 +194,7 @@
     const msg = event.detail;
     if (msg && msg.type === "hello") {
       me = msg.user && msg.user.username;
-      views.forEach((view) => { if (!view.loaded && view.root.isConnected) load(view); });
+      views.forEach((view) => { if (!view.loaded && !view.refused && view.root.isConnected) load(view); });
     }
   });
 
@@ -211,6 +214,11 @@
       views.set(callId, view);
     }
     view.me = view.me || me;
+    if (view.refused) {
+      root.hidden = true;
+      shown = null;
+      return;
+    }
     if (!view.loaded) load(view);
     if (root.dataset.ended !== String(how === "ended")) {
       root.dataset.ended = String(how === "ended");
