@@ -75,11 +75,15 @@ STATEMENTS: dict[str, str] = {
         UPDATE call_records SET activated_at = coalesce(activated_at, $2), updated_at = now()
         WHERE call_id = $1""",
     # screenpop: the agent's result of the call; a later choice overwrites, an older one that
-    # arrives late (a replay) does not
+    # arrives late (a replay) does not; a new callback time is a new callback (not done)
     "disposition": """
         UPDATE call_records SET disposition = $2, disposition_effect = $3, notes = $4,
             callback_at = $5, callback_for = $6, callback_zone = $7, disposition_by = $8,
-            disposition_at = $9, updated_at = now()
+            disposition_at = $9, updated_at = now(),
+            callback_done_at = CASE WHEN callback_at IS DISTINCT FROM $5 THEN NULL
+                                    ELSE callback_done_at END,
+            callback_done_by = CASE WHEN callback_at IS DISTINCT FROM $5 THEN NULL
+                                    ELSE callback_done_by END
         WHERE call_id = $1 AND (disposition_at IS NULL OR disposition_at <= $9)""",
     "channel": """
         INSERT INTO call_channels (call_id, uniqueid, channel) VALUES ($1, $2, $3)

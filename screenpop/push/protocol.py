@@ -176,6 +176,12 @@ def preview(offer: Mapping[str, Any] | None,
             "match": dict(match) if match is not None else None}
 
 
+def disposition(call_id: str, saved: Mapping[str, Any]) -> dict[str, Any]:
+    """The result one tab of the agent saved for a call, for the agent's other tabs."""
+    return {"type": "disposition", "version": PROTOCOL_VERSION, "call_id": call_id,
+            "saved": dict(saved)}
+
+
 def ping() -> dict[str, Any]:
     return {"type": "ping", "version": PROTOCOL_VERSION}
 

@@ -134,7 +134,6 @@
       status.textContent = `Guardado ${new Date().toLocaleTimeString("es-MX", { hour: "2-digit", minute: "2-digit" })}`
         + (dialer && dialer.applied ? ` · campaña ${dialer.campaign} actualizada` : "");
       if (dialer && !dialer.applied && dialer.message) error.textContent = dialer.message;
-      document.dispatchEvent(new CustomEvent("screenpop:disposition-saved", { detail: { call_id: view.callId, saved } }));
     } catch (err) {
       status.textContent = "";
       error.textContent = "Sin conexión con el servidor: el resultado no se guardó. Intente de nuevo.";
@@ -192,7 +191,11 @@
   let me = null;
   document.addEventListener("screenpop:message", (event) => {
     const msg = event.detail;
-    if (msg && msg.type === "hello") {
+    if (msg && msg.type === "disposition") {
+      // saved in this or another tab of the agent: every tab shows the same result
+      const view = views.get(msg.call_id);
+      if (view && view.loaded && view.options.length) fill(view, msg.saved);
+    } else if (msg && msg.type === "hello") {
       me = msg.user && msg.user.username;
       views.forEach((view) => { if (!view.loaded && !view.refused && view.root.isConnected) load(view); });
     }

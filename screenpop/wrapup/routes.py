@@ -5,10 +5,12 @@ GET  /api/calls/{call_id}/disposition   options, the call's zone, campaign, save
 POST /api/calls/{call_id}/disposition   {"disposition", "notes", "callback_date",
                                          "callback_time", "callback_for", "callback_agent"}
 GET  /api/agent/callbacks               "Mis devoluciones"
+POST /api/agent/callbacks/{call_id}/done the callback of a plain call made (CSRF)
 """
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -17,6 +19,7 @@ from common.db.pool import create_pool
 from common.dialer.store import DialerStore
 from common.tasks import cancel_and_wait
 from screenpop.calls.access import Need
+from screenpop.push import protocol
 from screenpop.records import CALL_LOG
 from screenpop.web import auth, bodies, csrf
 from screenpop.web.call_routes import require_call
@@ -47,6 +50,7 @@ def add_wrapup_routes(app: web.Application, settings: DispositionSettings,
     app.router.add_get("/api/calls/{call_id}/disposition", get_disposition)
     app.router.add_post("/api/calls/{call_id}/disposition", save_disposition)
     app.router.add_get("/api/agent/callbacks", callbacks)
+    app.router.add_post("/api/agent/callbacks/{call_id}/done", callback_done)
 
 
 def _pool(url: str):
@@ -81,17 +85,27 @@ async def get_disposition(request: web.Request) -> web.Response:
         return _error(exc)
 
 
-async def save_disposition(request: web.Request) -> web.Response:
+async def _checked_post(request: web.Request):
     session, user = await auth.require_api(request)
     if not csrf.same_token(session.csrf, request.headers.get("X-CSRF-Token")):
-        return web.json_response({"error": "csrf", "message": "La página caducó: recárguela e "
-                                  "intente de nuevo."}, status=403)
+        raise web.HTTPForbidden(text=json.dumps({
+            "error": "csrf", "message": "La página caducó: recárguela e intente de nuevo."}),
+            content_type="application/json")
+    return user
+
+
+async def save_disposition(request: web.Request) -> web.Response:
+    user = await _checked_post(request)
     body = await bodies.read_json(request)
     grant = await require_call(request, user, Need.ACT)
     try:
-        return web.json_response(await request.app[WRAPUP].save(user, grant, body))
+        result = await request.app[WRAPUP].save(user, grant, body)
     except WrapUpError as exc:
         return _error(exc)
+    app = request.app
+    await app[REDIS].publish(app[KEYS].agent_channel(user.username),
+                             json.dumps(protocol.disposition(grant.call_id, result["saved"])))
+    return web.json_response(result)
 
 
 async def callbacks(request: web.Request) -> web.Response:
@@ -100,3 +114,12 @@ async def callbacks(request: web.Request) -> web.Response:
         return web.json_response({"callbacks": await request.app[WRAPUP].callbacks(user)})
     except WrapUpError as exc:
         return _error(exc)
+
+
+async def callback_done(request: web.Request) -> web.Response:
+    user = await _checked_post(request)
+    try:
+        await request.app[WRAPUP].callback_done(user, request.match_info["call_id"])
+    except WrapUpError as exc:
+        return _error(exc)
+    return web.json_response({"ok": True})

@@ -136,6 +136,21 @@ class WrapUp:
                 "source": row["source"]})
         return listed
 
+    async def callback_done(self, user: User, call_id: str) -> None:
+        db = self._database()
+        if db is None:
+            raise WrapUpError(503, "records_off", "El registro de llamadas no está configurado "
+                              "(DATABASE_URL). Avise a soporte.")
+        try:
+            done = await asyncio.wait_for(
+                db.store.callback_done(call_id, user.username, datetime.now(UTC)), DB_TIMEOUT)
+        except _DB_ERRORS as exc:
+            raise WrapUpError(503, "database", DB_DOWN) from exc
+        if not done:
+            raise WrapUpError(404, "unknown_callback", "Esa devolución ya no está en su lista: "
+                              "ya se marcó como hecha, es de otro asesor o la maneja la "
+                              "campaña.")
+
     # --- the parts -------------------------------------------------------------------------
     async def _attempt(self, grant: CallGrant) -> AttemptRef | None:
         if not may_be_dialer_call(grant.call_id, grant.update):

@@ -76,6 +76,7 @@ UNION ALL
         coalesce(r.callback_zone, $3), NULL, r.call_id, 'call'
  FROM call_records r
  WHERE r.callback_at IS NOT NULL AND r.callback_at >= $2
+   AND r.callback_done_at IS NULL
    AND (r.callback_for = $1 OR (r.callback_for IS NULL AND r.disposition_by = $1))
    AND NOT EXISTS (SELECT 1 FROM dialer_attempts a WHERE a.call_id = r.call_id))
 ORDER BY 1 LIMIT $4
@@ -98,6 +99,18 @@ class WrapUpStore:
         next look-up join on it)."""
         await self._pool.execute("UPDATE dialer_attempts SET call_id = $2 WHERE attempt_id = $1 "
                                  "AND call_id IS NULL", attempt_id, call_id)
+
+    async def callback_done(self, call_id: str, username: str, now: datetime) -> bool:
+        """Marks the callback of a plain call done; only the agent it is for (or who left it for
+        anyone) may, and only a callback the dialer does not own."""
+        result = await self._pool.execute(
+            "UPDATE call_records r SET callback_done_at = $3, callback_done_by = $2, "
+            "updated_at = now() WHERE r.call_id = $1 AND r.callback_at IS NOT NULL "
+            "AND r.callback_done_at IS NULL AND (r.callback_for = $2 OR "
+            "(r.callback_for IS NULL AND r.disposition_by = $2)) AND NOT EXISTS "
+            "(SELECT 1 FROM dialer_attempts a WHERE a.call_id = r.call_id)",
+            call_id, username, now)
+        return result.endswith(" 1")
 
     async def saved(self, call_id: str) -> dict | None:
         row = await self._pool.fetchrow(_SAVED, call_id)

@@ -36,6 +36,7 @@ def tomorrow_at(zone: str, hour: int, minute: int) -> tuple[str, datetime]:
 async def test_the_holder_saves_and_a_later_save_overwrites(floor, telephony, database):
     _, agents = floor
     ana = agents["ana"]
+    other_tab = await ana.socket()
     await telephony.publish(call(CALL, {"PJSIP/6001": "answered"}))
     status, context = await get(ana, f"/api/calls/{CALL}/disposition")
     assert status == 200, context
@@ -48,6 +49,8 @@ async def test_the_holder_saves_and_a_later_save_overwrites(floor, telephony, da
                               {"disposition": "interesado", "notes": "  Quiere fibra\r\n "})
     assert status == 200, body
     assert body["dialer"] is None and body["saved"]["notes"] == "Quiere fibra"
+    pushed = await other_tab.next_of("disposition")  # every tab of the agent shows it
+    assert (pushed["call_id"], pushed["saved"]["disposition"]) == (CALL, "interesado")
     row = await row_when(database, RECORD, CALL, until=lambda r: r["disposition"])
     assert (row["disposition"], row["disposition_effect"], row["notes"], row["disposition_by"]) \
         == ("interesado", "retry", "Quiere fibra", "ana")
@@ -85,6 +88,27 @@ async def test_a_plain_callback_is_stored_in_utc_and_listed_for_the_agent(floor,
         [(CALL, "10:30", "call")]
     _, others = await get(agents["beto"], "/api/agent/callbacks")
     assert others["callbacks"] == []
+
+    done = f"/api/agent/callbacks/{CALL}/done"
+    status, body = await post(agents["beto"], done, {})
+    assert (status, body["error"]) == (404, "unknown_callback")  # not beto's
+    status, body = await post(ana, done, {}, csrf=False)
+    assert status == 403
+    status, body = await post(ana, done, {})
+    assert status == 200, body
+    _, listed = await get(ana, "/api/agent/callbacks")
+    assert listed["callbacks"] == []
+    status, body = await post(ana, done, {})
+    assert status == 404 and "ya se marcó" in body["message"]
+    # a new time is a new callback, listed again
+    day2, _ = tomorrow_at("America/Mexico_City", 12, 0)
+    status, _ = await post(ana, f"/api/calls/{CALL}/disposition", {
+        "disposition": "volver_a_llamar", "callback_date": day2, "callback_time": "12:00",
+        "callback_for": "anyone"})
+    assert status == 200
+    await row_when(database, RECORD, CALL, until=lambda r: r["callback_done_at"] is None)
+    _, listed = await get(ana, "/api/agent/callbacks")
+    assert [(c["local"]["time"], c["for"]) for c in listed["callbacks"]] == [("12:00", None)]
 
 
 async def test_refusals_say_what_is_wrong_in_spanish(floor, telephony):
