@@ -56,6 +56,16 @@ WHERE a.attempt_id = $1 OR ($1::uuid IS NULL AND a.call_id = $2)
 ORDER BY a.started_at DESC LIMIT 1
 """
 
+_WITHDRAW = """
+WITH closed AS (
+    UPDATE dialer_callbacks SET done_at = $2 WHERE attempt_id = $1 AND done_at IS NULL
+    RETURNING lead_id)
+SELECT l.lead_id, l.campaign_id, l.time_zone, l.attempts, l.last_outcome, l.last_attempt_at,
+       l.last_conversation_at, l.consent,
+       EXISTS (SELECT 1 FROM dialer_dnc d WHERE d.phone = l.phone) AS dnc
+FROM dialer_leads l JOIN closed USING (lead_id)
+"""
+
 _SAVED = """
 SELECT disposition, disposition_effect, notes, callback_at, callback_for, callback_zone,
        disposition_by, disposition_at
@@ -110,6 +120,21 @@ class WrapUpStore:
             "(r.callback_for IS NULL AND r.disposition_by = $2)) AND NOT EXISTS "
             "(SELECT 1 FROM dialer_attempts a WHERE a.call_id = r.call_id)",
             call_id, username, now)
+        return result.endswith(" 1")
+
+    async def withdraw_callback(self, attempt_id: uuid.UUID, now: datetime) -> dict | None:
+        """Closes the open callback this attempt's result asked for; the lead (to schedule
+        again) when there was one."""
+        row = await self._pool.fetchrow(_WITHDRAW, attempt_id, now)
+        return dict(row) if row is not None else None
+
+    async def reschedule(self, lead_id: int, state: str, next_at: datetime | None,
+                         now: datetime) -> bool:
+        """The lead back on the campaign's rules, unless it is being dialled (or closed) now."""
+        result = await self._pool.execute(
+            "UPDATE dialer_leads SET state = $2, next_at = $3, priority = 0, "
+            "callback_agent = NULL, updated_at = $4 WHERE lead_id = $1 "
+            "AND state IN ('ready', 'exhausted') AND priority = 1", lead_id, state, next_at, now)
         return result.endswith(" 1")
 
     async def saved(self, call_id: str) -> dict | None:

@@ -183,6 +183,20 @@ async def test_a_dialer_callback_reaches_the_lead_and_its_callbacks_row(floor, t
         [("dialer", "Preinstalaciones julio",
           {"date": day, "time": "10:30", "zone": "America/Tijuana"})]
 
+    # the agent changes their mind: "interesado" withdraws the callback, the campaign's rules
+    # schedule the lead again (after a conversation: not before the customer's next day)
+    status, body = await post(agents["ana"], f"/api/calls/{CALL}/disposition",
+                              {"disposition": "interesado"})
+    assert status == 200 and body["dialer"]["applied"] is True
+    assert await pool.fetchval("SELECT count(*) FROM dialer_callbacks WHERE done_at IS NULL") == 0
+    lead = await pool.fetchrow("SELECT * FROM dialer_leads")
+    tomorrow = datetime.now(ZoneInfo("America/Tijuana")).date() + timedelta(days=1)
+    assert (lead["state"], lead["priority"], lead["callback_agent"]) == ("ready", 0, None)
+    assert lead["next_at"] == datetime(tomorrow.year, tomorrow.month, tomorrow.day,
+                                       tzinfo=ZoneInfo("America/Tijuana"))
+    _, listed = await get(agents["beto"], "/api/agent/callbacks")
+    assert listed["callbacks"] == []
+
 
 async def test_a_final_disposition_after_the_envelope_expired_finds_the_attempt_by_call_id(
         floor, telephony, dialer, redis, keys):
