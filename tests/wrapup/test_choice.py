@@ -2,15 +2,19 @@
 UTC, clock changes, limits, and the configuration file's checks."""
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from common.dialer.store import Disposition
+from common.envelope import CallUpdate
 from common.settings import ConfigError
 from screenpop.wrapup.choice import ChoiceError, local_moment, parse_choice
 from screenpop.wrapup.settings import DispositionSettings
+from screenpop.wrapup.store import attempt_hint, may_be_dialer_call
 
 SETTINGS = DispositionSettings.from_env({})
 NOW = datetime(2026, 3, 1, 18, tzinfo=UTC)
@@ -83,3 +87,26 @@ def test_the_configuration_is_checked_key_by_key():
             ({**good, "notes_max": 0}, "notes_max")):
         with pytest.raises(ConfigError, match=words.replace("[", r"\[").replace("]", r"\]")):
             DispositionSettings.from_dict(bad)
+
+
+def test_an_unreadable_file_names_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="DISPOSITIONS_CONFIG: no se pudo leer"):
+        DispositionSettings.from_env({"DISPOSITIONS_CONFIG": str(tmp_path / "no.toml")})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("disposition = [", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no es TOML válido"):
+        DispositionSettings.from_file(bad)
+
+
+def test_which_attempt_a_call_names():
+    attempt = uuid.uuid4()
+    plain = CallUpdate(call_id="1732431000.42", direction="inbound", state="answered",
+                       customer_number="5512345678")
+    tagged = dataclasses.replace(plain, direction="outbound",
+                                 variables={"CAMPAIGN_ID": "c1", "SP_CALL": str(attempt)})
+    assert attempt_hint(plain.call_id, plain) is None
+    assert not may_be_dialer_call(plain.call_id, plain)  # a live inbound call never waits on SQL
+    assert attempt_hint(tagged.call_id, tagged) == attempt
+    assert attempt_hint(f"dl-{attempt.hex}", None) == attempt
+    assert attempt_hint("dl-garbage", None) is None
+    assert may_be_dialer_call("1732431000.42", None)  # the envelope expired: ask the database
