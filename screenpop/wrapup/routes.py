@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from common.db.pool import create_pool
 from common.dialer.store import DialerStore
@@ -29,6 +31,8 @@ from screenpop.wrapup.pending import PendingDispositions
 from screenpop.wrapup.service import WrapUp, WrapUpError
 from screenpop.wrapup.settings import DispositionSettings
 from screenpop.wrapup.store import WrapUpStore
+
+log = logging.getLogger(__name__)
 
 WRAPUP = web.AppKey("wrapup", WrapUp)
 _DATABASE = web.AppKey("wrapup_database", dict)
@@ -103,8 +107,12 @@ async def save_disposition(request: web.Request) -> web.Response:
     except WrapUpError as exc:
         return _error(exc)
     app = request.app
-    await app[REDIS].publish(app[KEYS].agent_channel(user.username),
-                             json.dumps(protocol.disposition(grant.call_id, result["saved"])))
+    try:
+        await app[REDIS].publish(app[KEYS].agent_channel(user.username),
+                                 json.dumps(protocol.disposition(grant.call_id, result["saved"])))
+    except (RedisError, OSError, TimeoutError) as exc:  # saved; only the other tabs miss it
+        log.warning("saved disposition not announced agent=%s call=%s: %s", user.username,
+                    grant.call_id, exc)
     return web.json_response(result)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from common.phones import display, to_e164
 from screenpop.agents import AgentState, AgentStateStore
@@ -33,6 +34,7 @@ DB_TIMEOUT = 5.0
 DB_DOWN = ("No se pudo consultar la base de datos de llamadas; espere un momento y guarde de "
            "nuevo.")
 _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 
 class WrapUpError(Exception):
@@ -73,9 +75,13 @@ class WrapUp:
                 saved = await asyncio.wait_for(db.store.saved(grant.call_id), DB_TIMEOUT)
             except _DB_ERRORS as exc:
                 log.warning("saved disposition not read call=%s: %s", grant.call_id, exc)
+        try:
+            accounts = await self._users.list()
+        except _REDIS_ERRORS as exc:
+            log.warning("agents not listed for the callback choice: %s", exc)
+            accounts = []
         agents = [{"username": u.username, "display_name": u.display_name}
-                  for u in await self._users.list() if u.role == "agent"
-                  and u.username != user.username]
+                  for u in accounts if u.role == "agent" and u.username != user.username]
         return {**self.settings.public(), "call_id": grant.call_id, "zone": zone.key,
                 "now": local_parts(datetime.now(UTC), zone), "agents": agents,
                 "campaign": {"id": attempt.campaign_id, "name": attempt.campaign_name}
@@ -103,8 +109,12 @@ class WrapUp:
         dialer = await self._apply_to_lead(attempt, grant.call_id, choice, now, user.username) \
             if attempt else None
         self._record(grant.call_id, choice, user.username, now)
-        await self._states.update(user.username,
-                                  lambda state: end_wrapup(state, grant.call_id, time.time()))
+        try:
+            await self._states.update(user.username,
+                                      lambda state: end_wrapup(state, grant.call_id, time.time()))
+        except _REDIS_ERRORS as exc:  # the result is saved; the wrap-up ends on its own
+            log.warning("wrap-up not ended agent=%s call=%s: %s", user.username, grant.call_id,
+                        exc)
         saved = {"disposition": choice.option.id, "label": choice.option.label,
                  "effect": str(choice.effect), "notes": choice.notes,
                  "callback": local_parts(choice.callback_at, zone) | {
@@ -180,19 +190,26 @@ class WrapUp:
                         attempt.attempt_id, exc)
             raise WrapUpError(503, "database", DB_DOWN) from exc
         result: dict[str, Any] = {"campaign": attempt.campaign_name, "applied": applied}
-        if applied:
-            await self._pending.drop(call_id)
-        elif state == "dialing":
-            await self._pending.add(call_id, Pending(
-                str(attempt.attempt_id), choice.option.id, str(choice.effect),
-                choice.callback_at.timestamp() if choice.callback_at else None,
-                choice.callback_for, by, now.timestamp()))
-            result["pending"] = True
-            result["message"] = ("La campaña aplicará este resultado en cuanto termine la "
-                                 "llamada.")
-        else:
-            result["message"] = ("El registro ya salió de la campaña: el resultado quedó en el "
-                                 "registro de la llamada, sin cambiar la campaña.")
+        try:
+            if applied:
+                await self._pending.drop(call_id)
+            elif state == "dialing":
+                await self._pending.add(call_id, Pending(
+                    str(attempt.attempt_id), choice.option.id, str(choice.effect),
+                    choice.callback_at.timestamp() if choice.callback_at else None,
+                    choice.callback_for, by, now.timestamp()))
+                result["pending"] = True
+                result["message"] = ("La campaña aplicará este resultado en cuanto termine la "
+                                     "llamada.")
+            else:
+                result["message"] = ("El registro ya salió de la campaña: el resultado quedó en "
+                                     "el registro de la llamada, sin cambiar la campaña.")
+        except _REDIS_ERRORS as exc:
+            log.warning("pending disposition not kept call=%s: %s", call_id, exc)
+            if not applied:
+                result["message"] = ("El resultado quedó en el registro de la llamada, pero la "
+                                     "campaña no lo recibió: guárdelo de nuevo al terminar la "
+                                     "llamada.")
         log.info("disposition %s applied=%s agent=%s call=%s attempt=%s", choice.option.id,
                  applied, by, call_id, attempt.attempt_id)
         return result
