@@ -10,8 +10,16 @@ from zoneinfo import ZoneInfo
 
 from common.dialer.outcomes import Outcome
 from common.envelope import CallUpdate
-from tests.screenpop.conftest import call
-from tests.wrapup.conftest import claimed_attempt, connected_attempt, get, post, row_when
+from tests.records.conftest import closed_port
+from tests.screenpop.conftest import PASSWORD, Agent, call
+from tests.wrapup.conftest import (
+    WrapNode,
+    claimed_attempt,
+    connected_attempt,
+    get,
+    post,
+    row_when,
+)
 
 CALL = "1732431000.42"
 RECORD = "SELECT * FROM call_records WHERE call_id = $1"
@@ -245,3 +253,30 @@ async def test_a_result_saved_during_the_call_reaches_the_lead_once_the_attempt_
     await until(lambda: _is(pool.fetchval("SELECT state FROM dialer_leads"), "done"))
     await until(lambda: _is(redis.zcard(keys.dispositions_pending), 0))
     assert not await redis.hlen(keys.dispositions_pending_data)
+
+
+async def test_with_the_database_away_a_plain_call_saves_and_a_campaign_call_says_so(
+        config, redis, index, users, telephony):
+    await users.add("ana", PASSWORD, "agent", ["PJSIP/6001"], "Ana Torres")
+    node = await WrapNode(config, redis, index,
+                          database=f"postgresql://127.0.0.1:{closed_port()}/nada").start()
+    ana = Agent(node, "ana")
+    try:
+        assert (await ana.sign_in()).status == 302
+        await telephony.publish(call(CALL, {"PJSIP/6001": "answered"}))
+        status, body = await post(ana, f"/api/calls/{CALL}/disposition",
+                                  {"disposition": "interesado"})
+        assert status == 200, body  # queued for the record writer, as every record fact
+        dialer_call = CallUpdate(call_id="dl-" + "b" * 32, direction="outbound",
+                                 state="answered", customer_number="5512345678",
+                                 agents={"PJSIP/6001": "answered"}, started_at=time.time(),
+                                 event_at=time.time(), seq=1,
+                                 variables={"CAMPAIGN_ID": "c1", "SP_CALL": "b" * 32})
+        await telephony.publish(dialer_call)
+        status, body = await post(ana, f"/api/calls/{dialer_call.call_id}/disposition",
+                                  {"disposition": "interesado"})
+        assert (status, body["error"]) == (503, "database")
+        assert body["message"].startswith("No se pudo consultar la base de datos")
+    finally:
+        await ana.close()
+        await node.stop()
