@@ -58,7 +58,7 @@ from screenpop.web.state import (
     TEMPLATES,
     USERS,
 )
-from screenpop.wrapup.routes import WRAPUP, add_wrapup_routes
+from screenpop.wrapup.routes import add_wrapup_routes
 from screenpop.wrapup.settings import DispositionSettings
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,6 @@ async def agent_page(request: web.Request) -> web.Response:
     session, user = await auth.require_page(request)
     return auth.render(request, "agent.html", user=user, csrf_token=session.csrf,
                        pause_reasons=request.app[AGENT_SETTINGS].pause_reasons,
-                       dispositions=request.app[WRAPUP].settings.public(),
                        actions_js=(PACKAGE / "static" / "actions.js").exists(),
                        actions_css=(PACKAGE / "static" / "actions.css").exists())
 
