@@ -251,8 +251,8 @@ async def test_a_result_saved_during_the_call_reaches_the_lead_once_the_attempt_
     assert (await pool.fetchval("SELECT state FROM dialer_leads")) == "dialing"
     assert await store.finish(claim, Outcome.CONNECTED, datetime.now(UTC))  # the call ends
     await until(lambda: _is(pool.fetchval("SELECT state FROM dialer_leads"), "done"))
-    await until(lambda: _is(redis.zcard(keys.dispositions_pending), 0))
-    assert not await redis.hlen(keys.dispositions_pending_data)
+    await until(lambda: _is(redis.hlen(keys.dispositions_pending_data), 0))
+    assert not await redis.zcard(keys.dispositions_pending)
 
 
 async def test_with_the_database_away_a_plain_call_saves_and_a_campaign_call_says_so(
