@@ -257,3 +257,17 @@ class Keys:
         """String: the attempt id an engine reserved this agent for, from claim until the call
         ends (expires), so two engines never give one agent two calls."""
         return f"{self.prefix}:dialer:agent:{username}:reserved"
+
+    # --- appended by the call's result on the agent screen (screenpop.wrapup) -------------------
+    @property
+    def dispositions_pending(self) -> str:
+        """Sorted set: call id → epoch seconds of the next try to apply the call's saved
+        disposition to its dialer lead (saved while the campaign still had the lead in
+        'dialing', i.e. during the call); see screenpop.wrapup.pending."""
+        return f"{self.prefix}:wrapup:pending"
+
+    @property
+    def dispositions_pending_data(self) -> str:
+        """Hash: call id → JSON of the disposition still to apply to its lead (attempt_id,
+        disposition, effect, callback_at, callback_for, by, saved_at)."""
+        return f"{self.prefix}:wrapup:pending-data"

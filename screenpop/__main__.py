@@ -33,6 +33,7 @@ from screenpop.sync import IndexSync, rest_installations
 from screenpop.users import ROLES, AccountError, UserStore
 from screenpop.web.app import create_app
 from screenpop.wisphub.gateway import create_gateway
+from screenpop.wrapup.settings import DispositionSettings
 
 log = logging.getLogger("screenpop")
 
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action_settings = ActionSettings.from_env(env)
         provider = load_provider_config(config.provider_config)
         qa = QaSettings.from_env(env)
+        dispositions = DispositionSettings.from_env(env)
     except ProviderConfigError as exc:
         print(f"screenpop: configuración del proveedor inválida (PROVIDER_CONFIG="
               f"{config.provider_config}): {exc}", file=sys.stderr)
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         uvloop.run(serve(config, agent_settings, action_settings, provider, qa,
-                         database_url=env.get("DATABASE_URL")))
+                         database_url=env.get("DATABASE_URL"), dispositions=dispositions))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1
@@ -139,7 +141,8 @@ async def users_command(args: argparse.Namespace, target: RedisTarget) -> int:
 
 async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
                 action_settings: ActionSettings, provider: ProviderConfig,
-                qa: QaSettings | None = None, *, database_url: str | None = None) -> None:
+                qa: QaSettings | None = None, *, database_url: str | None = None,
+                dispositions: DispositionSettings | None = None) -> None:
     log.info("screenpop starting %s", config.describe())
     redis = redisconn.connect(config.redis_url)
     gateway = create_gateway(config)
@@ -151,7 +154,8 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
                          leads=CampaignLeadPruner(database_url) if database_url else None)
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider,
-                         action_settings=action_settings, qa=qa, database_url=database_url)
+                         action_settings=action_settings, qa=qa, database_url=database_url,
+                         dispositions=dispositions)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         stop = asyncio.Event()

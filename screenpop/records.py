@@ -6,6 +6,8 @@
 - `answered_by`: the account of the agent whose endpoint answered (telephony knows endpoints only).
 - `progress`: the guided-call step reached and the answers given (objections raised are the
   `objections_raised` answer), one event per step first reached.
+- `disposition`: the agent's result of the call (disposition, notes, callback and for whom), the
+  latest overwriting, and one `disposition` event per save for the timeline.
 - `operation`: each state a WispHub action reaches, with its result, as an event; a successful
   activation also writes the `activated` event, which is what "activated" means in a record.
 
@@ -19,6 +21,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -27,6 +30,7 @@ from common.records.facts import (
     Fact,
     activated_fact,
     agent_name_fact,
+    disposition_fact,
     event_fact,
     guided_fact,
     match_fact,
@@ -104,6 +108,20 @@ class CallLog:
             self._submit(event_fact(op.call_id, "activated", at, "activated", op.by,
                                     {"op": op.op_id, "reference": op.reference or None}))
             self._submit(activated_fact(op.call_id, at))
+
+    @_never_raises
+    def disposition(self, call_id: str, *, disposition: str, label: str, effect: str, notes: str,
+                    callback_at: datetime | None, callback_for: str | None,
+                    callback_zone: str | None, by: str, at: float) -> None:
+        self._submit(disposition_fact(call_id, disposition=disposition, effect=effect,
+                                      notes=notes, callback_at=callback_at,
+                                      callback_for=callback_for, callback_zone=callback_zone,
+                                      by=by, at=at))
+        self._submit(event_fact(call_id, f"disposition:{int(at * 1000)}", at, "disposition", by, {
+            "disposition": disposition, "label": label, "effect": effect,
+            "notes": notes or None,
+            "callback_at": callback_at.isoformat() if callback_at else None,
+            "callback_for": callback_for}))
 
     def _submit(self, fact: Fact) -> None:
         if self.writer is not None:

@@ -74,6 +74,17 @@ STATEMENTS: dict[str, str] = {
     "activated": """
         UPDATE call_records SET activated_at = coalesce(activated_at, $2), updated_at = now()
         WHERE call_id = $1""",
+    # screenpop: the agent's result of the call; a later choice overwrites, an older one that
+    # arrives late (a replay) does not; a new callback time is a new callback (not done)
+    "disposition": """
+        UPDATE call_records SET disposition = $2, disposition_effect = $3, notes = $4,
+            callback_at = $5, callback_for = $6, callback_zone = $7, disposition_by = $8,
+            disposition_at = $9, updated_at = now(),
+            callback_done_at = CASE WHEN callback_at IS DISTINCT FROM $5 THEN NULL
+                                    ELSE callback_done_at END,
+            callback_done_by = CASE WHEN callback_at IS DISTINCT FROM $5 THEN NULL
+                                    ELSE callback_done_by END
+        WHERE call_id = $1 AND (disposition_at IS NULL OR disposition_at <= $9)""",
     "channel": """
         INSERT INTO call_channels (call_id, uniqueid, channel) VALUES ($1, $2, $3)
         ON CONFLICT DO NOTHING""",
@@ -130,8 +141,8 @@ STATEMENTS: dict[str, str] = {
         WHERE call_id IN (SELECT call_id FROM ended) AND left_at IS NULL""",
 }
 # written in this order within a batch: rows before the facts that refer to them
-ORDER = ("call", "match", "guided", "activated", "channel", "agent", "agent_name", "event", "gap",
-         "resync_end")
+ORDER = ("call", "match", "guided", "activated", "disposition", "channel", "agent", "agent_name",
+         "event", "gap", "resync_end")
 NEEDS_ROW = frozenset(ORDER) - {"call", "resync_end"}
 
 DROPPED_GAP = "escrituras perdidas: la cola de registros se llenó mientras la base de datos no respondía"
@@ -178,6 +189,13 @@ def event_fact(call_id: str, event_key: str, at: float, kind: str, actor: str | 
 
 def activated_fact(call_id: str, at: float) -> Fact:
     return Fact("activated", call_id, (call_id, utc(at)))
+
+
+def disposition_fact(call_id: str, *, disposition: str, effect: str, notes: str,
+                     callback_at: datetime | None, callback_for: str | None,
+                     callback_zone: str | None, by: str, at: float) -> Fact:
+    return Fact("disposition", call_id, (call_id, disposition, effect, notes or None,
+                                         callback_at, callback_for, callback_zone, by, utc(at)))
 
 
 def match_fact(call_id: str, preinstallation_id: str | None, status: str) -> Fact:

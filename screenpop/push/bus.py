@@ -14,6 +14,7 @@ from common.backoff import backoff_delay
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
 from common.tasks import cancel_requested
+from screenpop.preview.offers import PreviewOffers
 from screenpop.push import protocol
 from screenpop.push.hub import Hub
 from screenpop.push.router import PopRouter
@@ -26,7 +27,9 @@ PING_INTERVAL = 10.0
 
 
 class CallBus:
-    def __init__(self, redis, keys: Keys, router: PopRouter, hub: Hub, metrics: Metrics) -> None:
+    def __init__(self, redis, keys: Keys, router: PopRouter, hub: Hub, metrics: Metrics,
+                 offers: PreviewOffers | None = None) -> None:
+        self._offers = offers
         self._redis = redis
         self._keys = keys
         self._router = router
@@ -52,6 +55,7 @@ class CallBus:
                     users = self._hub.usernames()
                     channels = [self._keys.calls_channel, self._keys.accounts_channel,
                                 self._keys.agent_states_channel,
+                                self._keys.dialer_offers_channel,
                                 *(self._keys.agent_channel(u) for u in users)]
                     await asyncio.wait_for(pubsub.subscribe(*channels), COMMAND_TIMEOUT)
                     self._pubsub, self._following = pubsub, set(users)
@@ -98,7 +102,8 @@ class CallBus:
     async def _handle(self, channel: str, data: str | bytes) -> None:
         kind = ("calls" if channel == self._keys.calls_channel else
                 "accounts" if channel == self._keys.accounts_channel else
-                "states" if channel == self._keys.agent_states_channel else "agent")
+                "states" if channel == self._keys.agent_states_channel else
+                "offers" if channel == self._keys.dialer_offers_channel else "agent")
         self._metrics.bus_messages.labels(kind).inc()
         try:
             if kind == "calls":
@@ -107,6 +112,8 @@ class CallBus:
                 self._router.forget_accounts()
             elif kind == "states":
                 self._hub.deliver_agent_state(protocol.agent_state(json.loads(data)))
+            elif kind == "offers":
+                await self._offer(data)
             else:
                 text = _text(data)
                 message = json.loads(text)
@@ -121,6 +128,17 @@ class CallBus:
         except (RedisError, OSError, TimeoutError) as exc:
             self._metrics.errors.labels("bus").inc()
             log.warning("could not route %s message: %s", kind, exc)
+
+    async def _offer(self, data: str | bytes) -> None:
+        """A preview offer appeared or went away: to the offered agent's sockets here only."""
+        if self._offers is None:
+            return
+        announced = await self._offers.announced(data)
+        if announced is None:
+            raise ValueError("malformed preview offer announcement")
+        username, message = announced
+        if self._hub.has(username):
+            self._hub.deliver(username, message)
 
     async def follow(self, username: str) -> None:
         """Make the agent-channel subscription match whether this node holds sockets of the

@@ -173,6 +173,22 @@ def campaigns(items: Iterable[Mapping[str, Any]], *, at: float) -> dict[str, Any
             "campaigns": [dict(item) for item in items]}
 
 
+def preview(offer: Mapping[str, Any] | None,
+            match: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A campaign's preview offer for the agent (the record to call, before dialling), or
+    `offer: null` when it was withdrawn, taken or decided in another tab. `match` has the pop's
+    shape (the record with what is missing) when the index has the preinstallation."""
+    return {"type": "preview", "version": PROTOCOL_VERSION,
+            "offer": dict(offer) if offer is not None else None,
+            "match": dict(match) if match is not None else None}
+
+
+def disposition(call_id: str, saved: Mapping[str, Any]) -> dict[str, Any]:
+    """The result one tab of the agent saved for a call, for the agent's other tabs."""
+    return {"type": "disposition", "version": PROTOCOL_VERSION, "call_id": call_id,
+            "saved": dict(saved)}
+
+
 def ping() -> dict[str, Any]:
     return {"type": "ping", "version": PROTOCOL_VERSION}
 

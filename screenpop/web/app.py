@@ -20,6 +20,8 @@ from screenpop.campaigns.routes import add_campaign_routes
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
+from screenpop.preview.offers import PreviewOffers
+from screenpop.preview.routes import add_preview_routes
 from screenpop.push.acks import AckTracker
 from screenpop.push.bus import CallBus
 from screenpop.push.hub import Hub
@@ -49,6 +51,7 @@ from screenpop.web.state import (
     INDEX,
     KEYS,
     METRICS,
+    PREVIEW,
     PROGRESS,
     PROVIDER,
     REDIS,
@@ -57,6 +60,8 @@ from screenpop.web.state import (
     TEMPLATES,
     USERS,
 )
+from screenpop.wrapup.routes import add_wrapup_routes
+from screenpop.wrapup.settings import DispositionSettings
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +74,13 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
                provider: ProviderConfig | None = None,
                action_settings: ActionSettings | None = None,
                qa: QaSettings | None = None, database_url: str | None = None,
-               record_writer: RecordWriter | None = None) -> web.Application:
+               record_writer: RecordWriter | None = None,
+               dispositions: DispositionSettings | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
     write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured. Call records go to
-    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere."""
+    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere.
+    `dispositions` (DISPOSITIONS_CONFIG) default to the shipped list."""
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
@@ -96,7 +103,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
         app[GATEWAY] = gateway
     app[USERS], app[SESSIONS] = users, SessionStore(redis, keys, config.session_ttl)
     app[METRICS], app[HUB], app[ROUTER] = metrics, hub, router
-    app[BUS] = CallBus(redis, keys, router, hub, metrics)
+    app[PREVIEW] = PreviewOffers(redis, keys, index)
+    app[BUS] = CallBus(redis, keys, router, hub, metrics, offers=app[PREVIEW])
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
                                    autoescape=True)
     templates.globals["static"] = lambda name: str(app.router["static"].url_for(filename=name))
@@ -127,6 +135,8 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
         metrics.registry.register(WriterMetrics(records_writer, "screenpop"))
         app.cleanup_ctx.append(_record_writer(records_writer))
     actions.add_action_routes(app, action_settings or ActionSettings())
+    add_wrapup_routes(app, dispositions or DispositionSettings.from_env({}), database_url)
+    add_preview_routes(app)
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
         add_qa_routes(app, qa)
     if database_url:  # campaigns, do-not-call and the live campaign view

@@ -10,6 +10,7 @@ from screenpop.calls.access import CallAccess
 from screenpop.calls.record import CallRecords
 from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
+from screenpop.preview.offers import PreviewOffers
 from screenpop.push.acks import AckTracker
 from screenpop.push.bus import CallBus
 from screenpop.push.hub import Hub
@@ -37,3 +38,4 @@ PROVIDER = web.AppKey("provider", object)
 PROGRESS = web.AppKey("progress", object)
 CALL_ACCESS = web.AppKey("call_access", CallAccess)
 CALL_RECORDS = web.AppKey("call_records", CallRecords)
+PREVIEW = web.AppKey("preview_offers", PreviewOffers)

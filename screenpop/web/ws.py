@@ -13,7 +13,7 @@ from screenpop.push import protocol
 from screenpop.push.hub import PING_INTERVAL, WATCHER_ROLES, AgentSocket
 from screenpop.users import User
 from screenpop.web import auth
-from screenpop.web.state import ACKS, AGENT_STATES, BUS, CONFIG, HUB, METRICS, ROUTER
+from screenpop.web.state import ACKS, AGENT_STATES, BUS, CONFIG, HUB, METRICS, PREVIEW, ROUTER
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if sock.offer(pop):
                 app[ACKS].expect(user.username, pop)
         sock.offer(protocol.synced(p["call_id"] for p in pops))
+        offer = await app[PREVIEW].current(user.username)
+        if offer is not None:
+            sock.offer(offer)
         sock.start()
         async for message in ws:
             if message.type == WSMsgType.TEXT:
