@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from common.db.pool import LazyPool
 from common.keys import Keys
 from common.records.writer import RecordWriter, WriterMetrics, writer_for
 from common.tasks import cancel_and_wait
@@ -67,16 +68,23 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
                provider: ProviderConfig | None = None,
                action_settings: ActionSettings | None = None,
                qa: QaSettings | None = None, database_url: str | None = None,
-               record_writer: RecordWriter | None = None) -> web.Application:
+               record_writer: RecordWriter | None = None,
+               users: UserStore | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
     write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured. Call records go to
-    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere."""
+    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere. Accounts
+    come from `users`, else from a store on the configuration's database (opened on first use,
+    closed with the app)."""
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
     app = web.Application(client_max_size=64 * 1024, middlewares=[refuse_malformed_call_ids])
-    metrics, users = Metrics(), UserStore(redis, keys)
+    metrics = Metrics()
+    if users is None:
+        accounts_database = LazyPool(config.database_url, max_size=4)
+        users = UserStore(accounts_database, redis, keys)
+        app.cleanup_ctx.append(_closing(accounts_database))
     settings = agent_settings or AgentSettings()
     states = AgentStateStore(redis, keys)
     access, records = CallAccess(redis, keys), CallRecords(redis, keys, index)
@@ -146,6 +154,13 @@ def _background(name: str, work: Callable[[web.Application], Awaitable[None]]):
         task = asyncio.create_task(work(app), name=name)
         yield
         await cancel_and_wait(task)
+    return run
+
+
+def _closing(database: LazyPool):
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await database.close()
     return run
 
 
