@@ -14,6 +14,7 @@ import asyncpg
 from aiohttp import web
 
 from common.db.pool import create_pool
+from screenpop.push.protocol import INVALID_IVR_STEP, IVR_STEPS
 from screenpop.qa import calibration, charts, evaluations, records, sampling
 from screenpop.qa.export import csv_chunks
 from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
@@ -43,6 +44,9 @@ EVENT_LABELS = {"ring": "Timbrando", "answer": "Contestada", "hold": "En espera"
                 "unhold": "Fin de espera", "transfer": "Transferida", "hangup": "Colgada",
                 "step": "Paso del guion", "link": "Preinstalación vinculada",
                 "wisphub_action": "Acción en WispHub", "disposition": "Resultado"}
+LOOKUP_LABELS = {"one": "Una preinstalación", "many": "Varias preinstalaciones (teléfono compartido)",
+                 "none": "Ninguna preinstalación con ese número",
+                 "unknown": "Sin resultado (la búsqueda no respondió a tiempo)"}
 
 
 def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
@@ -55,7 +59,8 @@ def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
         if at else "—"
     templates.filters["clock"] = _clock
     templates.globals.update(direction_labels=DIRECTION_LABELS, result_labels=RESULT_LABELS,
-                             reason_labels=REASON_LABELS, event_labels=EVENT_LABELS)
+                             reason_labels=REASON_LABELS, event_labels=EVENT_LABELS,
+                             lookup_labels=LOOKUP_LABELS)
     app.cleanup_ctx.append(_open_pool)
     add = app.router
     add.add_get("/qa", list_page)
@@ -189,7 +194,17 @@ async def call_page(request: web.Request) -> web.Response:
     return _render(request, "qa_call.html", session, user, detail=detail, evaluations=scored,
                    mine=_answers(mine), scorecard=request.app[QA_SCORECARD],
                    steps_reached=_steps_reached(detail.record["guided"]),
+                   ivr_steps=ivr_steps(detail.record["ivr_path"]),
                    form_action=f"/qa/calls/{call_id}/evaluation", calibration=None)
+
+
+def ivr_steps(ivr_path) -> list[str]:
+    """The record's IVR menu keys (common.records.facts.Ivr) as the caller's choices, in
+    Spanish."""
+    keys = json.loads(ivr_path) if isinstance(ivr_path, str) else (ivr_path or [])
+    if not isinstance(keys, list):
+        return []
+    return [IVR_STEPS.get(str(key), INVALID_IVR_STEP)[1] for key in keys]
 
 
 def _steps_reached(guided) -> set[str]:
