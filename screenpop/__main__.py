@@ -20,6 +20,7 @@ from common.db.pool import LazyPool
 from common.demo_env import DatabaseTarget, RedisTarget, database_target, redis_target
 from common.keys import Keys
 from common.process import freeze_startup_heap
+from common.records.writer import records_database_url
 from common.settings import ConfigError, environ
 from screenpop.accounts_import import copy_redis_accounts
 from screenpop.agents import AgentSettings
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         uvloop.run(serve(config, agent_settings, action_settings, provider, qa,
-                         database_url=env.get("DATABASE_URL")))
+                         database_url=records_database_url(env)))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import asyncpg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -232,9 +232,17 @@ class WriterMetrics:
 def writer_for(database_url: str | None, service: str) -> RecordWriter | None:
     """The writer of a process on DATABASE_URL; None (records off, said once) without one."""
     if not database_url:
-        log.warning("%s: DATABASE_URL not set; call records are off", service)
+        log.warning("%s: DATABASE_URL not set or CALL_RECORDS=off; call records are off", service)
         return None
     return RecordWriter(pool_connector(database_url))
+
+
+def records_database_url(env: Mapping[str, str]) -> str | None:
+    """Where a service writes call records: DATABASE_URL, unless CALL_RECORDS=off (the records
+    benchmark's baseline; the accounts and the QA desk still use DATABASE_URL)."""
+    if env.get("CALL_RECORDS", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
+    return env.get("DATABASE_URL", "").strip() or None
 
 
 def pool_connector(url: str) -> Callable[[], Awaitable[asyncpg.Pool]]:

@@ -18,7 +18,7 @@ async def test_existing_records_get_start_time_and_scored_agent(empty_database):
                 ('old', 1, 'ana', 'PJSIP/6001', '2026-11-01 10:00:05Z'),
                 ('old', 2, 'beto', 'PJSIP/6002', '2026-11-01 10:03:00Z'),
                 ('old', 3, 'carla', 'PJSIP/6003', NULL)""")
-        assert [m.version for m in await migrate(conn, migrations)] == [3]
+        assert [m.version for m in await migrate(conn, migrations[:3])] == [3]
         rows = {r["call_id"]: r for r in await conn.fetch(
             "SELECT call_id, started_at, ring_at, created_at, agent_username FROM call_records")}
         assert rows["old"]["started_at"] == rows["old"]["ring_at"]
