@@ -24,35 +24,40 @@ async def connect(url: str) -> asyncpg.Connection:
 
 
 class LazyPool:
-    """A pool on `url` opened on first use, with the schema brought up to date then (one node at
-    a time), so a database that is down at start-up keeps nothing from starting: each use retries
-    until it answers. One per process, handed to whoever needs it."""
+    """The process's pool on `url`, shared by whoever receives it (in screenpop: the accounts,
+    the QA desk and the call-record writer). It opens no connection until one is needed, and
+    `get` brings the schema up to date the first time (one node at a time), so a database that
+    is down at start-up keeps nothing from starting: each use retries until it answers."""
 
     def __init__(self, url: str, *, max_size: int = 10) -> None:
         self.url = url
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._migrated = False
         self._lock = asyncio.Lock()
 
-    async def get(self) -> asyncpg.Pool:
-        if self._pool is not None:
-            return self._pool
-        async with self._lock:
-            if self._pool is None:
-                pool = await create_pool(self.url, min_size=0, max_size=self._max_size)
-                try:
-                    async with pool.acquire() as conn:
-                        applied = await migrate(conn, load_migrations())
-                except BaseException:
-                    pool.terminate()
-                    raise
-                if applied:
-                    log.info("database schema migrated: %s", ", ".join(m.label for m in applied))
-                self._pool = pool
+    async def pool(self) -> asyncpg.Pool:
+        """The pool, schema not checked (creating it opens no connection)."""
+        if self._pool is None:
+            self._pool = await create_pool(self.url, min_size=0, max_size=self._max_size)
         return self._pool
 
+    async def get(self) -> asyncpg.Pool:
+        """The pool, once the schema is up to date."""
+        if self._migrated and self._pool is not None:
+            return self._pool
+        async with self._lock:
+            pool = await self.pool()
+            if not self._migrated:
+                async with pool.acquire() as conn:
+                    applied = await migrate(conn, load_migrations())
+                if applied:
+                    log.info("database schema migrated: %s", ", ".join(m.label for m in applied))
+                self._migrated = True
+        return pool
+
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
+        pool, self._pool, self._migrated = self._pool, None, False
         if pool is not None:
             try:
                 await asyncio.wait_for(pool.close(), CONNECT_TIMEOUT)

@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE = Path(__file__).resolve().parent.parent
 SYNC_STOP_TIMEOUT = 10.0
+POOL_SIZE = 10  # the accounts, the QA desk (its CSV export holds one) and the record writer
 
 
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
@@ -69,27 +70,32 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
                action_settings: ActionSettings | None = None,
                qa: QaSettings | None = None, database_url: str | None = None,
                record_writer: RecordWriter | None = None,
-               users: UserStore | None = None) -> web.Application:
+               users: UserStore | None = None,
+               database: LazyPool | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
     write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured. Call records go to
     `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere. Accounts
-    come from `users`, else from a store on the configuration's database (opened on first use,
-    closed with the app)."""
+    come from `users`, else from a store on `database`. `database` is the process's one pool
+    (default: one on the configuration's DATABASE_URL, opened on first use, closed with the app);
+    the accounts, the QA desk and the record writer share it when they use that database."""
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
     app = web.Application(client_max_size=64 * 1024, middlewares=[refuse_malformed_call_ids])
     metrics = Metrics()
+    if database is None:
+        database = LazyPool(config.database_url, max_size=POOL_SIZE)
+        app.cleanup_ctx.append(_closing(database))  # registered first: closed last
     if users is None:
-        accounts_database = LazyPool(config.database_url, max_size=4)
-        users = UserStore(accounts_database, redis, keys)
-        app.cleanup_ctx.append(_closing(accounts_database))
+        users = UserStore(database, redis, keys)
     settings = agent_settings or AgentSettings()
     states = AgentStateStore(redis, keys)
     access, records = CallAccess(redis, keys), CallRecords(redis, keys, index)
     acks = AckTracker(redis, keys, metrics, states, access, settings.ack_deadline)
     hub = Hub(metrics)
+    if record_writer is None and database_url and database_url == database.url:
+        record_writer = RecordWriter(database.get, owns_pool=False)
     records_writer = record_writer or writer_for(database_url, "screenpop")
     app[CALL_LOG] = call_log = CallLog(records_writer)
     router = PopRouter(redis, keys, records, access, users, hub, states=states, settings=settings,
@@ -133,7 +139,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
         app.cleanup_ctx.append(_record_writer(records_writer))
     actions.add_action_routes(app, action_settings or ActionSettings())
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
-        add_qa_routes(app, qa)
+        add_qa_routes(app, qa, database)
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)
