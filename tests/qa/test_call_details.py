@@ -43,6 +43,7 @@ async def test_the_call_page_lists_ivr_choices_times_lookup_and_hold(desk, pool,
     assert "Tiempo en el menú 0:12" in page and "Espera en cola 0:33" in page
     assert "Búsqueda del número Una preinstalación · 1001" in page
     assert "En espera 0:07 (2 veces)" in page
+    assert "Asesores Ana " in page  # the account's name (the desk fixture names ana "Ana")
     assert "Fin de espera" in page  # the timeline's unhold
 
     plain = text_of(await (await rita.http.get(f"{desk.url}/qa/calls/plain-1")).text())
