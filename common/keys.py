@@ -77,17 +77,19 @@ class Keys:
         return f"{self.prefix}:call:{call_id}:link"
 
     # --- accounts and sessions (owned by screenpop.web) --------------------------------------------
+    # The accounts themselves are in PostgreSQL since migration 0004; `user` and `users` are where
+    # earlier versions kept them, read only by `screenpop users migrate-from-redis`.
     def user(self, username: str) -> str:
-        """Hash: password_hash, role, endpoints (JSON list), display_name."""
+        """Hash (earlier versions): password_hash, role, endpoints (JSON list), display_name."""
         return f"{self.prefix}:user:{username}"
 
     @property
     def users(self) -> str:
-        """Set of usernames."""
+        """Set of usernames (earlier versions)."""
         return f"{self.prefix}:users"
 
     def endpoint_agents(self, endpoint: str) -> str:
-        """Set of usernames mapped to an endpoint."""
+        """Set of usernames mapped to an endpoint (earlier versions; no longer read)."""
         return f"{self.prefix}:endpoint:{endpoint}:agents"
 
     def session(self, session_id: str) -> str:
@@ -119,7 +121,7 @@ class Keys:
     @property
     def accounts_channel(self) -> str:
         """Pub/sub channel announcing account changes (payload: username), so web nodes drop
-        their cached endpoint → agents mapping."""
+        their copy of the accounts directory and their cached endpoint → agents mapping."""
         return f"{self.prefix}:bus:accounts"
 
     # --- appended by screenpop.script ---------------------------------------------------------

@@ -1,5 +1,5 @@
 """`python -m screenpop [serve]` runs the web service; `python -m screenpop users …` manages
-accounts (needs only REDIS_URL and REDIS_PREFIX; without them, a running demo's Redis);
+accounts (needs DATABASE_URL, REDIS_URL and REDIS_PREFIX; without them, a running demo's);
 `campaigns …` and `dnc …` run the dialer's campaigns and do-not-call list (screenpop.campaigns.cli)."""
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from redis.exceptions import RedisError
 
 from common import redisconn
 from common.db import commands as db_commands
-from common.demo_env import RedisTarget, database_target, redis_target
+from common.db.pool import LazyPool
+from common.demo_env import DatabaseTarget, RedisTarget, database_target, redis_target
 from common.keys import Keys
 from common.process import freeze_startup_heap
+from common.records.writer import records_database_url
 from common.settings import ConfigError, environ
+from screenpop.accounts_import import copy_redis_accounts
 from screenpop.agents import AgentSettings
 from screenpop.campaigns import cli as campaigns_cli
 from screenpop.campaigns.pruning import CampaignLeadPruner
@@ -30,7 +33,7 @@ from screenpop.operations.settings import ActionSettings
 from screenpop.qa.settings import QaSettings
 from screenpop.script.provider import ProviderConfig, ProviderConfigError, load_provider_config
 from screenpop.sync import IndexSync, rest_installations
-from screenpop.users import ROLES, AccountError, UserStore
+from screenpop.users import ROLES, AccountError, AccountsUnavailable, UserStore
 from screenpop.web.app import create_app
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wrapup.settings import DispositionSettings
@@ -53,9 +56,14 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--endpoint", action="append", default=[], metavar="TECH/RESOURCE",
                      help="phone endpoint that rings for this user, e.g. PJSIP/6001 (repeatable)")
     add.add_argument("--name", default="", help="name shown on screen")
-    users.add_parser("list", help="list accounts")
+    users.add_parser("list", help="list accounts (disabled ones marked)")
     remove = users.add_parser("remove", help="delete an account")
     remove.add_argument("username")
+    for action, text in (("disable", "keep the account but refuse its sign-in and ring nothing "
+                                     "for it"), ("enable", "let a disabled account sign in again")):
+        users.add_parser(action, help=text).add_argument("username")
+    users.add_parser("migrate-from-redis",
+                     help="copy the accounts an earlier version kept in Redis into PostgreSQL")
     db = commands.add_parser("db", help="the PostgreSQL schema (DATABASE_URL)")
     db.add_argument("action", choices=("migrate", "status"))
     campaigns_cli.add_parsers(commands)
@@ -90,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         uvloop.run(serve(config, agent_settings, action_settings, provider, qa,
-                         database_url=env.get("DATABASE_URL"), dispositions=dispositions))
+                         database_url=records_database_url(env), dispositions=dispositions))
     except (RedisError, OSError, TimeoutError) as exc:
         print(f"screenpop: no se pudo iniciar: {exc}", file=sys.stderr)
         return 1
@@ -98,44 +106,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_users_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    target = redis_target(env)
+    redis_at, database_at = redis_target(env), database_target(env)
     try:
-        code = asyncio.run(users_command(args, target))
+        code = asyncio.run(users_command(args, redis_at, database_at))
     except AccountError as exc:
         print(f"screenpop: {exc}", file=sys.stderr)
         return 2
+    except AccountsUnavailable as exc:
+        print(f"screenpop: no se pudo usar {database_at.describe()}: {exc}. Inicie PostgreSQL o "
+              "la demo (scripts/demo.sh), o fije DATABASE_URL.", file=sys.stderr)
+        return 1
     except (RedisError, OSError, TimeoutError) as exc:
-        print(f"screenpop: no se pudo usar {target.describe()}: {exc}. Inicie Redis o la demo "
+        print(f"screenpop: no se pudo usar {redis_at.describe()}: {exc}. Inicie Redis o la demo "
               "(scripts/demo.sh), o fije REDIS_URL.", file=sys.stderr)
         return 1
-    print(f"screenpop: se usó {target.describe()}", file=sys.stderr)
+    print(f"screenpop: se usó {database_at.describe()} y {redis_at.describe()}", file=sys.stderr)
     return code
 
 
-async def users_command(args: argparse.Namespace, target: RedisTarget) -> int:
-    keys = Keys(target.prefix)
+async def users_command(args: argparse.Namespace, redis_at: RedisTarget,
+                        database_at: DatabaseTarget) -> int:
+    keys = Keys(redis_at.prefix)
     password = None
     if args.action == "add":
         password = args.password if args.password is not None else getpass.getpass("Contraseña: ")
-    redis = redisconn.connect(target.url, socket_timeout=REDIS_CONNECT_TIMEOUT)
+    redis = redisconn.connect(redis_at.url, socket_timeout=REDIS_CONNECT_TIMEOUT)
+    database = LazyPool(database_at.url, max_size=1)
     try:
-        store = UserStore(redis, keys)
+        await asyncio.wait_for(redis.ping(), REDIS_CONNECT_TIMEOUT)
+        store = UserStore(database, redis, keys)
         if args.action == "add":
             user = await store.add(args.username, password or "", args.role, args.endpoint,
                                    args.name)
             print(f"cuenta guardada: {user.username} ({user.role}) "
                   f"{', '.join(user.endpoints) or 'sin extensión'}")
         elif args.action == "list":
-            for user in await store.list():
-                print(f"{user.username}\t{user.role}\t{','.join(user.endpoints) or '-'}\t"
-                      f"{user.display_name}")
-        elif not await store.remove(args.username):
-            print(f"screenpop: no existe la cuenta {args.username!r}", file=sys.stderr)
-            return 1
+            for row in await store.accounts():
+                print(f"{row.username}\t{row.role}\t{','.join(row.endpoints) or '-'}\t"
+                      f"{row.display_name}{'' if row.active else chr(9) + 'desactivada'}")
+        elif args.action == "migrate-from-redis":
+            report = await copy_redis_accounts(redis, keys, store)
+            print("\n".join(report.lines()))
         else:
-            print(f"cuenta eliminada: {args.username}")
+            done = {"remove": lambda: store.remove(args.username),
+                    "disable": lambda: store.set_active(args.username, False),
+                    "enable": lambda: store.set_active(args.username, True)}[args.action]
+            if not await done():
+                print(f"screenpop: no existe la cuenta {args.username!r}", file=sys.stderr)
+                return 1
+            print({"remove": "cuenta eliminada", "disable": "cuenta desactivada",
+                   "enable": "cuenta activada"}[args.action] + f": {args.username}")
         return 0
     finally:
+        await database.close()
         await redis.aclose()
 
 
@@ -151,7 +174,7 @@ async def serve(config: ScreenpopConfig, agent_settings: AgentSettings,
         index = PreinstallationIndex(redis, Keys(config.redis_prefix))
         sync = IndexSync(gateway, index, config.sync_interval,
                          installations=rest_installations(gateway.rest),
-                         leads=CampaignLeadPruner(database_url) if database_url else None)
+                         leads=CampaignLeadPruner(config.database_url))
         app = create_app(config, redis=redis, index=index, gateway=gateway, sync=sync,
                          agent_settings=agent_settings, provider=provider,
                          action_settings=action_settings, qa=qa, database_url=database_url,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from common.demo_env import DEFAULT_DATABASE_URL
 from common.settings import ConfigError, env_float, env_int, env_str
 from screenpop.script.paths import default_provider_config_path
 from screenpop.web.peers import parse_networks
@@ -18,6 +19,8 @@ from screenpop.web.peers import parse_networks
 class ScreenpopConfig:
     redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
     redis_prefix: str = "sp"
+    # PostgreSQL: the accounts (and, when DATABASE_URL is set, the call records and the QA desk)
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
     host: str = "127.0.0.1"
     port: int = 8080
     # signs nothing itself; required so deployments set one (sessions, CSRF)
@@ -44,6 +47,7 @@ class ScreenpopConfig:
         config = cls(
             redis_url=env_str(env, "REDIS_URL", cls.redis_url),
             redis_prefix=env_str(env, "REDIS_PREFIX", cls.redis_prefix),
+            database_url=env.get("DATABASE_URL", "").strip() or cls.database_url,
             host=env_str(env, "SCREENPOP_HOST", cls.host),
             port=env_int(env, "SCREENPOP_PORT", cls.port),
             secret_key=env_str(env, "SCREENPOP_SECRET_KEY"),
@@ -85,6 +89,7 @@ class ScreenpopConfig:
     def describe(self) -> str:
         """One line for the start-up log: where everything is, no secret."""
         return (f"redis={redact_url(self.redis_url)} prefix={self.redis_prefix} "
+                f"database={redact_url(self.database_url)} "
                 f"listen={self.host}:{self.port} wisphub={redact_url(self.wisphub_url)} "
                 f"panel={redact_url(self.wisphub_panel_url)} panel_user={self.wisphub_panel_user} "
                 f"provider={self.provider_config} tz={self.tz_name}")

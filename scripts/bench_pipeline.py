@@ -8,9 +8,11 @@
      DialBegin that rings the agent to the agent's client receiving the pop. Pops lost and pops
      delivered to a wrong agent are counted.
   3. Memory: RSS of telephony and screenpop after 10 % of --memory-calls and after all of them.
-  4. With --records: the pop latency run twice, without call records and with both processes
-     writing them to a fresh database on DATABASE_URL's server, side by side, and the record
-     ingest rate (complete call records per second) sustained while the pops ran.
+  4. With --records: the pop latency run twice on a fresh database on DATABASE_URL's server (the
+     accounts live there in both runs), without call records (CALL_RECORDS=off) and with both
+     processes writing them, side by side (p50/p99 and their change), and the record ingest
+     rate (complete call records per second) sampled while the pops ran, then how long the
+     last records took to land.
 
 Run through scripts/bench.sh (it sets up the virtualenv, Redis and PostgreSQL).
 """
@@ -38,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.db.migrations import load_migrations, migrate  # noqa: E402
+from common.db.pool import LazyPool  # noqa: E402
 from common.keys import Keys  # noqa: E402
 from common.process import freeze_startup_heap  # noqa: E402
 from common.records import facts  # noqa: E402
@@ -208,9 +211,11 @@ class TimedSimulator(PbxSimulator):
 class Stack:
     """Redis prefix, accounts, telephony and screenpop processes, simulator, agent clients."""
 
-    def __init__(self, redis_url: str, agents: int, database_url: str | None = None) -> None:
+    def __init__(self, redis_url: str, agents: int, database_url: str, *,
+                 records: bool = True) -> None:
         self.redis_url = redis_url
         self.database_url = database_url
+        self.records = records
         self.keys = Keys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
         self.endpoints = [f"PJSIP/{7000 + i}" for i in range(agents)]
         self.procs: dict[str, subprocess.Popen] = {}
@@ -219,13 +224,16 @@ class Stack:
 
     async def start(self) -> None:
         self.redis = aioredis.from_url(self.redis_url, decode_responses=True)
-        users = UserStore(self.redis, self.keys, PasswordHasher(time_cost=1, memory_cost=1024))
+        accounts = LazyPool(self.database_url, max_size=2)
+        users = UserStore(accounts, self.redis, self.keys,
+                          PasswordHasher(time_cost=1, memory_cost=1024))
         sessions = SessionStore(self.redis, self.keys, 3600)
         self.cookies = {}
         for i, endpoint in enumerate(self.endpoints):
             username = f"bench{i}"
             await users.add(username, "bench-password", "agent", [endpoint])
             self.cookies[username] = (endpoint, (await sessions.create(username)).id)
+        await accounts.close()
         self.sim = TimedSimulator(secret=SECRET, default_speed=1.0)
         await self.sim.start()
         self.web_port = free_port()
@@ -235,9 +243,8 @@ class Stack:
                "SCREENPOP_SECRET_KEY": "bench-secret-key-0123456789",
                "WISPHUB_URL": "http://127.0.0.1:9/api/", "WISPHUB_PANEL_URL": "http://127.0.0.1:9/",
                "WISPHUB_SYNC_INTERVAL": "3600", "PYTHONUNBUFFERED": "1"}
-        env.pop("DATABASE_URL", None)
-        if self.database_url:
-            env["DATABASE_URL"] = self.database_url
+        env["DATABASE_URL"] = self.database_url
+        env["CALL_RECORDS"] = "on" if self.records else "off"
         log = open(os.devnull, "w")
         self.procs["telephony"] = subprocess.Popen([sys.executable, "-m", "telephony"], env=env,
                                                    cwd=ROOT, stdout=log, stderr=log)
@@ -395,22 +402,45 @@ async def drop_database(server_url: str, url: str) -> None:
         await conn.close()
 
 
-async def complete_records(url: str, calls: int, started: float, timeout: float = 120) -> dict:
-    """Waits until `calls` complete records are written; the ingest rate from the first call."""
+async def complete_count(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM call_records WHERE complete")
+
+
+async def sample_ingest(url: str, samples: list[tuple[float, int]]) -> None:
+    """(time, complete records) twice a second while the pop benchmark runs."""
     conn = await asyncpg.connect(url, timeout=5)
     try:
-        deadline = time.time() + timeout
         while True:
-            done = await conn.fetchval("SELECT count(*) FROM call_records WHERE complete")
+            samples.append((time.time(), await complete_count(conn)))
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
+def sustained_rate(samples: list[tuple[float, int]]) -> float:
+    """Complete records per second between the first and the last sample that saw some."""
+    seen = [(t, n) for t, n in samples if n]
+    if len(seen) < 2 or seen[-1][0] == seen[0][0]:
+        return float("nan")
+    return (seen[-1][1] - seen[0][1]) / (seen[-1][0] - seen[0][0])
+
+
+async def complete_records(url: str, calls: int, timeout: float = 120) -> dict:
+    """Waits until `calls` complete records are written; how long that took from now."""
+    conn = await asyncpg.connect(url, timeout=5)
+    started = time.time()
+    try:
+        deadline = started + timeout
+        while True:
+            done = await complete_count(conn)
             if done >= calls or time.time() > deadline:
                 break
             await asyncio.sleep(0.2)
-        seconds = time.time() - started
         agents = await conn.fetchval("SELECT count(*) FROM call_agents")
         events = await conn.fetchval("SELECT count(*) FROM call_events")
     finally:
         await conn.close()
-    return {"complete": done, "seconds": seconds, "rate": done / seconds, "agents": agents,
+    return {"complete": done, "catch_up": time.time() - started, "agents": agents,
             "events": events}
 
 
@@ -457,37 +487,54 @@ def latency_line(label: str, latency: dict) -> str:
             f"{latency['lost']} · wrong agent {latency['wrong_agent']}")
 
 
+def change(base: float, loaded: float) -> str:
+    return f"{(loaded / base - 1) * 100:+.1f} %"
+
+
 async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
     server_url = os.environ.get("DATABASE_URL")
     if not server_url:
         raise SystemExit("--records needs DATABASE_URL (scripts/bench.sh sets it)")
     database = await bench_database(server_url)
     try:
-        alone = await bench_writer(database, args.writer_calls)
-        print(f"record writer alone: {alone['calls']:,} calls ({alone['facts']:,} facts) in "
-              f"{alone['seconds']:.1f} s = {alone['rate']:,.0f} calls/s", flush=True)
-        await drop_database(server_url, database)
-        database = await bench_database(server_url)
-        results = {}
-        for label, url in (("without records", None), ("with records", database)):
-            stack = Stack(redis_url, args.agents, database_url=url)
+        if args.writer_calls:
+            alone = await bench_writer(database, args.writer_calls)
+            print(f"record writer alone: {alone['calls']:,} calls ({alone['facts']:,} facts) in "
+                  f"{alone['seconds']:.1f} s = {alone['rate']:,.0f} calls/s", flush=True)
+            await drop_database(server_url, database)
+            database = await bench_database(server_url)
+        results, samples = {}, []
+        order = [("without records", False), ("with records", True)] * args.rounds
+        for label, records in order:
+            stack = Stack(redis_url, args.agents, database, records=records)
             await stack.start()
             freeze_startup_heap()
+            sampler = asyncio.create_task(sample_ingest(database, samples)) if records else None
             try:
-                started = time.time()
-                results[label] = await bench_latency(stack, args.latency_calls, args.rate)
+                before = len(samples)
+                latency = await bench_latency(stack, args.latency_calls, args.rate)
+                results.setdefault(label, []).append(latency)
                 print(latency_line(f"pop latency {label} ({args.agents} agents, "
                                    f"{args.rate:.0f} calls/s, {args.latency_calls} calls)",
-                                   results[label]), flush=True)
-                if url:
-                    ingest = await complete_records(url, args.latency_calls, started)
+                                   latency), flush=True)
+                if sampler is not None:
+                    sampler.cancel()
+                    await asyncio.gather(sampler, return_exceptions=True)
+                    rate = sustained_rate(samples[before:])
+                    ingest = await complete_records(database,
+                                                    samples[before][1] + args.latency_calls)
+                    print(f"record ingest while the pops ran: {rate:.1f} complete calls/s "
+                          f"sustained; the last records landed {ingest['catch_up']:.1f} s after "
+                          f"the last pop ({ingest['complete']} complete records, "
+                          f"{ingest['agents']} agent rows, {ingest['events']} events in all)",
+                          flush=True)
             finally:
                 await stack.stop()
-        base, loaded = results["without records"]["p99_ms"], results["with records"]["p99_ms"]
-        print(f"record ingest: {ingest['complete']} complete records in {ingest['seconds']:.1f} s"
-              f" = {ingest['rate']:.1f} calls/s sustained ({ingest['agents']} agent rows, "
-              f"{ingest['events']} events) · pop p99 {base:.1f} ms without records, "
-              f"{loaded:.1f} ms with records ({(loaded / base - 1) * 100:+.1f} %)", flush=True)
+        for figure in ("p50_ms", "p99_ms"):
+            base = statistics.median(r[figure] for r in results["without records"])
+            loaded = statistics.median(r[figure] for r in results["with records"])
+            print(f"pop {figure[:3]} (median of {args.rounds} round(s)): {base:.1f} ms without "
+                  f"records, {loaded:.1f} ms with records ({change(base, loaded)})", flush=True)
     finally:
         await drop_database(server_url, database)
 
@@ -506,6 +553,8 @@ async def main() -> None:
                         help="calls written by the record writer alone (--records)")
     parser.add_argument("--records", action="store_true",
                         help="only the pop latency without and with call records (see 4.)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="--records: alternate the two runs this many times each")
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     if args.records:
@@ -519,7 +568,11 @@ async def main() -> None:
               f"({ours['events']:,} events in {ours['seconds']:.2f} s) · bare panoramisk "
               f"{bare['rate']:,.0f} · ratio {ours['rate'] / bare['rate']:.2f}", flush=True)
 
-    stack = Stack(redis_url, args.agents)
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        raise SystemExit("the accounts need DATABASE_URL (scripts/bench.sh sets it)")
+    database = await bench_database(server_url)  # the accounts; records off, as before them
+    stack = Stack(redis_url, args.agents, database, records=False)
     await stack.start()
     freeze_startup_heap()  # the 1,000 clients are long-lived: keep them out of full collections
     try:
@@ -544,6 +597,7 @@ async def main() -> None:
                       flush=True)
     finally:
         await stack.stop()
+        await drop_database(server_url, database)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@ blocks, so the pop path costs one deque append per fact.
 - After a resync, the incomplete records this node started for calls the tracker no longer has
   are completed with a gap note (the call ended while telephony was away); a call first seen at a
   resync gets a gap note too (its start was not observed).
+- Hold: Asterisk raises `Hold` on the channel that put the call on hold (the agent's phone) and
+  `Unhold` when it takes it back (a hang-up ends a hold too); each adds to the record's hold
+  time and count, and to its timeline. Hold time is its own figure: talk time still runs from
+  the answer to the end.
+- The IVR: the channel variables IVR_PATH, IVR_STARTED, QUEUE_ENTERED, SP_MATCH and
+  SP_PREINST_ID (manager.conf channelvars) give the menu keys, the time in the IVR, the queue
+  wait and the FastAGI look-up's result.
 - The recording: asterisk-config/extensions.conf records
   `${RECORDINGS}/${STRFTIME(${EPOCH},,%Y/%m/%d)}/${CHANNEL(linkedid)}.wav` when the call enters
   the dialplan; the linkedid is the call id and the date is the PBX's local date (TZ_NAME), so
@@ -24,6 +31,7 @@ blocks, so the pop path costs one deque append per fact.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -32,8 +40,11 @@ from zoneinfo import ZoneInfo
 
 from common.envelope import CallUpdate
 from common.records.facts import (
+    NO_HOLD,
     RESYNC_START_GAP,
     Fact,
+    Hold,
+    Ivr,
     agent_fact,
     call_fact,
     channel_fact,
@@ -72,6 +83,19 @@ class _Channels:
     requested_by: str | None = None  # Uniqueid of the last HangupRequest
     system_request: bool = False  # a SoftHangupRequest came before any HangupRequest
     causes: dict[str, int] = field(default_factory=dict)
+    on_hold: dict[str, float] = field(default_factory=dict)  # Uniqueid → on hold since
+    held_seconds: float = 0.0  # holds that ended
+    holds: int = 0
+
+    def hold(self, now: float) -> Hold:
+        running = sum(max(0.0, now - since) for since in self.on_hold.values())
+        return Hold(self.held_seconds + running, self.holds)
+
+    def unhold(self, uid: str, at: float) -> bool:
+        since = self.on_hold.pop(uid, None)
+        if since is not None:
+            self.held_seconds += max(0.0, at - since)
+        return since is not None
 
 
 def recording_file(call_id: str, started_at: float, tz: ZoneInfo) -> str:
@@ -102,7 +126,9 @@ class CallRecorder:
         group = self._by_linkedid.get(self._linkedid_of.get(uid, ""))
         if group is None:
             return
-        if name == "HangupRequest":
+        if name in ("Hold", "Unhold"):
+            self._hold(name, uid, group, event)
+        elif name == "HangupRequest":
             group.requested_by = uid
         elif name == "SoftHangupRequest" and group.requested_by is None:
             group.system_request = True
@@ -111,10 +137,27 @@ class CallRecorder:
                 group.causes[uid] = int(event.get("Cause", ""))
             except ValueError:
                 pass
+            group.unhold(uid, _event_time(event))
             group.live.discard(uid)
             linkedid = self._linkedid_of.pop(uid, "")
             if not group.live and linkedid not in self._calls:
                 self._by_linkedid.pop(linkedid, None)  # never published: nothing to record
+
+    def _hold(self, name: str, uid: str, group: _Channels, event: Mapping[str, str]) -> None:
+        at = _event_time(event)
+        if name == "Hold":
+            if uid in group.on_hold:
+                return  # a repeated Hold of a channel already holding
+            group.on_hold[uid] = at
+            group.holds += 1
+        elif not group.unhold(uid, at):
+            return
+        call_id = self._linkedid_of.get(uid, "")
+        if call_id in self._calls:
+            channel = group.names.get(uid, "")
+            self._submit(event_fact(call_id, f"{name.lower()}:{uid}:{group.holds}", at,
+                                    name.lower(), self._agents.endpoint_of(channel) or channel,
+                                    {"channel": channel}))
 
     def _place(self, uid: str, linkedid: str, channel: str) -> None:
         previous = self._linkedid_of.get(uid)
@@ -158,7 +201,8 @@ class CallRecorder:
             queue=update.queue, ring_at=update.started_at or at, answered_at=call.answered_at,
             ended_at=at if ended else None, hangup_by=hangup_by, hangup_cause=cause,
             recording_file=recording_file(call_id, update.started_at or at, self._tz),
-            complete=ended))
+            complete=ended, hold=group.hold(at) if group is not None else NO_HOLD,
+            ivr=Ivr.from_variables(update.variables)))
         if group is not None:
             for uid, channel in group.names.items():
                 if uid not in call.channels_written:
@@ -241,6 +285,13 @@ class RecordingPublisher:
     def submit(self, update: CallUpdate) -> None:
         self._publisher.submit(update)
         _safely(self._recorder.observe_update, update)
+
+
+def _event_time(event: Mapping[str, str]) -> float:
+    try:
+        return float(event["Timestamp"])
+    except (KeyError, ValueError):
+        return time.time()
 
 
 def _safely(work: Callable, arg) -> None:

@@ -30,8 +30,11 @@ STATEMENTS: dict[str, str] = {
     "call": """
         INSERT INTO call_records AS r (call_id, direction, customer_number, campaign_id,
             preinstallation_id, queue, ring_at, answered_at, ended_at, wait_seconds,
-            talk_seconds, hangup_by, hangup_cause, recording_file, complete)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            talk_seconds, hangup_by, hangup_cause, recording_file, complete, hold_seconds,
+            hold_count, ivr_path, ivr_started_at, queue_entered_at, ivr_seconds,
+            queue_wait_seconds, lookup_match, lookup_preinstallation_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18::jsonb, $19, $20, $21, $22, $23, $24)
         ON CONFLICT (call_id) DO UPDATE SET
             direction = excluded.direction,
             customer_number = coalesce(excluded.customer_number, r.customer_number),
@@ -47,6 +50,17 @@ STATEMENTS: dict[str, str] = {
             hangup_cause = coalesce(r.hangup_cause, excluded.hangup_cause),
             recording_file = coalesce(r.recording_file, excluded.recording_file),
             complete = r.complete OR excluded.complete,
+            hold_seconds = greatest(r.hold_seconds, excluded.hold_seconds),
+            hold_count = greatest(r.hold_count, excluded.hold_count),
+            ivr_path = CASE WHEN excluded.ivr_path = '[]' THEN r.ivr_path
+                            ELSE excluded.ivr_path END,
+            ivr_started_at = coalesce(r.ivr_started_at, excluded.ivr_started_at),
+            queue_entered_at = coalesce(r.queue_entered_at, excluded.queue_entered_at),
+            ivr_seconds = coalesce(excluded.ivr_seconds, r.ivr_seconds),
+            queue_wait_seconds = coalesce(r.queue_wait_seconds, excluded.queue_wait_seconds),
+            lookup_match = coalesce(excluded.lookup_match, r.lookup_match),
+            lookup_preinstallation_id = coalesce(excluded.lookup_preinstallation_id,
+                                                 r.lookup_preinstallation_id),
             updated_at = now()""",
     # screenpop: which preinstallation the call is about; an agent's link is never undone by a
     # later automatic match
@@ -150,21 +164,69 @@ RESYNC_GAP = "fin no observado: la llamada terminó mientras telefonía no estab
 RESYNC_START_GAP = "inicio no observado: telefonía se reinició durante la llamada"
 
 
+class Hold(NamedTuple):
+    seconds: float = 0.0  # total, the hold still running counted up to now
+    count: int = 0  # times the customer was put on hold
+
+
+class Ivr(NamedTuple):
+    """What the IVR left in the call's channel variables (telephony/ivr, extensions.conf)."""
+    path: tuple[str, ...] = ()  # the menu keys in order ("1", "t" timeout, "cerrado" …)
+    started_at: float | None = None  # IVR_STARTED
+    queue_entered_at: float | None = None  # QUEUE_ENTERED
+    lookup_match: str | None = None  # SP_MATCH: one | many | none | unknown
+    lookup_preinstallation_id: str | None = None  # SP_PREINST_ID
+
+    @classmethod
+    def from_variables(cls, variables: dict[str, str]) -> Ivr:
+        raw = variables.get("IVR_PATH", "")
+        # multi-letter values are one step (cerrado: called after hours), else one key a step
+        path = (raw,) if len(raw) > 1 and raw.isalpha() else tuple(raw)
+        match = variables.get("SP_MATCH")
+        return cls(path, _epoch(variables.get("IVR_STARTED")),
+                   _epoch(variables.get("QUEUE_ENTERED")),
+                   match if match in LOOKUP_MATCHES else None,
+                   variables.get("SP_PREINST_ID") or None)
+
+
+LOOKUP_MATCHES = frozenset({"one", "many", "none", "unknown"})
+NO_HOLD, NO_IVR = Hold(), Ivr()
+
+
+def _epoch(value: str | None) -> float | None:
+    try:
+        epoch = float(value or "")
+    except ValueError:
+        return None
+    return epoch if epoch > 0 else None
+
+
 def call_fact(call_id: str, *, direction: str, customer_number: str | None,
               campaign_id: str | None, preinstallation_id: str | None, queue: str | None,
               ring_at: float, answered_at: float | None, ended_at: float | None,
               hangup_by: str | None, hangup_cause: int | None, recording_file: str | None,
-              complete: bool) -> Fact:
+              complete: bool, hold: Hold = NO_HOLD, ivr: Ivr = NO_IVR) -> Fact:
     wait = talk = None
     if ended_at or answered_at:
         wait = round((answered_at or ended_at or ring_at) - ring_at, 3)
     if ended_at and answered_at:
         talk = round(ended_at - answered_at, 3)
+    # time in the IVR: until the caller reached the queue, else until the call ended there;
+    # queue wait: from reaching the queue until an agent answered (or the caller gave up)
+    ivr_seconds = queue_wait = None
+    if ivr.started_at is not None:
+        left_ivr = ivr.queue_entered_at or (ended_at if not answered_at else None)
+        if left_ivr is not None:
+            ivr_seconds = round(max(0.0, left_ivr - ivr.started_at), 3)
+    if ivr.queue_entered_at is not None and (answered_at or ended_at):
+        queue_wait = round(max(0.0, (answered_at or ended_at or 0.0) - ivr.queue_entered_at), 3)
     return Fact("call", call_id, (
         call_id, direction, customer_number, campaign_id, preinstallation_id, queue,
         utc(ring_at), utc(answered_at), utc(ended_at), wait, talk,
         hangup_by if complete else None, hangup_cause if complete else None, recording_file,
-        complete))
+        complete, round(hold.seconds, 3), hold.count, json.dumps(list(ivr.path)),
+        utc(ivr.started_at), utc(ivr.queue_entered_at), ivr_seconds, queue_wait,
+        ivr.lookup_match, ivr.lookup_preinstallation_id))
 
 
 def channel_fact(call_id: str, uniqueid: str, channel: str) -> Fact:

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import asyncpg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -38,8 +38,11 @@ _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
 class RecordWriter:
     def __init__(self, connect: Callable[[], Awaitable[asyncpg.Pool]], *,
                  max_queued: int = 200_000, retry_base: float = 0.5, retry_cap: float = 30.0,
-                 rand: random.Random | None = None) -> None:
+                 rand: random.Random | None = None, owns_pool: bool = True) -> None:
+        """`connect` gives the pool to write with; `owns_pool=False` when it is the process's
+        shared one (common.db.pool.LazyPool.get): the writer then never closes it."""
         self._connect = connect
+        self._owns_pool = owns_pool
         self._max_queued = max_queued
         self._retry_base = retry_base
         self._retry_cap = retry_cap
@@ -111,9 +114,14 @@ class RecordWriter:
             log.warning("record writer stopping with unwritten facts queued=%d", self.queued)
         await cancel_and_wait(self._task)
         self._task = None
-        if self._pool is not None:
+        self._drop_pool()
+
+    def _drop_pool(self) -> None:
+        """Connect again next time (a pool of its own is closed; a shared one is the pool's
+        owner's to close)."""
+        if self._pool is not None and self._owns_pool:
             self._pool.terminate()
-            self._pool = None
+        self._pool = None
 
     # --- the writing task ------------------------------------------------------------------
     async def _run(self) -> None:
@@ -194,10 +202,8 @@ class RecordWriter:
                         reason, self.queued)
         self.database_ok = False
         self.last_error = reason
-        if isinstance(exc, (OSError, asyncpg.InterfaceError, TimeoutError)) \
-                and self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
+        if isinstance(exc, (OSError, asyncpg.InterfaceError, TimeoutError)):
+            self._drop_pool()
 
 
 async def _execute(conn: asyncpg.Connection, facts: list[Fact]) -> None:
@@ -232,9 +238,17 @@ class WriterMetrics:
 def writer_for(database_url: str | None, service: str) -> RecordWriter | None:
     """The writer of a process on DATABASE_URL; None (records off, said once) without one."""
     if not database_url:
-        log.warning("%s: DATABASE_URL not set; call records are off", service)
+        log.warning("%s: DATABASE_URL not set or CALL_RECORDS=off; call records are off", service)
         return None
     return RecordWriter(pool_connector(database_url))
+
+
+def records_database_url(env: Mapping[str, str]) -> str | None:
+    """Where a service writes call records: DATABASE_URL, unless CALL_RECORDS=off (the records
+    benchmark's baseline; the accounts and the QA desk still use DATABASE_URL)."""
+    if env.get("CALL_RECORDS", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
+    return env.get("DATABASE_URL", "").strip() or None
 
 
 def pool_connector(url: str) -> Callable[[], Awaitable[asyncpg.Pool]]:

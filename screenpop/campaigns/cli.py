@@ -19,7 +19,7 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from common import redisconn
-from common.db.pool import create_pool
+from common.db.pool import LazyPool, create_pool
 from common.demo_env import database_target, redis_target
 from common.dialer.campaigns import STATE_LABELS, Action, TransitionError
 from common.dialer.store import DialerStore
@@ -164,7 +164,12 @@ async def _run(args, env, redis_at, database_url: str) -> int:
                                       default_zone=default_zone)
             if args.command == "dnc":
                 return await _dnc(args, DialerStore(pool, default_zone=default_zone), service)
-            return await _campaigns(args, service, UserStore(redis, keys), default_zone)
+            accounts = LazyPool(database_url, max_size=1)
+            try:
+                return await _campaigns(args, service, UserStore(accounts, redis, keys),
+                                        default_zone)
+            finally:
+                await accounts.close()
         finally:
             await pool.close()
     finally:

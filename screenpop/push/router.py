@@ -1,7 +1,8 @@
 """From call envelopes to the pops of the agents connected to this node, and to the agents'
 states (in_call when answered at their endpoint, wrap_up when that call ends).
 
-The endpoint → agents mapping is cached briefly (and dropped on account changes); what a call is
+The endpoint → agents mapping is cached briefly (and dropped, with the accounts directory of
+screenpop.users, on account changes); what a call is
 about (screenpop.calls.record) is looked up once per call and kept for the call's life, unless an
 agent links the call to a record, which overrides it. Who holds each call is recorded for
 screenpop.calls.access.
@@ -62,6 +63,7 @@ class PopRouter:
 
     def forget_accounts(self) -> None:
         self._agents.clear()
+        self._users.forget()
 
     async def on_update(self, update: CallUpdate) -> None:
         by_agent: dict[str, list[str]] = {}

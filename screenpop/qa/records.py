@@ -65,8 +65,11 @@ async def call_detail(pool: asyncpg.Pool, call_id: str) -> CallDetail | None:
         record = await conn.fetchrow("SELECT * FROM call_records WHERE call_id = $1", call_id)
         if record is None:
             return None
-        agents = await conn.fetch("SELECT * FROM call_agents WHERE call_id = $1 ORDER BY position",
-                                  call_id)
+        # each agent's name as the accounts have it (a removed account leaves its username)
+        agents = await conn.fetch(
+            "SELECT a.*, acc.display_name FROM call_agents a "
+            "LEFT JOIN accounts acc USING (username) WHERE a.call_id = $1 ORDER BY a.position",
+            call_id)
         events = await conn.fetch("SELECT at, kind, actor, detail FROM call_events "
                                   "WHERE call_id = $1 ORDER BY at, event_key", call_id)
     return CallDetail(record, agents, events)

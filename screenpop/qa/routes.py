@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiohttp import web
 
-from common.db.pool import create_pool
+from common.db.pool import LazyPool, create_pool
+from screenpop.push.protocol import INVALID_IVR_STEP, IVR_STEPS
 from screenpop.qa import calibration, charts, evaluations, records, sampling
 from screenpop.qa.export import csv_chunks
 from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
@@ -43,10 +44,15 @@ EVENT_LABELS = {"ring": "Timbrando", "answer": "Contestada", "hold": "En espera"
                 "unhold": "Fin de espera", "transfer": "Transferida", "hangup": "Colgada",
                 "step": "Paso del guion", "link": "Preinstalación vinculada",
                 "wisphub_action": "Acción en WispHub", "disposition": "Resultado"}
+LOOKUP_LABELS = {"one": "Una preinstalación", "many": "Varias preinstalaciones (teléfono compartido)",
+                 "none": "Ninguna preinstalación con ese número",
+                 "unknown": "Sin resultado (la búsqueda no respondió a tiempo)"}
 
 
-def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
-    """Registers the desk on the app and opens its PostgreSQL pool while the app runs."""
+def add_qa_routes(app: web.Application, settings: QaSettings,
+                  database: LazyPool | None = None) -> None:
+    """Registers the desk on the app. It uses `database`, the process's shared pool, when that
+    is on the desk's DATABASE_URL; else it opens a pool of its own while the app runs."""
     app[QA_SETTINGS] = settings
     app[QA_SCORECARD] = settings.scorecard
     tz = app[QA_TZ] = ZoneInfo(app[CONFIG].tz_name)
@@ -55,8 +61,10 @@ def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
         if at else "—"
     templates.filters["clock"] = _clock
     templates.globals.update(direction_labels=DIRECTION_LABELS, result_labels=RESULT_LABELS,
-                             reason_labels=REASON_LABELS, event_labels=EVENT_LABELS)
-    app.cleanup_ctx.append(_open_pool)
+                             reason_labels=REASON_LABELS, event_labels=EVENT_LABELS,
+                             lookup_labels=LOOKUP_LABELS)
+    shared = database if database is not None and database.url == settings.database_url else None
+    app.cleanup_ctx.append(_shared_pool(shared) if shared is not None else _open_pool)
     add = app.router
     add.add_get("/qa", list_page)
     add.add_get("/qa/export.csv", export_csv)
@@ -72,6 +80,13 @@ def add_qa_routes(app: web.Application, settings: QaSettings) -> None:
     add.add_get("/qa/calibrations/{calibration_id:\\d+}", calibration_page)
     add.add_get("/qa/charts", charts_page)
     add.add_get("/qa/api/charts", charts_data)
+
+
+def _shared_pool(database: LazyPool):
+    async def use(app: web.Application) -> AsyncIterator[None]:
+        app[QA_POOL] = await database.pool()  # no connection yet; its owner closes it
+        yield
+    return use
 
 
 async def _open_pool(app: web.Application) -> AsyncIterator[None]:
@@ -189,7 +204,17 @@ async def call_page(request: web.Request) -> web.Response:
     return _render(request, "qa_call.html", session, user, detail=detail, evaluations=scored,
                    mine=_answers(mine), scorecard=request.app[QA_SCORECARD],
                    steps_reached=_steps_reached(detail.record["guided"]),
+                   ivr_steps=ivr_steps(detail.record["ivr_path"]),
                    form_action=f"/qa/calls/{call_id}/evaluation", calibration=None)
+
+
+def ivr_steps(ivr_path) -> list[str]:
+    """The record's IVR menu keys (common.records.facts.Ivr) as the caller's choices, in
+    Spanish."""
+    keys = json.loads(ivr_path) if isinstance(ivr_path, str) else (ivr_path or [])
+    if not isinstance(keys, list):
+        return []
+    return [IVR_STEPS.get(str(key), INVALID_IVR_STEP)[1] for key in keys]
 
 
 def _steps_reached(guided) -> set[str]:

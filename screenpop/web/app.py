@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from common.db.pool import LazyPool
 from common.keys import Keys
 from common.records.writer import RecordWriter, WriterMetrics, writer_for
 from common.tasks import cancel_and_wait
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE = Path(__file__).resolve().parent.parent
 SYNC_STOP_TIMEOUT = 10.0
+POOL_SIZE = 10  # the accounts, the QA desk (its CSV export holds one) and the record writer
 
 
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
@@ -75,22 +77,34 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
                action_settings: ActionSettings | None = None,
                qa: QaSettings | None = None, database_url: str | None = None,
                record_writer: RecordWriter | None = None,
-               dispositions: DispositionSettings | None = None) -> web.Application:
+               dispositions: DispositionSettings | None = None,
+               users: UserStore | None = None,
+               database: LazyPool | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
     write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured. Call records go to
-    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere.
+    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere. Accounts
+    come from `users`, else from a store on `database`. `database` is the process's one pool
+    (default: one on the configuration's DATABASE_URL, opened on first use, closed with the app);
+    the accounts, the QA desk and the record writer share it when they use that database.
     `dispositions` (DISPOSITIONS_CONFIG) default to the shipped list."""
     keys = Keys(config.redis_prefix)
     if provider is None:
         provider = load_provider_config(config.provider_config or default_provider_config_path())
     app = web.Application(client_max_size=64 * 1024, middlewares=[refuse_malformed_call_ids])
-    metrics, users = Metrics(), UserStore(redis, keys)
+    metrics = Metrics()
+    if database is None:
+        database = LazyPool(config.database_url, max_size=POOL_SIZE)
+        app.cleanup_ctx.append(_closing(database))  # registered first: closed last
+    if users is None:
+        users = UserStore(database, redis, keys)
     settings = agent_settings or AgentSettings()
     states = AgentStateStore(redis, keys)
     access, records = CallAccess(redis, keys), CallRecords(redis, keys, index)
     acks = AckTracker(redis, keys, metrics, states, access, settings.ack_deadline)
     hub = Hub(metrics)
+    if record_writer is None and database_url and database_url == database.url:
+        record_writer = RecordWriter(database.get, owns_pool=False)
     records_writer = record_writer or writer_for(database_url, "screenpop")
     app[CALL_LOG] = call_log = CallLog(records_writer)
     router = PopRouter(redis, keys, records, access, users, hub, states=states, settings=settings,
@@ -135,12 +149,13 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
         metrics.registry.register(WriterMetrics(records_writer, "screenpop"))
         app.cleanup_ctx.append(_record_writer(records_writer))
     actions.add_action_routes(app, action_settings or ActionSettings())
-    add_wrapup_routes(app, dispositions or DispositionSettings.from_env({}), database_url)
+    add_wrapup_routes(app, dispositions or DispositionSettings.from_env({}),
+                      database_url or database.url)
     add_preview_routes(app)
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
-        add_qa_routes(app, qa)
-    if database_url:  # campaigns, do-not-call and the live campaign view
-        add_campaign_routes(app, database_url)
+        add_qa_routes(app, qa, database)
+    # campaigns, do-not-call and the live campaign view
+    add_campaign_routes(app, database_url or database.url)
     if sync is not None:
         app.cleanup_ctx.append(_sync_runner(sync))
     app.on_shutdown.append(_close_sockets)
@@ -161,6 +176,13 @@ def _background(name: str, work: Callable[[web.Application], Awaitable[None]]):
         task = asyncio.create_task(work(app), name=name)
         yield
         await cancel_and_wait(task)
+    return run
+
+
+def _closing(database: LazyPool):
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await database.close()
     return run
 
 

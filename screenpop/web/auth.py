@@ -10,7 +10,7 @@ from aiohttp import web
 
 from screenpop import agents
 from screenpop.config import ScreenpopConfig
-from screenpop.users import User
+from screenpop.users import AccountsUnavailable, User
 from screenpop.web import bodies, csrf, sessions
 from screenpop.web.peers import client_address, parse_networks
 from screenpop.web.sessions import Session
@@ -37,7 +37,13 @@ async def current(request: web.Request) -> tuple[Session, User] | None:
         found = None
         session = await request.app[SESSIONS].get(request.cookies.get(sessions.COOKIE))
         if session is not None:
-            user = await request.app[USERS].get(session.username)
+            try:
+                user = await request.app[USERS].get(session.username)
+            except AccountsUnavailable as exc:
+                log.error("accounts unavailable: %s", exc)
+                raise web.HTTPServiceUnavailable(
+                    text="No se pudieron leer las cuentas: la base de datos no responde. "
+                         "Intente de nuevo en unos segundos; si sigue, avise a soporte.") from None
             found = (session, user) if user is not None else None
         request[_AUTH] = found
     return request[_AUTH]
@@ -110,7 +116,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return _login_page(request, 429, f"Demasiados intentos; espere "
                            f"{_duration(verdict.wait_seconds)} e intente de nuevo.", username,
                            retry_after=verdict.wait_seconds)
-    user = await app[USERS].verify(username, password)
+    try:
+        user = await app[USERS].verify(username, password)
+    except AccountsUnavailable as exc:
+        log.error("sign-in impossible, accounts unavailable agent=%s: %s", username, exc)
+        return _login_page(request, 503, "No se puede iniciar sesión ahora: la base de datos de "
+                           "cuentas no responde. Intente de nuevo en unos segundos; si sigue, "
+                           "avise a soporte.", username)
     if user is None:
         log.info("sign-in refused agent=%s address=%s", username, address)
         message = "Usuario o contraseña incorrectos."

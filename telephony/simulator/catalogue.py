@@ -117,6 +117,9 @@ SPECS: dict[str, ScenarioSpec] = {
     "attended_transfer": ScenarioSpec(
         "synthetic/attended-transfer.txt", (SIP_6001, SIP_6002), (JUAN,), ("Juan Perez",),
         ("ventas",), did=("5550001000",)),
+    "inbound_hold": ScenarioSpec(
+        "synthetic/queue-hold.txt", (SIP_6001,), (JUAN,), ("Juan Perez",), ("ventas",),
+        did=("5550001000",)),
     "inbound_direct.pjsip": ScenarioSpec(
         "synthetic/pjsip-inbound-direct.txt", (AgentSlot("6001", "PJSIP/6001"),),
         ("+525598765432",), did=("5550006001",)),
@@ -131,7 +134,7 @@ SPECS: dict[str, ScenarioSpec] = {
 QUEUE_SCENARIOS = frozenset({"inbound_queue", "inbound_ivr", "dialer_customer_first"})
 SCENARIO_NAMES = ("inbound_queue", "inbound_direct", "inbound_ivr", "agent_outbound",
                   "dialer_agent_first", "dialer_customer_first", "dialer_noanswer", "dialer_busy",
-                  "blind_transfer", "attended_transfer")
+                  "blind_transfer", "attended_transfer", "inbound_hold")
 
 
 def endpoint_ext(endpoint: str) -> str:

@@ -14,12 +14,11 @@ from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.operations.settings import ActionSettings
 from screenpop.script.progress import CallProgressStore
-from screenpop.users import UserStore
 from screenpop.web.actions import ACTIONS
 from screenpop.web.state import PROVIDER
 from screenpop.wisphub.gateway import create_gateway
 from screenpop.wisphub.http import RetryPolicy
-from tests.screenpop.conftest import FAST_HASHER, Agent, Node, Telephony, call
+from tests.screenpop.conftest import Agent, Node, Telephony, call, users  # noqa: F401
 
 TIMEOUT = 10.0
 FAST = RetryPolicy(attempts=2, base=0.01, cap=0.05)
@@ -78,8 +77,9 @@ def settings_path(tmp_path):
 
 
 @pytest.fixture
-def config(sandbox, redis_url, keys: Keys) -> ScreenpopConfig:
+def config(sandbox, redis_url, keys: Keys, database) -> ScreenpopConfig:
     return replace(ScreenpopConfig(), redis_url=redis_url, redis_prefix=keys.prefix,
+                   database_url=database,
                    secret_key="test-secret-key-0123456789", port=0,
                    wisphub_url=sandbox.url, wisphub_panel_url=sandbox.panel_url,
                    wisphub_timeout=1.0)
@@ -115,9 +115,9 @@ async def pops(config, redis, keys, index, gateway, settings_path):
 
 
 @pytest.fixture
-async def agent_on_call(redis, keys, pops):
+async def agent_on_call(redis, keys, pops, users):  # noqa: F811 - pytest fixture
     """A node, agent "ana" signed in, a call from Juan Pérez answered at her phone, answers saved."""
-    await UserStore(redis, keys, FAST_HASHER).add("ana", "secreto-123", "agent", ["PJSIP/6001"], "Ana")
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"], "Ana")
     pop = await pops()
     await Telephony(redis, keys).publish(call(CALL_ID, {"PJSIP/6001": "answered"},
                                               number="5512345678"))

@@ -9,10 +9,9 @@ import aiohttp
 import pytest
 
 from common.envelope import CallUpdate
-from screenpop.users import UserStore
 from tests.activation import samples
 from tests.activation.conftest import wait_for
-from tests.screenpop.conftest import FAST_HASHER, PASSWORD, Agent, Telephony
+from tests.screenpop.conftest import PASSWORD, Agent, Telephony
 from tests.telephony.replay import SYNTHETIC, feed_all, messages, tracker
 
 ANA, LUIS = "SIP/6001", "SIP/6002"  # the trace's first and second queue members
@@ -61,11 +60,11 @@ def last_holders(updates: list[CallUpdate]) -> list[str]:
 
 
 @pytest.fixture
-async def floor(redis, keys, pops):
+async def floor(redis, keys, pops, users):
     """A node with the write-back, agents ana (SIP/6001) and luis (SIP/6002) and supervisor
     sara signed in, and `play(updates)`: the updates not played yet go to Redis as telephony
     writes them, and the node has routed them."""
-    store = UserStore(redis, keys, FAST_HASHER)
+    store = users
     await store.add("ana", PASSWORD, "agent", [ANA], "Ana")
     await store.add("luis", PASSWORD, "agent", [LUIS], "Luis")
     await store.add("sara", PASSWORD, "supervisor", [], "Sara")

@@ -9,11 +9,10 @@ import io
 import aiohttp
 
 from screenpop.script.progress import CallProgressStore
-from screenpop.users import UserStore
 from screenpop.web.state import PROVIDER
 from tests.activation import samples
 from tests.activation.conftest import ANSWERS, CALL_ID, RECORD_ID, post, wait_for
-from tests.screenpop.conftest import FAST_HASHER, PASSWORD, Agent, Telephony, call
+from tests.screenpop.conftest import PASSWORD, Agent, Telephony, call
 
 ACTIVATE = f"/api/calls/{CALL_ID}/activate"
 POST_FORM = "POST /preinstalacion/activar/{usuario}/{id}/"
@@ -58,10 +57,10 @@ async def test_a_502_is_an_unknown_outcome_not_a_refusal_before_delivery(agent_o
 
 
 async def test_two_calls_about_one_preinstallation_activate_it_once(agent_on_call, sandbox, redis,
-                                                                    keys):
+                                                                    keys, users):
     pop, ana = agent_on_call
     other_call = "1732431000.77"
-    await UserStore(redis, keys, FAST_HASHER).add("beto", PASSWORD, "agent", ["PJSIP/6002"], "Beto")
+    await users.add("beto", PASSWORD, "agent", ["PJSIP/6002"], "Beto")
     await Telephony(redis, keys).publish(call(other_call, {"PJSIP/6002": "answered"},
                                               number="5512345678"))
     await CallProgressStore(redis, keys, provider=pop.app[PROVIDER]).save(
@@ -113,7 +112,7 @@ async def test_an_html_200_to_a_rest_write_is_looked_up_before_any_resend(agent_
 
 
 async def test_a_check_that_never_settles_stops_and_a_person_resolves_it(agent_on_call, sandbox,
-                                                                         redis, keys):
+                                                                         redis, keys, users):
     pop, agent = agent_on_call
     sandbox.faults.add("stall_after", scope="panel", count=1, path=FORM_PATH, method="POST")
     status, body = await post(agent, ACTIVATE)
@@ -126,7 +125,7 @@ async def test_a_check_that_never_settles_stops_and_a_person_resolves_it(agent_o
     assert "Supervisión ya está avisada" in final["hint"]
     assert sandbox.stats.requests[POST_FORM] == 1
     # supervisors see it
-    await UserStore(redis, keys, FAST_HASHER).add("sofia", PASSWORD, "supervisor", [], "Sofía")
+    await users.add("sofia", PASSWORD, "supervisor", [], "Sofía")
     sofia = Agent(pop, "sofia")
     try:
         assert (await sofia.sign_in()).status == 302

@@ -10,12 +10,11 @@ from dataclasses import replace
 import pytest
 
 from screenpop.operations.files import FileRejected, check_file
-from screenpop.users import UserStore
 from screenpop.web.uploads import MAX_PER_SESSION
 from tests.activation import samples
 from tests.activation.conftest import CALL_ID, RECORD_ID, Pop, wait_for
 from tests.activation.test_documents_services import UPLOAD, upload
-from tests.screenpop.conftest import FAST_HASHER, Agent, Telephony, call
+from tests.screenpop.conftest import Agent, Telephony, call
 from tests.screenpop.service_process import ScreenpopProcess
 
 USUARIO = f"{RECORD_ID}@isp-demo"
@@ -182,11 +181,11 @@ async def _jpeg_upload_body(bulk: bytes, tag: int) -> AsyncIterator[bytes]:
 
 
 async def test_fifty_parallel_uploads_from_one_session_keep_the_process_small(
-        redis, keys, redis_url, sandbox, settings_path, index, tmp_path):
-    await UserStore(redis, keys, FAST_HASHER).add("ana", "secreto-123", "agent", ["PJSIP/6001"])
+        redis, keys, redis_url, sandbox, settings_path, index, tmp_path, users, database):
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
     await Telephony(redis, keys).publish(call(CALL_ID, {"PJSIP/6001": "answered"},
                                               number="5512345678"))
-    service = await ScreenpopProcess(redis_url, keys.prefix, sandbox, tmp_path).start()
+    service = await ScreenpopProcess(redis_url, keys.prefix, sandbox, tmp_path, database).start()
     ana = Agent(service, "ana")
     try:
         assert (await ana.sign_in()).status == 302

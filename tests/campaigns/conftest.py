@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from aiohttp import web
 
-from common.db.pool import create_pool
+from common.db.pool import LazyPool, create_pool
 from common.dialer.campaigns import CampaignBook
 from common.dialer.store import DialerStore
 from screenpop.config import ScreenpopConfig
@@ -54,8 +54,10 @@ def book(pool) -> CampaignBook:
 
 
 @pytest.fixture
-def users(redis, keys) -> UserStore:
-    return UserStore(redis, keys, FAST_HASHER)
+async def users(redis, keys, database):
+    accounts = LazyPool(database, max_size=2)
+    yield UserStore(accounts, redis, keys, FAST_HASHER)
+    await accounts.close()
 
 
 @pytest.fixture
@@ -68,13 +70,14 @@ async def index(redis, keys) -> PreinstallationIndex:
 @pytest.fixture
 async def node(redis_url, keys, redis, database, users, index):
     config = ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix,
-                             secret_key="test-secret-key-0123456789", port=0)
+                             secret_key="test-secret-key-0123456789", port=0,
+                             database_url=database)
     for username, role, name in (("agente1", "agent", "Agente Uno"),
                                  ("agente2", "agent", "Agente Dos"),
                                  ("susana", "supervisor", "Susana"), ("adan", "admin", "Adán")):
         await users.add(username, PASSWORD, role, [f"PJSIP/{6000 + len(username)}"]
                         if role == "agent" else [], name)
-    app = create_app(config, redis=redis, index=index, database_url=database)
+    app = create_app(config, redis=redis, index=index, database_url=database, users=users)
     runner = web.AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -149,3 +149,21 @@ async def test_a_service_brings_an_empty_database_up_to_date_when_it_connects(em
     finally:
         await pool.close()
     assert versions == [m.version for m in load_migrations()]
+
+
+async def test_records_written_before_0004_read_as_never_on_hold_and_without_ivr(empty_database):
+    migrations = load_migrations()
+    conn = await connection(empty_database)
+    try:
+        await migrate(conn, migrations[:3])
+        await conn.execute("INSERT INTO call_records (call_id, hold_seconds) VALUES ('old', 12)")
+        assert [m.version for m in await migrate(conn, migrations[:4])] == [4]
+        row = await conn.fetchrow("SELECT * FROM call_records WHERE call_id = 'old'")
+        assert row["hold_seconds"] == 12 and row["hold_count"] == 0
+        assert row["ivr_path"] == "[]" and row["ivr_started_at"] is None
+        assert row["lookup_match"] is None
+        with pytest.raises(asyncpg.CheckViolationError):  # only argon2 hashes
+            await conn.execute("INSERT INTO accounts (username, display_name, password_hash, role)"
+                               " VALUES ('ana', 'Ana', 'plain-text', 'agent')")
+    finally:
+        await conn.close()

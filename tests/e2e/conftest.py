@@ -28,10 +28,11 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(redis, redis_url, keys, users):  # noqa: F811 - pytest fixture
+async def stack(redis, redis_url, keys, users, database):  # noqa: F811 - pytest fixture
     sandbox = WispHubSandbox()
     await sandbox.start(port=0)
     config = ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix, port=0,
+                             database_url=database,
                              secret_key="e2e-secret-key-0123456789", wisphub_url=sandbox.url,
                              wisphub_panel_url=sandbox.panel_url)
     gateway = create_gateway(config)

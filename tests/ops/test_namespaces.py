@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of an operator who has not set where Redis is."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_PREFIX")}
+    """The environment of an operator who has not set where Redis and PostgreSQL are."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "REDIS_PREFIX", "DATABASE_URL")}
     return {**env, **extra}
 
 
@@ -32,15 +33,25 @@ async def run_users(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+async def account_names(database: str) -> list[str]:
+    conn = await asyncpg.connect(database, timeout=5)
+    try:
+        return [r["username"] for r in await conn.fetch("SELECT username FROM accounts")]
+    finally:
+        await conn.close()
+
+
 async def dead_pid() -> int:
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
     await proc.wait()
     return proc.pid
 
 
-async def test_users_command_finds_the_running_demo_and_says_so(tmp_path, redis, redis_url, keys):
+async def test_users_command_finds_the_running_demo_and_says_so(tmp_path, redis, redis_url, keys,
+                                                                database):
     (tmp_path / "abc123.env").write_text(
-        f"DEMO_PID={os.getpid()}\nREDIS_URL={redis_url}\nREDIS_PREFIX={keys.prefix}\n")
+        f"DEMO_PID={os.getpid()}\nREDIS_URL={redis_url}\nREDIS_PREFIX={keys.prefix}\n"
+        f"DATABASE_URL={database}\n")
     (tmp_path / "old999.env").write_text(
         f"DEMO_PID={await dead_pid()}\nREDIS_URL=redis://127.0.0.1:1/0\nREDIS_PREFIX=stale\n")
     code, out, err = await run_users(clean_env(SCREENPOP_DEMO_DIR=str(tmp_path)), "add", "ana",
@@ -48,18 +59,19 @@ async def test_users_command_finds_the_running_demo_and_says_so(tmp_path, redis,
     assert code == 0, err
     assert "cuenta guardada: ana" in out
     assert redis_url in err and keys.prefix in err and "demo en marcha" in err
-    assert await redis.exists(keys.user("ana"))
+    assert await account_names(database) == ["ana"]
 
 
-async def test_users_command_prefers_what_the_environment_says(tmp_path, redis, redis_url, keys):
+async def test_users_command_prefers_what_the_environment_says(tmp_path, redis, redis_url, keys,
+                                                               database):
     (tmp_path / "abc123.env").write_text(
         f"DEMO_PID={os.getpid()}\nREDIS_URL=redis://127.0.0.1:1/0\nREDIS_PREFIX=elsewhere\n")
     env = clean_env(SCREENPOP_DEMO_DIR=str(tmp_path), REDIS_URL=redis_url,
-                    REDIS_PREFIX=keys.prefix)
+                    REDIS_PREFIX=keys.prefix, DATABASE_URL=database)
     code, _, err = await run_users(env, "add", "beto", "--password", "clave-beto-1")
     assert code == 0, err
-    assert "REDIS_URL" in err and keys.prefix in err
-    assert await redis.exists(keys.user("beto"))
+    assert "REDIS_URL" in err and keys.prefix in err and "de DATABASE_URL" in err
+    assert await account_names(database) == ["beto"]
 
 
 async def test_unreachable_redis_names_the_server_and_what_to_do(tmp_path):
@@ -135,7 +147,7 @@ async def test_two_demos_next_to_a_deployment_leave_it_alone(tmp_path, redis, re
             for demo in (one, other):
                 async with http.get(demo["SCREENPOP_URL"] + "status") as response:
                     assert response.status == 200
-                assert await redis.exists(Keys(demo["REDIS_PREFIX"]).user("agente1"))
+                assert "agente1" in await account_names(demo["DATABASE_URL"])
         code, out, err = await run_users(clean_env(SCREENPOP_DEMO_DIR=str(tmp_path)), "list")
         assert code == 0 and "agente1" in out and "más reciente" in err
     finally:

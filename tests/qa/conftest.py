@@ -13,9 +13,8 @@ from screenpop.config import ScreenpopConfig
 from screenpop.index import PreinstallationIndex
 from screenpop.qa.scorecard import load_scorecard
 from screenpop.qa.settings import DEFAULT_SCORECARD, QaSettings
-from screenpop.users import UserStore
 from screenpop.web.app import create_app
-from tests.screenpop.conftest import FAST_HASHER, PASSWORD, Agent
+from tests.screenpop.conftest import PASSWORD, Agent, users  # noqa: F401 (fixture)
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
@@ -52,9 +51,9 @@ def qa_settings(database, recordings, scorecard) -> QaSettings:
 
 
 @pytest.fixture
-async def desk(redis_url, keys, redis, qa_settings, users):
+async def desk(redis_url, keys, redis, qa_settings, users, database):  # noqa: F811
     """The screenpop web app with the QA desk, on a real port, and accounts for every role."""
-    config = ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix,
+    config = ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix, database_url=database,
                              secret_key="test-secret-key-0123456789", port=0)
     for username, role in (("ana", "agent"), ("beto", "agent"), ("rita", "qa"),
                            ("sofia", "qa"), ("susana", "supervisor"), ("adan", "admin")):
@@ -66,11 +65,6 @@ async def desk(redis_url, keys, redis, qa_settings, users):
     node = SimpleNamespace(url=f"http://127.0.0.1:{runner.addresses[0][1]}", app=app)
     yield node
     await runner.cleanup()
-
-
-@pytest.fixture
-def users(redis, keys) -> UserStore:
-    return UserStore(redis, keys, FAST_HASHER)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 
 from common.records.writer import RecordWriter
 from screenpop.operations.settings import ActionSettings
-from screenpop.users import UserStore
 from tests.activation.conftest import (  # noqa: F401 (fixtures)
     ANSWERS,
     CALL_ID,
@@ -23,13 +22,12 @@ from tests.activation.conftest import (  # noqa: F401 (fixtures)
     settings_path,
 )
 from tests.records.conftest import WAIT, RecordingNode, Target
-from tests.screenpop.conftest import FAST_HASHER, Agent, Telephony, call
+from tests.screenpop.conftest import Agent, Telephony, call
 
 
 @pytest.fixture
-async def ana(config, redis, keys, index, gateway, settings_path, database):  # noqa: F811
-    await UserStore(redis, keys, FAST_HASHER).add("ana", "secreto-123", "agent", ["PJSIP/6001"],
-                                                  "Ana")
+async def ana(config, redis, keys, index, gateway, settings_path, database, users):  # noqa: F811
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"], "Ana")
     writer = RecordWriter(Target(database).connector(), retry_base=0.05, retry_cap=0.2)
     node = await RecordingNode(config, redis, index, gateway=gateway,
                                action_settings=ActionSettings.from_file(settings_path),

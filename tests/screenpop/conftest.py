@@ -14,6 +14,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from common.callstate import queue_call_update
+from common.db.pool import LazyPool
 from common.envelope import CallUpdate
 from common.keys import Keys
 from screenpop.agents import AgentSettings
@@ -71,8 +72,10 @@ class Node:
 
     def __init__(self, config: ScreenpopConfig, redis, index, port: int = 0,
                  agent_settings: AgentSettings | None = None, provider=None,
-                 gateway=None, action_settings: ActionSettings | None = None) -> None:
+                 gateway=None, action_settings: ActionSettings | None = None,
+                 users: UserStore | None = None) -> None:
         self.config, self.redis, self.index, self.port = config, redis, index, port
+        self.users = users  # else the node opens its own store on config.database_url
         self.agent_settings, self.provider, self.gateway = agent_settings, provider, gateway
         self.action_settings = action_settings
         self.app: web.Application | None = None
@@ -85,7 +88,8 @@ class Node:
     async def start(self) -> Node:
         self.app = create_app(self.config, redis=self.redis, index=self.index,
                               gateway=self.gateway, agent_settings=self.agent_settings,
-                              provider=self.provider, action_settings=self.action_settings)
+                              provider=self.provider, action_settings=self.action_settings,
+                              users=self.users)
         self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
@@ -183,8 +187,8 @@ async def login_token(http: aiohttp.ClientSession, base: str) -> str:
 
 
 @pytest.fixture
-def config(redis_url: str, keys: Keys) -> ScreenpopConfig:
-    return ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix,
+def config(redis_url: str, keys: Keys, database: str) -> ScreenpopConfig:
+    return ScreenpopConfig(redis_url=redis_url, redis_prefix=keys.prefix, database_url=database,
                            secret_key="test-secret-key-0123456789", port=0)
 
 
@@ -194,8 +198,11 @@ def index(redis, keys: Keys) -> PreinstallationIndex:
 
 
 @pytest.fixture
-def users(redis, keys: Keys) -> UserStore:
-    return UserStore(redis, keys, FAST_HASHER)
+async def users(redis, keys: Keys, database: str):
+    """The accounts in the test's database (the nodes' `config` names the same one)."""
+    pool = LazyPool(database, max_size=2)
+    yield UserStore(pool, redis, keys, FAST_HASHER)
+    await pool.close()
 
 
 @pytest.fixture

@@ -21,9 +21,10 @@ def free_port() -> int:
 
 
 class ScreenpopProcess:
-    def __init__(self, redis_url: str, prefix: str, sandbox, data_dir: Path) -> None:
+    def __init__(self, redis_url: str, prefix: str, sandbox, data_dir: Path, database: str) -> None:
         self.port = free_port()
         self.env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix,
+                    "DATABASE_URL": database,
                     "SCREENPOP_HOST": "127.0.0.1", "SCREENPOP_PORT": str(self.port),
                     "SCREENPOP_SECRET_KEY": "test-secret-key-0123456789",
                     "SCREENPOP_DATA_DIR": str(data_dir),

@@ -39,8 +39,8 @@ async def close_code(sock: Socket) -> int | str:
 
 
 @pytest.fixture
-async def service(redis_url, keys, sandbox, tmp_path):
-    process = await ScreenpopProcess(redis_url, keys.prefix, sandbox, tmp_path).start()
+async def service(redis_url, keys, sandbox, tmp_path, database):
+    process = await ScreenpopProcess(redis_url, keys.prefix, sandbox, tmp_path, database).start()
     yield process
     await process.stop()
 
@@ -62,7 +62,7 @@ async def test_logout_closes_every_tab_of_the_session_on_uvloop(service, users):
 
 
 async def test_removing_an_account_ends_its_sessions_on_every_node(
-        nodes, agents, users, redis_url, redis, keys):
+        nodes, agents, users, redis_url, redis, keys, database):
     await users.add("ana", PASSWORD, "agent", ["PJSIP/6001"])
     await users.add("sofia", PASSWORD, "supervisor", [])
     first, second = await nodes(), await nodes()
@@ -76,7 +76,7 @@ async def test_removing_an_account_ends_its_sessions_on_every_node(
     listing = await (await sofia.http.get(f"{second.url}/api/agents")).json()
     assert "ana" in [a["username"] for a in listing["agents"]]
 
-    code, _, err = await run_cli(redis_url, keys.prefix, "remove", "ana")
+    code, _, err = await run_cli(redis_url, keys.prefix, "remove", "ana", database=database)
     assert code == 0, err
 
     assert await asyncio.gather(*(close_code(tab) for tab in tabs)) == [CLOSE_SESSION_ENDED] * 3
@@ -91,7 +91,8 @@ async def test_removing_an_account_ends_its_sessions_on_every_node(
                 if (await redis.hget(key, "username")) == "ana"]
 
 
-async def test_a_new_password_ends_the_old_sessions(nodes, agents, users, redis_url, keys):
+async def test_a_new_password_ends_the_old_sessions(nodes, agents, users, redis_url, keys,
+                                                     database):
     await users.add("ana", PASSWORD, "agent", ["PJSIP/6001"])
     node = await nodes()
     ana = agents(node, "ana")
@@ -99,7 +100,7 @@ async def test_a_new_password_ends_the_old_sessions(nodes, agents, users, redis_
     tab = await ana.socket()
 
     code, _, err = await run_cli(redis_url, keys.prefix, "add", "ana", "--password",
-                                 "otra-clave-9", "--endpoint", "PJSIP/6001")
+                                 "otra-clave-9", "--endpoint", "PJSIP/6001", database=database)
     assert code == 0, err
 
     assert await close_code(tab) == CLOSE_SESSION_ENDED
@@ -110,7 +111,7 @@ async def test_a_new_password_ends_the_old_sessions(nodes, agents, users, redis_
 
 @pytest.mark.browser
 async def test_a_removed_agent_leaves_the_supervisor_page(browser, nodes, users, redis_url,
-                                                          keys):
+                                                          keys, database):
     await users.add("ana", PASSWORD, "agent", ["PJSIP/6001"])
     await users.add("sofia", PASSWORD, "supervisor", [])
     node = await nodes()
@@ -122,7 +123,7 @@ async def test_a_removed_agent_leaves_the_supervisor_page(browser, nodes, users,
     row = boss.locator('tr[data-agent="ana"]')
     await expect(row).to_have_count(1)
 
-    code, _, err = await run_cli(redis_url, keys.prefix, "remove", "ana")
+    code, _, err = await run_cli(redis_url, keys.prefix, "remove", "ana", database=database)
     assert code == 0, err
 
     await expect(row).to_have_count(0)

@@ -94,6 +94,11 @@ SYNTHETIC_EXPECTED = {
         + call("1795497184.64", "5215512345678", IN,
                ("ringing", {A2: "ringing"}), ("answered", {A2: "answered"}),
                ("ended", {A2: "ended"}))),
+    # holding the caller (Hold/Unhold on the agent's channel, music on the caller's) changes
+    # nothing an agent's screen shows: the call is answered throughout
+    "queue-hold": (SIP, call(
+        QUEUE_CALL, "5215512345678", IN,
+        ("ringing", {A1: "ringing"}), ("answered", {A1: "answered"}), ("ended", {A1: "ended"}))),
     "blind-transfer": (SIP, call(
         QUEUE_CALL, "5215512345678", IN,
         ("ringing", {A1: "ringing"}), ("answered", {A1: "answered"}),

@@ -46,7 +46,8 @@ class WrapNode(Node):
     async def start(self) -> WrapNode:
         writer = RecordWriter(Target(self.database).connector(), retry_base=0.05, retry_cap=0.2)
         self.app = create_app(self.config, redis=self.redis, index=self.index,
-                              record_writer=writer, database_url=self.database)
+                              record_writer=writer, database_url=self.database,
+                              users=self.users)
         self.runner = web.AppRunner(self.app, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -62,7 +63,7 @@ async def floor(config, redis, index, users, database):  # noqa: F811
     await users.add("ana", PASSWORD, "agent", ["PJSIP/6001"], "Ana Torres")
     await users.add("beto", PASSWORD, "agent", ["PJSIP/6002"], "Beto Ruiz")
     await users.add("sofia", PASSWORD, "supervisor", [], "Sofía")
-    node = await WrapNode(config, redis, index, database=database).start()
+    node = await WrapNode(config, redis, index, database=database, users=users).start()
     signed = {}
     for name in ("ana", "beto", "sofia"):
         signed[name] = Agent(node, name)

@@ -304,6 +304,25 @@ def attended_transfer() -> None:
          ("ActionID", "attended-transfer-logoff"), ("Message", "Thanks for all the fish.")]])
 
 
+def queue_hold() -> None:
+    """The single-ring queue call, answered by 6001, who puts the caller on hold twice (4 s and
+    3 s): `Hold` on the agent's channel (the phone's re-INVITE), music on the caller's, then
+    `Unhold`; the real ending follows, 13 s later."""
+    banner, blocks = single_ring_call()
+    end = next(i for i, b in enumerate(blocks) if get(b, "Event") == "RTCPReceived")
+    b = Builder(blocks[:end])
+    started = b.at
+    for hold_for in (4.0, 3.0):
+        b.channel_event("Hold", A1, [("MusicClass", "default")], wait=2.0)
+        b.channel_event("MusicOnHoldStart", PSTN, [("Class", "default")])
+        b.channel_event("MusicOnHoldStop", PSTN, wait=hold_for)
+        b.channel_event("Unhold", A1)
+    held = b.at - started
+    tail = [put(block, TalkTime=str(int(get(block, "TalkTime") or 0) + round(held)))
+            if get(block, "Event") == "AgentComplete" else block for block in blocks[end:]]
+    dump("queue-hold.txt", banner, b.blocks + shift(tail, held))
+
+
 def pjsip_inbound_direct() -> None:
     banner, blocks = load("sip-inbound-direct.txt")
     blocks = [b for b in blocks if not (get(b, "Event") == "VarSet"
@@ -500,6 +519,7 @@ def main() -> None:
     rrmemory()
     blind_transfer()
     attended_transfer()
+    queue_hold()
     pjsip_inbound_direct()
     inbound_anonymous()
 
