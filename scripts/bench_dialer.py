@@ -81,11 +81,13 @@ async def fill(pool: asyncpg.Pool, campaign_id: str, count: int, *, prefix: str 
 
 
 async def decisions(store: DialerStore, campaign_id: str, total: int, concurrency: int,
-                    batch: int = 1) -> tuple[float, list[float], list[float]]:
+                    batch: int = 1, zones: list[str] | None = None,
+                    ) -> tuple[float, list[float], list[float]]:
     """`concurrency` workers each claiming `batch` leads at a time (as a dialer does when that
     many agents free up) and recording their outcomes (one finish each, or finish_many for a
-    batch); picks and finishes are timed per statement."""
-    zones = await store.open_zones(campaign_id, NOW)
+    batch); picks and finishes are timed per statement. `zones`: the open ones (default: those
+    whose window is open at NOW, all four)."""
+    zones = zones or await store.open_zones(campaign_id, NOW)
     picks: list[float] = []
     finishes: list[float] = []
     remaining = total
@@ -223,6 +225,10 @@ async def main(args: argparse.Namespace) -> None:
               f"(load average {os.getloadavg()[0]:.1f})")
         print(f"  next-record pick: {ms(picks_one)}")
         print(f"  outcome + reschedule: {ms(finishes_one)}")
+
+        _, picks_zone, _ = await decisions(store, "big", alone, 1, zones=[ZONES[3]])
+        print(f"one worker, only {ZONES[3]} open (the claim reads past the other three zones' "
+              f"due leads): pick {ms(picks_zone)}")
 
         batched, picks_batched, finishes_batched = await decisions(
             store, "big", args.decisions, args.concurrency, batch=args.batch)

@@ -151,7 +151,7 @@ WITH candidate AS (
     SET state = 'dialing', claim_token = gen_random_uuid(), claimed_by = $5,
         lease_until = $2 + $6::interval, updated_at = $2
     WHERE l.lead_id = ANY (ARRAY(SELECT lead_id FROM candidate))
-      AND l.state = 'ready' AND l.claim_token IS NULL
+      AND l.state = 'ready' AND l.claim_token IS NULL AND l.consent
     RETURNING l.lead_id, l.claim_token, l.campaign_id, l.preinstallation_id, l.phone,
               l.time_zone, l.attempts, l.last_conversation_at, l.priority, l.next_at,
               l.callback_agent, l.lease_until
