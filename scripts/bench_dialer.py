@@ -239,7 +239,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  finish_many of {args.batch}: {ms(finishes_batched)}")
         if upkeep_task is not None:
             upkeep_task.cancel()
-        print(f"upkeep: {upkeep.vacuums} vacuums of dialer_leads during the decisions"
+        print(f"upkeep: {upkeep.vacuums} vacuums of dialer_leads during the decisions, "
+              f"{upkeep.vacuum_seconds:.1f} s in all"
               + ("" if args.upkeep_dead_rows else " (turned off with --upkeep-dead-rows 0)"))
 
         if args.race_attempts:

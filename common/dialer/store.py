@@ -129,23 +129,34 @@ class AbandonStats:
         return self.abandoned / self.answered if self.answered else 0.0
 
 
+# The candidates are read zone by zone (index dialer_leads_due_by_zone, migration 0008), each open
+# zone's best `limit` locked, and the best `limit` of those taken: one ordered scan filtering on
+# the zone read, for every lead taken, past all the due leads of the closed zones ahead of it (at
+# 1,000,000 leads, with one zone of four open, a pick went from 1 ms to 5 ms within 5,000
+# claims and kept growing). The others locked are let go at commit.
 # The LIMIT is written into the text (one prepared statement per limit a dialer uses): with a
 # `LIMIT $n` PostgreSQL estimates a generic plan as if a tenth of the campaign were wanted and so
 # plans every execution anew (half the claim's time); with a constant it keeps the generic plan.
 CLAIM = """
 WITH candidate AS (
-    SELECT l.lead_id
-    FROM dialer_leads l JOIN dialer_campaigns c USING (campaign_id)
-    WHERE l.campaign_id = $1 AND l.state = 'ready' AND l.next_at <= $2
-      AND l.time_zone = ANY($3::text[])
-      AND (l.attempts < c.max_attempts OR l.priority > 0)
-      AND ($4::text IS NULL OR l.callback_agent IS NULL OR l.callback_agent = $4)
-      AND l.consent
-      AND NOT EXISTS (SELECT 1 FROM dialer_leads o WHERE o.phone = l.phone AND o.state = 'dialing')
-      AND NOT EXISTS (SELECT 1 FROM dialer_dnc d WHERE d.phone = l.phone)
-    ORDER BY l.priority DESC, l.next_at, l.lead_id
+    SELECT k.lead_id
+    FROM unnest($3::text[]) AS z(zone) CROSS JOIN LATERAL (
+        SELECT l.lead_id, l.priority, l.next_at
+        FROM dialer_leads l JOIN dialer_campaigns c USING (campaign_id)
+        WHERE l.campaign_id = $1 AND l.time_zone = z.zone AND l.state = 'ready'
+          AND l.next_at <= $2
+          AND (l.attempts < c.max_attempts OR l.priority > 0)
+          AND ($4::text IS NULL OR l.callback_agent IS NULL OR l.callback_agent = $4)
+          AND l.consent
+          AND NOT EXISTS (SELECT 1 FROM dialer_leads o
+                          WHERE o.phone = l.phone AND o.state = 'dialing')
+          AND NOT EXISTS (SELECT 1 FROM dialer_dnc d WHERE d.phone = l.phone)
+        ORDER BY l.priority DESC, l.next_at, l.lead_id
+        LIMIT {limit:d}
+        FOR UPDATE OF l SKIP LOCKED
+    ) AS k
+    ORDER BY k.priority DESC, k.next_at, k.lead_id
     LIMIT {limit:d}
-    FOR UPDATE OF l SKIP LOCKED
 ), claimed AS (
     UPDATE dialer_leads l
     SET state = 'dialing', claim_token = gen_random_uuid(), claimed_by = $5,
@@ -331,7 +342,7 @@ class DialerStore:
         for _ in range(CLAIM_RETRIES):
             try:
                 rows = await self._pool.fetch(CLAIM.format(limit=limit), campaign_id, now,
-                                              list(open_zones), agent, worker, lease)
+                                              sorted(set(open_zones)), agent, worker, lease)
             except asyncpg.UniqueViolationError:
                 continue  # another worker took the same number for another record just now
             return [_claim(row) for row in rows]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 
 import asyncpg
 
@@ -45,6 +46,7 @@ class LeadQueueUpkeep:
         self._vacuum_timeout = vacuum_timeout
         self._rand = rand
         self.vacuums = 0
+        self.vacuum_seconds = 0.0
 
     async def vacuum_if_due(self) -> bool:
         """Vacuums dialer_leads when the statistics count at least `dead_rows` dead rows in it
@@ -52,8 +54,12 @@ class LeadQueueUpkeep:
         dead = await self._pool.fetchval(DEAD_ROWS, timeout=10)
         if dead < self._dead_rows:
             return False
+        started = time.perf_counter()
         await self._pool.execute(VACUUM, timeout=self._vacuum_timeout)
         self.vacuums += 1
+        self.vacuum_seconds += time.perf_counter() - started
+        log.debug("dialer upkeep: vacuumed dialer_leads (%d dead rows) in %.2f s", dead,
+                  time.perf_counter() - started)
         return True
 
     async def run(self) -> None:
