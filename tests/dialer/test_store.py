@@ -371,3 +371,22 @@ async def test_a_claim_of_any_size_takes_that_many_and_none_for_zero(store):
     sizes = [len(await claim(store, limit=n)) for n in (1, 3, 1, 7)]
     assert sizes == [1, 3, 1, 7]
     assert await claim(store, limit=5) == []
+
+
+async def test_a_claim_takes_the_oldest_due_leads_whatever_their_zone_callbacks_first(
+        store, pool):
+    await campaign(store)
+    await store.add_leads("c1", [
+        NewLead("mx-old", phone(1)), NewLead("mx-new", phone(2)),
+        NewLead("cun-mid", phone(3), zone="America/Cancun"),
+        NewLead("tj-oldest", phone(4), state="Baja California"),
+        NewLead("tj-callback", phone(5), state="Baja California")], NOW)
+    for preinstallation, minutes_ago in (("mx-old", 50), ("mx-new", 10), ("cun-mid", 30),
+                                         ("tj-oldest", 60), ("tj-callback", 1)):
+        await pool.execute("UPDATE dialer_leads SET next_at = $2, priority = $3 "
+                           "WHERE preinstallation_id = $1", preinstallation,
+                           NOW - timedelta(minutes=minutes_ago),
+                           1 if preinstallation == "tj-callback" else 0)
+    taken = [c.preinstallation_id for c in await claim(store, limit=3)]
+    assert taken == ["tj-callback", "tj-oldest", "mx-old"]
+    assert [c.preinstallation_id for c in await claim(store, limit=5)] == ["cun-mid", "mx-new"]
