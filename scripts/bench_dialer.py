@@ -22,6 +22,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 
@@ -37,6 +38,52 @@ NOW = datetime(2026, 7, 15, 17, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 OUTCOMES = [Outcome.NO_ANSWER] * 50 + [Outcome.BUSY] * 10 + [Outcome.CONNECTED] * 25 + \
     [Outcome.MACHINE] * 10 + [Outcome.FAILED] * 5
+
+
+class CpuMeter:
+    """CPU time of this process and of the server's backends on the benchmark's database, read
+    from /proc (a server on this machine): the cost of a decision whatever else the machine runs,
+    which the rates and latencies are not on a shared machine."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._ticks = os.sysconf("SC_CLK_TCK")
+
+    async def _backends(self) -> dict[int, float]:
+        pids = await self._pool.fetch("SELECT pid FROM pg_stat_activity "
+                                      "WHERE datname = current_database()")
+        seconds = {}
+        for row in pids:
+            try:
+                fields = Path(f"/proc/{row['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds[row["pid"]] = (int(fields[11]) + int(fields[12])) / self._ticks
+        return seconds
+
+    async def start(self) -> None:
+        self._before = await self._backends()
+        self._own = time.process_time()
+
+    async def stop(self) -> tuple[float, float] | None:
+        """(server seconds, this process's seconds) since start; None when the server's
+        processes cannot be read (another machine)."""
+        after = await self._backends()
+        if not after:
+            return None
+        server = sum(cpu - self._before.get(pid, 0.0) for pid, cpu in after.items())
+        return server, time.process_time() - self._own
+
+
+def cpu_line(cpu: tuple[float, float] | None, count: int) -> str:
+    if cpu is None:
+        return "  CPU per decision: not measured (the server runs on another machine)"
+    server, client = cpu
+    total = (server + client) / count
+    return (f"  CPU per decision: server {server / count * 1000:.2f} ms + benchmark process "
+            f"{client / count * 1000:.2f} ms = {total * 1000:.2f} ms, i.e. at most "
+            f"{(os.cpu_count() or 1) / total:,.0f} decisions/s if {os.cpu_count()} cores did "
+            "nothing else")
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -207,8 +254,11 @@ async def main(args: argparse.Namespace) -> None:
         upkeep_task = asyncio.create_task(upkeep.run()) if args.upkeep_dead_rows else None
 
         await decisions(store, "big", min(200, args.decisions), args.concurrency)  # warm-up
+        meter = CpuMeter(pool)
+        await meter.start()
         elapsed, picks, finishes = await decisions(store, "big", args.decisions,
                                                    args.concurrency)
+        cpu = await meter.stop()
         tenth = max(1, len(picks) // 10)
         print(f"decisions, {args.concurrency} workers claiming one lead each: "
               f"{args.decisions:,} in {elapsed:.2f} s = {args.decisions / elapsed:,.0f}/s "
@@ -218,6 +268,7 @@ async def main(args: argparse.Namespace) -> None:
               f"{statistics.median(picks[:tenth]) * 1000:.2f} / "
               f"{statistics.median(picks[-tenth:]) * 1000:.2f} ms")
         print(f"  outcome + reschedule (finish + commit): {ms(finishes)}")
+        print(cpu_line(cpu, args.decisions))
 
         alone = min(5000, args.decisions)
         single, picks_one, finishes_one = await decisions(store, "big", alone, 1)
@@ -227,16 +278,19 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  outcome + reschedule: {ms(finishes_one)}")
 
         _, picks_zone, _ = await decisions(store, "big", alone, 1, zones=[ZONES[3]])
-        print(f"one worker, only {ZONES[3]} open (the claim reads past the other three zones' "
-              f"due leads): pick {ms(picks_zone)}")
+        print(f"one worker, only {ZONES[3]} open (the other three zones' due leads wait): "
+              f"pick {ms(picks_zone)}")
 
+        await meter.start()
         batched, picks_batched, finishes_batched = await decisions(
             store, "big", args.decisions, args.concurrency, batch=args.batch)
+        cpu = await meter.stop()
         print(f"{args.concurrency} workers claiming {args.batch} at a time, their outcomes in "
               f"one finish_many: {args.decisions / batched:,.0f} decisions/s "
               f"(load average {os.getloadavg()[0]:.1f})")
         print(f"  claim of {args.batch}: {ms(picks_batched)}")
         print(f"  finish_many of {args.batch}: {ms(finishes_batched)}")
+        print(cpu_line(cpu, args.decisions))
         if upkeep_task is not None:
             upkeep_task.cancel()
         print(f"upkeep: {upkeep.vacuums} vacuums of dialer_leads during the decisions, "

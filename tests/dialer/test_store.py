@@ -390,3 +390,25 @@ async def test_a_claim_takes_the_oldest_due_leads_whatever_their_zone_callbacks_
     taken = [c.preinstallation_id for c in await claim(store, limit=3)]
     assert taken == ["tj-callback", "tj-oldest", "mx-old"]
     assert [c.preinstallation_id for c in await claim(store, limit=5)] == ["cun-mid", "mx-new"]
+
+
+async def test_while_a_zone_is_closed_the_others_are_still_taken_oldest_first_callbacks_first(
+        store, pool):
+    await campaign(store)
+    await store.add_leads("c1", [
+        NewLead("mx-old", phone(1)), NewLead("mx-new", phone(2)),
+        NewLead("cun-callback", phone(3), zone="America/Cancun"),
+        NewLead("cun-mid", phone(4), zone="America/Cancun"),
+        NewLead("tj-oldest", phone(5), state="Baja California")], NOW)
+    early = datetime(2026, 7, 15, 9, 30, tzinfo=CDMX)  # 08:30 in Tijuana: closed there
+    for preinstallation, minutes_ago in (("mx-old", 50), ("mx-new", 10), ("cun-callback", 1),
+                                         ("cun-mid", 30), ("tj-oldest", 60)):
+        await pool.execute("UPDATE dialer_leads SET next_at = $2, priority = $3 "
+                           "WHERE preinstallation_id = $1", preinstallation,
+                           early - timedelta(minutes=minutes_ago),
+                           1 if preinstallation == "cun-callback" else 0)
+    assert await store.open_zones("c1", early) == ["America/Cancun", "America/Mexico_City"]
+    taken = [c.preinstallation_id for c in await claim(store, now=early, limit=3)]
+    assert taken == ["cun-callback", "mx-old", "cun-mid"]
+    assert [c.preinstallation_id for c in await claim(store, now=early, limit=5)] == ["mx-new"]
+    assert [c.preinstallation_id for c in await claim(store, limit=5)] == ["tj-oldest"]

@@ -1,11 +1,11 @@
 -- The dialer's claim at 1,000,000 leads (scripts/bench_dialer.py measures it).
 
--- The claim reads the due leads of each open zone in order (common/dialer/store.py, CLAIM): with
--- the zone after the campaign, a claim never reads the due leads of a closed zone.
+-- While some of a campaign's zones are closed the claim reads the due leads of each open zone in
+-- order (common/dialer/store.py, CLAIM_BY_ZONE), never those of a closed zone; with all open it
+-- reads dialer_leads_due as before.
 CREATE INDEX dialer_leads_due_by_zone
     ON dialer_leads (campaign_id, time_zone, priority DESC, next_at, lead_id)
     WHERE state = 'ready';
-DROP INDEX dialer_leads_due;
 
 -- The leases index is not needed: reclaim and renew read the one-call-per-number index, which
 -- holds exactly the rows in 'dialing' (a few hundred at most). Without it a claim writes one
