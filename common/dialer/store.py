@@ -211,18 +211,25 @@ WITH expired AS (
 SELECT lead_id FROM released
 """
 
-# One statement for any number of finished attempts (finish is finish_many of one): each lead
+# One statement for one or many finished attempts (the same but for its input): each lead
 # rescheduled (blocked if its number went on the do-not-call list meanwhile), after a conversation
 # the number's other records (other campaigns too) rest as well, a callback honoured is closed, and
 # the attempt gets its outcome. A row whose claim is no longer the caller's is left alone.
-FINISH = """
+_FINISH_COLUMNS = ("lead_id bigint", "attempt_id uuid", "state text", "counts int", "outcome text",
+                   "conversation timestamptz", "next_at timestamptz", "callback boolean",
+                   "answered boolean", "abandoned boolean", "answered_at timestamptz",
+                   "agent_connected_at timestamptz", "detail text", "rest_until timestamptz")
+# One attempt: its values as parameters (half the server time of an unnest of one).
+_FINISH_ONE = "SELECT " + ", ".join(
+    f"${n}::{column.split()[1]} AS {column.split()[0]}"
+    for n, column in enumerate(_FINISH_COLUMNS, start=1))
+# Several: one array per column.
+_FINISH_MANY = "SELECT * FROM unnest(" + ", ".join(
+    f"${n}::{column.split()[1]}[]" for n, column in enumerate(_FINISH_COLUMNS, start=1)) + \
+    ") AS t(" + ", ".join(column.split()[0] for column in _FINISH_COLUMNS) + ")"
+_FINISH = """
 WITH input AS (
-    SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
-                         $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::boolean[],
-                         $10::boolean[], $11::timestamptz[], $12::timestamptz[], $13::text[],
-                         $14::timestamptz[])
-        AS t(lead_id, attempt_id, state, counts, outcome, conversation, next_at, callback,
-             answered, abandoned, answered_at, agent_connected_at, detail, rest_until)
+    {input}
 ), lead AS (
     UPDATE dialer_leads l
     SET state = CASE WHEN EXISTS (SELECT 1 FROM dialer_dnc d WHERE d.phone = l.phone)
@@ -254,6 +261,8 @@ FROM input i JOIN lead USING (attempt_id)
 WHERE a.attempt_id = i.attempt_id
 RETURNING a.attempt_id
 """
+FINISH_ONE = _FINISH.replace("{input}", _FINISH_ONE)
+FINISH_MANY = _FINISH.replace("{input}", _FINISH_MANY)
 
 
 class DialerStore:
@@ -393,12 +402,13 @@ class DialerStore:
         attempt, in order."""
         if not finished:
             return []
-        columns: tuple[list, ...] = tuple([] for _ in range(14))
-        for claim, result in finished:
-            row = _finish_row(claim, result, await self.rules(claim.campaign_id), now)
-            for column, value in zip(columns, row):
-                column.append(value)
-        rows = await self._pool.fetch(FINISH, *columns, now)
+        values = [_finish_row(claim, result, await self.rules(claim.campaign_id), now)
+                  for claim, result in finished]
+        if len(values) == 1:
+            rows = await self._pool.fetch(FINISH_ONE, *values[0], now)
+        else:
+            rows = await self._pool.fetch(FINISH_MANY, *map(list, zip(*values, strict=True)),
+                                          now)
         done = {row["attempt_id"] for row in rows}
         return [claim.attempt_id in done for claim, _ in finished]
 
