@@ -132,7 +132,9 @@ class AbandonStats:
 # What makes a lead a candidate (alias l): due, in the zone given by ZONE_MATCH, under max
 # attempts (a callback even past them), for this agent when the callback names one, with consent,
 # its number neither being dialled nor on the do-not-call list. Best first: callbacks, then the
-# longest due.
+# longest due. The OFFSET 0 keeps the number check a lookup of that number in the one-call-per-
+# number index: as an anti-join PostgreSQL read the whole index (every number being dialled, and
+# the dead entries of those dialled since the last vacuum) for each claim, a third of its time.
 _DUE = """
         FROM dialer_leads l JOIN dialer_campaigns c USING (campaign_id)
         WHERE l.campaign_id = $1 AND {zone_match} AND l.state = 'ready' AND l.next_at <= $2
@@ -140,7 +142,7 @@ _DUE = """
           AND ($4::text IS NULL OR l.callback_agent IS NULL OR l.callback_agent = $4)
           AND l.consent
           AND NOT EXISTS (SELECT 1 FROM dialer_leads o
-                          WHERE o.phone = l.phone AND o.state = 'dialing')
+                          WHERE o.phone = l.phone AND o.state = 'dialing' OFFSET 0)
           AND NOT EXISTS (SELECT 1 FROM dialer_dnc d WHERE d.phone = l.phone)
         ORDER BY l.priority DESC, l.next_at, l.lead_id
         LIMIT {{limit:d}}
