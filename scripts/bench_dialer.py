@@ -277,6 +277,17 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  next-record pick: {ms(picks_one)}")
         print(f"  outcome + reschedule: {ms(finishes_one)}")
 
+        # the same with commits that do not wait for the WAL flush, to show what of the pick is
+        # the disk: a diagnostic only, the store's commits wait (a claim lost by a crash of the
+        # server after its Originate went out would be dialled again)
+        unflushed = await create_pool(url, min_size=1, max_size=1, reset_sessions=False)
+        await unflushed.execute("SET synchronous_commit = off")  # kept: no reset on release
+        _, picks_unflushed, finishes_unflushed = await decisions(
+            DialerStore(unflushed, default_zone=ZONES[0]), "big", alone, 1)
+        await unflushed.close()
+        print(f"one worker, commits not waiting for the WAL flush (diagnostic): pick "
+              f"{ms(picks_unflushed)}; finish {ms(finishes_unflushed)}")
+
         _, picks_zone, _ = await decisions(store, "big", alone, 1, zones=[ZONES[3]])
         print(f"one worker, only {ZONES[3]} open (the other three zones' due leads wait): "
               f"pick {ms(picks_zone)}")
