@@ -129,7 +129,7 @@ class AbandonStats:
         return self.abandoned / self.answered if self.answered else 0.0
 
 
-# What makes a lead a candidate (alias l): due, in the zone given by ZONE_MATCH, under max
+# What makes a lead a candidate (alias l): due, in a zone `zone_match` allows, under max
 # attempts (a callback even past them), for this agent when the callback names one, with consent,
 # its number neither being dialled nor on the do-not-call list. Best first: callbacks, then the
 # longest due. The OFFSET 0 keeps the number check a lookup of that number in the one-call-per-
@@ -368,8 +368,9 @@ class DialerStore:
         if limit < 1:
             return []
         zones = sorted(set(open_zones))
-        # a zone another process added since this store read them is taken as open here: its
-        # leads are still never claimed (the statement names the open zones), only read past
+        # a zone another process added since this store read the campaign's is not compared
+        # here: while it is closed its due leads are read past, never claimed (the statement
+        # names the open zones)
         every_zone_open = set(zones) >= set(await self.zones(campaign_id))
         if every_zone_open:
             sql = CLAIM_ANY_ZONE.format(limit=limit)
