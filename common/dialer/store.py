@@ -149,7 +149,8 @@ _DUE = """
         FOR UPDATE OF l SKIP LOCKED"""
 
 # Every zone of the campaign open: one ordered scan of dialer_leads_due.
-_CANDIDATES_ANY_ZONE = "SELECT l.lead_id" + _DUE.format(zone_match="l.time_zone = ANY($3::text[])")
+_CANDIDATES_ANY_ZONE = "SELECT l.lead_id, l.phone, l.priority, l.next_at" + _DUE.format(
+    zone_match="l.time_zone = ANY($3::text[])")
 
 # Some zone closed: zone by zone (dialer_leads_due_by_zone, migration 0008), each open zone's best
 # `limit` locked and the best `limit` of those taken (the others are let go at commit). The one
@@ -160,9 +161,9 @@ _CANDIDATES_ANY_ZONE = "SELECT l.lead_id" + _DUE.format(zone_match="l.time_zone 
 # a claim of ten).
 # The number of open zones is written into the text like the LIMIT: from an array parameter
 # PostgreSQL expects ten zones, and re-planned every claim.
-_CANDIDATES_BY_ZONE = """SELECT k.lead_id
+_CANDIDATES_BY_ZONE = """SELECT k.lead_id, k.phone, k.priority, k.next_at
     FROM generate_series(1, {zones:d}) AS z(n) CROSS JOIN LATERAL (
-        SELECT l.lead_id, l.priority, l.next_at""" + _DUE.format(
+        SELECT l.lead_id, l.phone, l.priority, l.next_at""" + _DUE.format(
     zone_match="l.time_zone = ($3::text[])[z.n]") + """
     ) AS k
     ORDER BY k.priority DESC, k.next_at, k.lead_id
@@ -171,6 +172,9 @@ _CANDIDATES_BY_ZONE = """SELECT k.lead_id
 # The LIMIT is written into the text (one prepared statement per limit a dialer uses): with a
 # `LIMIT $n` PostgreSQL estimates a generic plan as if a tenth of the campaign were wanted and so
 # plans every execution anew (half the claim's time); with a constant it keeps the generic plan.
+# Of two candidates with one number (a household's records, side by side in the order) only the
+# better is taken: taking both broke the one-call-per-number index every time, and a claim of
+# several returned nothing after its retries for as long as the pair led the campaign.
 _CLAIM = """
 WITH candidate AS (
     {candidates}
@@ -178,7 +182,8 @@ WITH candidate AS (
     UPDATE dialer_leads l
     SET state = 'dialing', claim_token = gen_random_uuid(), claimed_by = $5,
         lease_until = $2 + $6::interval, updated_at = $2
-    WHERE l.lead_id = ANY (ARRAY(SELECT lead_id FROM candidate))
+    WHERE l.lead_id = ANY (ARRAY(SELECT DISTINCT ON (phone) lead_id FROM candidate
+                                 ORDER BY phone, priority DESC, next_at, lead_id))
       AND l.state = 'ready' AND l.claim_token IS NULL AND l.consent
     RETURNING l.lead_id, l.claim_token, l.campaign_id, l.preinstallation_id, l.phone,
               l.time_zone, l.attempts, l.last_conversation_at, l.priority, l.next_at,

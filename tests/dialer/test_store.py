@@ -412,3 +412,12 @@ async def test_while_a_zone_is_closed_the_others_are_still_taken_oldest_first_ca
     assert taken == ["cun-callback", "mx-old", "cun-mid"]
     assert [c.preinstallation_id for c in await claim(store, now=early, limit=5)] == ["mx-new"]
     assert [c.preinstallation_id for c in await claim(store, limit=5)] == ["tj-oldest"]
+
+
+async def test_two_records_of_one_number_side_by_side_do_not_stall_a_claim_of_several(store):
+    await campaign(store)
+    await store.add_leads("c1", [NewLead("casa-a", phone(1)), NewLead("casa-b", phone(1)),
+                                 NewLead("otra", phone(2))], NOW)
+    taken = [c.preinstallation_id for c in await claim(store, limit=3)]
+    assert taken == ["casa-a", "otra"]
+    assert await claim(store, limit=3) == []  # casa-b waits while its number is being dialled
