@@ -385,8 +385,11 @@ class DialerStore:
             try:
                 rows = await self._pool.fetch(sql, campaign_id, now, zones, agent, worker,
                                               lease)
-            except asyncpg.UniqueViolationError:
-                continue  # another worker took the same number for another record just now
+            except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+                # another worker took the same number for another record just now; or two claims
+                # of several each waited for the other on two numbers (the one-call-per-number
+                # index checks each row as it is written) and PostgreSQL undid this one
+                continue
             return [_claim(row) for row in rows]
         return []
 
