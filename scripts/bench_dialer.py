@@ -219,8 +219,11 @@ async def race(url: str, pool: asyncpg.Pool, store: DialerStore, attempts: int, 
         "WHERE started_at < prev")
     recorded = await pool.fetchval("SELECT count(*) FROM dialer_attempts "
                                    "WHERE campaign_id = 'race'")
+    # claims PostgreSQL undid in a deadlock over two numbers (the store retries them)
+    deadlocks = await pool.fetchval("SELECT deadlocks FROM pg_stat_database "
+                                    "WHERE datname = current_database()")
     return {"attempts": recorded, "per_process": made, "seconds": elapsed,
-            "double_claims": double_claims, "overlapping": overlapping}
+            "double_claims": double_claims, "overlapping": overlapping, "deadlocks": deadlocks}
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -316,7 +319,8 @@ async def main(args: argparse.Namespace) -> None:
                   f"({' + '.join(map(str, result['per_process']))}) in "
                   f"{result['seconds']:.1f} s = {result['attempts'] / result['seconds']:,.0f}/s; "
                   f"leads claimed twice: {result['double_claims']}; double dials "
-                  f"(overlapping attempts on one number): {result['overlapping']}")
+                  f"(overlapping attempts on one number): {result['overlapping']}; claims "
+                  f"undone by a deadlock and retried: {result['deadlocks']}")
         await pool.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
