@@ -9,7 +9,7 @@ CREATE INDEX dialer_leads_due_by_zone
 
 -- The leases index is not needed: reclaim and renew read the one-call-per-number index, which
 -- holds exactly the rows in 'dialing' (a few hundred at most). Without it a claim writes one
--- index entry less, and a renew, which changes only lease_until, becomes a HOT update.
+-- index entry less, and a renew, which changes only lease_until, can be a HOT update.
 DROP INDEX dialer_leads_leases;
 
 -- Room on each page for the new version of a lead (claim, finish, renew all rewrite the row),
