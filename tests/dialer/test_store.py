@@ -338,3 +338,86 @@ async def test_after_a_conversation_the_number_rests_in_every_campaign_until_tom
         == ["p10"]
     tomorrow = datetime(2026, 7, 16, 9, tzinfo=CDMX)
     assert [c.preinstallation_id for c in await claim(store, "b", now=tomorrow)] == ["p9"]
+
+
+async def test_finishing_several_attempts_at_once_records_each_and_refuses_a_reclaimed_one(
+        store, pool):
+    await campaign(store)
+    await store.add_leads("c1", [NewLead("p0", phone(0)), NewLead("p1", phone(1)),
+                                 NewLead("p2", phone(2)), NewLead("p3", phone(0))], NOW)
+    talked, busy = await claim(store, limit=2)
+    [stale] = await store.claim("c1", worker="w1", now=NOW, lease=timedelta(seconds=1),
+                                open_zones=await store.open_zones("c1", NOW))
+    assert await store.reclaim_expired(NOW + timedelta(seconds=2)) == [stale.lead_id]
+    answers = await store.finish_many([(talked, Outcome.CONNECTED), (busy, Outcome.BUSY),
+                                       (stale, Outcome.NO_ANSWER)], NOW)
+    assert answers == [True, True, False]
+    assert await store.finish_many([], NOW) == []
+    rows = await pool.fetch("SELECT l.preinstallation_id, l.state, l.attempts, a.outcome "
+                            "FROM dialer_attempts a JOIN dialer_leads l USING (lead_id) "
+                            "ORDER BY l.preinstallation_id")
+    assert [tuple(r) for r in rows] == [("p0", "ready", 1, "connected"),
+                                        ("p1", "ready", 1, "busy"),
+                                        ("p2", "ready", 1, "interrupted")]
+    # p3 shares p0's number: after p0's conversation it rests until tomorrow like p0
+    later_today = NOW + timedelta(hours=2)
+    assert sorted(c.preinstallation_id for c in await claim(store, now=later_today, limit=5)) \
+        == ["p1", "p2"]
+
+
+async def test_a_claim_of_any_size_takes_that_many_and_none_for_zero(store):
+    await campaign(store, leads=12)
+    assert await claim(store, limit=0) == []
+    sizes = [len(await claim(store, limit=n)) for n in (1, 3, 1, 7)]
+    assert sizes == [1, 3, 1, 7]
+    assert await claim(store, limit=5) == []
+
+
+async def test_a_claim_takes_the_oldest_due_leads_whatever_their_zone_callbacks_first(
+        store, pool):
+    await campaign(store)
+    await store.add_leads("c1", [
+        NewLead("mx-old", phone(1)), NewLead("mx-new", phone(2)),
+        NewLead("cun-mid", phone(3), zone="America/Cancun"),
+        NewLead("tj-oldest", phone(4), state="Baja California"),
+        NewLead("tj-callback", phone(5), state="Baja California")], NOW)
+    for preinstallation, minutes_ago in (("mx-old", 50), ("mx-new", 10), ("cun-mid", 30),
+                                         ("tj-oldest", 60), ("tj-callback", 1)):
+        await pool.execute("UPDATE dialer_leads SET next_at = $2, priority = $3 "
+                           "WHERE preinstallation_id = $1", preinstallation,
+                           NOW - timedelta(minutes=minutes_ago),
+                           1 if preinstallation == "tj-callback" else 0)
+    taken = [c.preinstallation_id for c in await claim(store, limit=3)]
+    assert taken == ["tj-callback", "tj-oldest", "mx-old"]
+    assert [c.preinstallation_id for c in await claim(store, limit=5)] == ["cun-mid", "mx-new"]
+
+
+async def test_while_a_zone_is_closed_the_others_are_still_taken_oldest_first_callbacks_first(
+        store, pool):
+    await campaign(store)
+    await store.add_leads("c1", [
+        NewLead("mx-old", phone(1)), NewLead("mx-new", phone(2)),
+        NewLead("cun-callback", phone(3), zone="America/Cancun"),
+        NewLead("cun-mid", phone(4), zone="America/Cancun"),
+        NewLead("tj-oldest", phone(5), state="Baja California")], NOW)
+    early = datetime(2026, 7, 15, 9, 30, tzinfo=CDMX)  # 08:30 in Tijuana: closed there
+    for preinstallation, minutes_ago in (("mx-old", 50), ("mx-new", 10), ("cun-callback", 1),
+                                         ("cun-mid", 30), ("tj-oldest", 60)):
+        await pool.execute("UPDATE dialer_leads SET next_at = $2, priority = $3 "
+                           "WHERE preinstallation_id = $1", preinstallation,
+                           early - timedelta(minutes=minutes_ago),
+                           1 if preinstallation == "cun-callback" else 0)
+    assert await store.open_zones("c1", early) == ["America/Cancun", "America/Mexico_City"]
+    taken = [c.preinstallation_id for c in await claim(store, now=early, limit=3)]
+    assert taken == ["cun-callback", "mx-old", "cun-mid"]
+    assert [c.preinstallation_id for c in await claim(store, now=early, limit=5)] == ["mx-new"]
+    assert [c.preinstallation_id for c in await claim(store, limit=5)] == ["tj-oldest"]
+
+
+async def test_two_records_of_one_number_side_by_side_do_not_stall_a_claim_of_several(store):
+    await campaign(store)
+    await store.add_leads("c1", [NewLead("casa-a", phone(1)), NewLead("casa-b", phone(1)),
+                                 NewLead("otra", phone(2))], NOW)
+    taken = [c.preinstallation_id for c in await claim(store, limit=3)]
+    assert taken == ["casa-a", "otra"]
+    assert await claim(store, limit=3) == []  # casa-b waits while its number is being dialled
