@@ -11,6 +11,7 @@
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_CAP_MS = 15000;
   const ROSTER_RETRY_MS = 5000;
+  const ROSTER_RECHECK_MS = 1000;
   const ATTENTION_REFRESH_MS = 15000;
   const SUMMARY_ORDER = ["available", "in_call", "wrap_up", "paused", "offline"];
   const bodyEl = document.getElementById("agents");
@@ -21,7 +22,9 @@
   const attentionListEl = document.getElementById("attention-list");
   const attentionCountEl = document.getElementById("attention-count");
   const roster = new Map(); // username -> agent (state fields + display_name)
-  let notAgents = new Set(); // usernames with a state that the roster says are not agents
+  let notAgents = new Set(); // usernames with a state that the roster twice said are not agents
+  let unconfirmed = new Set(); // usernames with a state that the last roster read did not have
+  let unknownSeen = new Set(); // usernames with a state and no roster row, since the last read
   let liveDuringLoad = null; // agent_state messages that arrived while the roster was loading
   let rosterTimer = null;
   let attention = []; // the WispHub writes that need a person
@@ -135,6 +138,7 @@
       render();
     }
     // An account added since the roster was read, or one signed out (perhaps removed).
+    if (!known && !notAgents.has(agent.username)) unknownSeen.add(agent.username);
     if ((!known && !notAgents.has(agent.username)) || (known && agent.state === "offline")) loadRoster();
   }
 
@@ -154,12 +158,19 @@
       data.agents.forEach((agent) => roster.set(agent.username, agent));
       const newer = liveDuringLoad;
       liveDuringLoad = null;
-      notAgents = new Set([...newer.keys()].filter((name) => !roster.has(name)));
+      // The node's copy of the accounts may lag a moment behind an account just added: a name
+      // with a state is read once more before it counts as "not an agent" (a supervisor).
+      const unknown = new Set([...unknownSeen, ...newer.keys()].filter((name) => !roster.has(name)));
+      unknownSeen = new Set();
+      notAgents = new Set([...notAgents, ...[...unknown].filter((name) => unconfirmed.has(name))]
+        .filter((name) => !roster.has(name)));
+      unconfirmed = new Set([...unknown].filter((name) => !notAgents.has(name)));
       for (const agent of newer.values()) {
         const known = roster.get(agent.username);
         if (known) roster.set(agent.username, { ...agent, display_name: known.display_name });
       }
       render();
+      if (unconfirmed.size) rosterTimer = setTimeout(loadRoster, ROSTER_RECHECK_MS);
     } catch (err) {
       liveDuringLoad = null;
       summaryEl.textContent = "No se pudo leer la lista de asesores; se reintentará en unos segundos.";
