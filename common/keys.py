@@ -257,3 +257,15 @@ class Keys:
         """String: the attempt id an engine reserved this agent for, from claim until the call
         ends (expires), so two engines never give one agent two calls."""
         return f"{self.prefix}:dialer:agent:{username}:reserved"
+
+    # --- appended by the queue callbacks (telephony.dialer.queue_callbacks) ---------------------
+    def callbacks_processing(self, queue: str) -> str:
+        """Hash: request JSON (a member taken from callback_requests) → JSON {"place", "worker",
+        "lease_until"} while one telephony process dials it; a lease that runs out puts the
+        request back in callback_requests at its place (no TTL: leases are checked each round)."""
+        return f"{self.prefix}:callbacks:{queue}:processing"
+
+    def callbacks_finished(self, queue: str) -> str:
+        """Sorted set: JSON of finished callbacks (the request + outcome connected|failed,
+        attempts, last_outcome, finished_at) → epoch seconds finished; the latest 200 are kept."""
+        return f"{self.prefix}:callbacks:{queue}:finished"
