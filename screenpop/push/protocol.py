@@ -68,6 +68,7 @@ IVR_STEPS: dict[str, tuple[str, str]] = {
 }
 INVALID_IVR_STEP = ("Inválida", "Tecla no válida")
 IVR_MATCHES = frozenset({"one", "many", "none", "unknown"})
+CALLBACK_VARIABLE = "SP_CALLBACK_OF"  # set by telephony.dialer.queue_callbacks
 
 
 def is_call_id(value: object) -> bool:
@@ -101,6 +102,7 @@ def pop(update: CallUpdate, endpoint: str, leg: str, match: Mapping[str, Any]) -
         "event_at": update.event_at,
         "match": dict(match),
         "ivr": ivr(update.variables),
+        "callback": callback(update.variables),
     }
 
 
@@ -119,7 +121,8 @@ def ivr(variables: Mapping[str, str]) -> dict[str, Any] | None:
     started = _epoch(variables.get("IVR_STARTED"))
     if not path and started is None:
         return None
-    keys = [path] if path in IVR_STEPS else list(path)
+    closed = path.startswith("cerrado")
+    keys = ["cerrado", *path.removeprefix("cerrado")] if closed else list(path)
     steps = [{"key": key, "short": short, "label": label}
              for key in keys for short, label in [IVR_STEPS.get(key, INVALID_IVR_STEP)]]
     match = variables.get("SP_MATCH")
@@ -127,6 +130,16 @@ def ivr(variables: Mapping[str, str]) -> dict[str, Any] | None:
             "queue_entered_at": _epoch(variables.get("QUEUE_ENTERED")),
             "lookup_match": match if match in IVR_MATCHES else None,
             "lookup_preinstallation_id": variables.get("SP_PREINST_ID") or None}
+
+
+def callback(variables: Mapping[str, str]) -> dict[str, Any] | None:
+    """A call the queue callbacks placed for a caller who asked to be called back
+    (SP_CALLBACK_OF: the id of the call they asked from, or `ivr`), else None."""
+    asked_from = variables.get(CALLBACK_VARIABLE)
+    if not asked_from:
+        return None
+    return {"requested_in_call": asked_from if is_call_id(asked_from) and asked_from != "ivr"
+            else None}
 
 
 def hello(user: Mapping[str, Any], endpoints: Iterable[str], *, server_time: float,

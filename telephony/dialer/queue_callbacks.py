@@ -44,6 +44,9 @@ SCAN = 50  # requests read from the head of a queue per round
 FINISHED_KEPT = 200
 REDIS_TIMEOUT = 2.0
 CONNECTED = "connected"
+# the dialler died or lost AMI before the outcome was known: not counted against the caller
+INTERRUPTED = "interrupted"
+INTERRUPTED_RETRY = 30.0
 
 # KEYS: requests, processing. ARGV: member, place, lease JSON. 1 when this caller claimed it.
 _CLAIM = """
@@ -195,6 +198,10 @@ def after_attempt(request: Request, outcome: str, *, now: float, attempts: int,
                   retry_delay: float) -> tuple[str | None, dict | None]:
     """(member to put back in line, finished record): exactly one of them is set."""
     tried = request.attempts + 1
+    if outcome == INTERRUPTED:
+        again = {**request.data, "not_before": now + min(retry_delay, INTERRUPTED_RETRY),
+                 "last_outcome": outcome}
+        return json.dumps(again, separators=(",", ":")), None
     if outcome == CONNECTED:
         return None, {**_base(request), "outcome": CONNECTED, "attempts": tried,
                       "finished_at": now}

@@ -211,10 +211,13 @@ class AmiSession:
         variables = repeated.get("Variable") or ([headers["Variable"]]
                                                  if "Variable" in headers else [])
         scenario = "dialer_agent_first"
+        channel_variables: dict[str, str] = {}
         for variable in ",".join(variables).split(","):
             key, _, value = variable.partition("=")
             if key.strip() == "SIMULATOR_SCENARIO":
                 scenario = value.strip()
+            elif key.strip():
+                channel_variables[key.strip()] = value.strip()
         self._reply(headers, [("Response", "Success"),
                               ("Message", "Originate successfully queued")])
         params = {"customer": headers.get("Exten", ""), "action_id": headers.get("ActionID", "")}
@@ -225,7 +228,8 @@ class AmiSession:
         try:
             await self._sim.start_call(scenario, agents=[channel],
                                        channel_id=headers.get("ChannelId") or None,
-                                       speed=self._sim.default_speed, **params)
+                                       speed=self._sim.default_speed,
+                                       variables=channel_variables, **params)
         except ValueError as exc:
             log.warning("Originate could not be simulated: %s", exc)
 

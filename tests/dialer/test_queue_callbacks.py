@@ -104,6 +104,13 @@ def test_an_attempt_is_retried_then_recorded_as_failed():
     assert done["last_outcome"] == "busy"
 
 
+def test_an_interrupted_attempt_is_not_counted_against_the_caller():
+    again, done = after_attempt(req(T0, attempts=1), "interrupted", now=T0, attempts=2,
+                                retry_delay=600)
+    assert done is None and json.loads(again)["attempts"] == 1
+    assert json.loads(again)["not_before"] == T0 + 30
+
+
 def test_numbers_are_dialled_as_the_trunk_expects():
     assert dial_number("+525512345678") == "5512345678"
     assert dial_number("+14155550100") == "14155550100"

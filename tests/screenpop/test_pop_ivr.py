@@ -36,3 +36,24 @@ def test_after_hours_before_any_key_and_garbage_times():
     odd = ivr_of(IVR_PATH="t", IVR_STARTED="nan", QUEUE_ENTERED="ayer", SP_MATCH="lots")
     assert odd["started_at"] is None and odd["queue_entered_at"] is None
     assert odd["lookup_match"] is None and odd["steps"][0]["short"] == "Sin tecla"
+
+
+def test_after_hours_then_a_callback_request():
+    assert [s["short"] for s in ivr_of(IVR_PATH="cerradoc")["steps"]] == ["Cerrado", "Devolución"]
+    assert [s["short"] for s in ivr_of(IVR_PATH="1c")["steps"]] == ["Contratar", "Devolución"]
+
+
+def callback_of(**variables: str):
+    update = CallUpdate(call_id="1797.5", direction="outbound", state="ringing",
+                        customer_number="5512345678", agents={"PJSIP/6001": "ringing"},
+                        variables=variables)
+    return pop(update, "PJSIP/6001", "ringing", {"status": "none", "preinstallations": []})
+
+
+def test_a_callback_the_queue_callbacks_placed_says_so_and_rings():
+    placed = callback_of(SP_CALLBACK_OF="1796155799.1", SP_CALL="callback-ab12")
+    assert placed["callback"] == {"requested_in_call": "1796155799.1"}
+    assert placed["placed_by_agent"] is False  # it rings the agent like an inbound call
+    assert callback_of(SP_CALLBACK_OF="ivr")["callback"] == {"requested_in_call": None}
+    assert callback_of(SP_CALLBACK_OF="<b>x</b>")["callback"] == {"requested_in_call": None}
+    assert callback_of()["callback"] is None
