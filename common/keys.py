@@ -259,6 +259,12 @@ class Keys:
         return f"{self.prefix}:dialer:agent:{username}:reserved"
 
     # --- appended by the queue callbacks (telephony.dialer.queue_callbacks) ---------------------
+    @property
+    def callback_queues(self) -> str:
+        """Set of queue names that ever had a callback request (the FastAGI `callback` script
+        adds the queue with each request), so the supervisor page knows which queues to list."""
+        return f"{self.prefix}:callbacks:queues"
+
     def callbacks_processing(self, queue: str) -> str:
         """Hash: request JSON (a member taken from callback_requests) → JSON {"place", "worker",
         "lease_until"} while one telephony process dials it; a lease that runs out puts the

@@ -330,8 +330,8 @@ class CallbackDispatcher:
         for endpoint in members:
             for username in sorted(await self._redis.smembers(self._keys.endpoint_agents(endpoint))):
                 username = _text(username)
-                state = _text(await self._redis.hget(self._keys.agent_state(username), "state"))
-                if state != "available":
+                raw = await self._redis.hget(self._keys.agent_state(username), "state")
+                if agent_state(raw) != "available":
                     continue
                 key = self._keys.dialer_agent_reservation(username)
                 if await self._redis.set(key, token, nx=True, ex=int(self._settings.lease)):
@@ -406,6 +406,15 @@ class CallbackDispatcher:
             pipe.zadd(done, {json.dumps(finished, separators=(",", ":")): now})
             pipe.zremrangebyrank(done, 0, -FINISHED_KEPT - 1)
             await pipe.execute()
+
+
+def agent_state(raw) -> str | None:
+    """The `state` field of an agent_state hash: JSON text (screenpop.agents.AgentState)."""
+    try:
+        value = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _text(value) -> str | None:

@@ -3,11 +3,14 @@ agents' states in the real Redis, a placer that records what would be dialled.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
 import redis.asyncio as aioredis
 
+from screenpop.agents import AgentStateStore
+from screenpop.users import UserStore
 from telephony.config import TelephonyConfig
 from telephony.dialer.queue_callbacks import (
     CallbackDispatcher,
@@ -20,6 +23,7 @@ from telephony.dialer.queue_callbacks import (
 from telephony.ivr import create_ivr
 from telephony.queue_waits import QueueWaits
 from telephony.simulator.agi_client import run_agi
+from tests.screenpop.conftest import FAST_HASHER
 
 T0 = 1_796_155_000.0
 MEMBERS = ("PJSIP/6001", "PJSIP/6002")
@@ -61,8 +65,10 @@ async def request_callback(port: int, caller: str, entered: float, preinst: str 
 
 
 async def agent(redis, keys, username: str, endpoint: str, state: str = "available") -> None:
-    await redis.sadd(keys.endpoint_agents(endpoint), username)
-    await redis.hset(keys.agent_state(username), mapping={"state": state})
+    """An account on `endpoint`, in `state`, written by screenpop's own stores."""
+    await UserStore(redis, keys, FAST_HASHER).add(username, "secreto-123", "agent", [endpoint])
+    await AgentStateStore(redis, keys).update(username, lambda current: dataclasses.replace(
+        current, state=state, since=T0))
 
 
 def dispatcher(redis, keys, placer, waits=None, clock=None, worker="t1", **settings):
