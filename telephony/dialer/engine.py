@@ -549,9 +549,11 @@ class CampaignRunner:
         if offer is None:
             return
         engine = self.engine
-        await self._clear_offer(offer.agent, attempt_id)
-        await engine.store.release(offer.claim, engine.clock(), why)
-        await engine.reservations.release(offer.agent, attempt_id)
+        try:
+            await engine.store.release(offer.claim, engine.clock(), why)
+        finally:
+            await self._clear_offer(offer.agent, attempt_id)
+            await engine.reservations.release(offer.agent, attempt_id)
         engine.outcomes["offer_withdrawn"] += 1
 
     async def _expire_offers(self) -> None:

@@ -2,6 +2,7 @@
 it resolves to."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -62,11 +63,19 @@ async def test_agent_first_connected_call_resolves_with_its_call_id(executor, si
 
 async def test_ami_down_interrupts_without_writing(executor, sim) -> None:
     await sim.stop()
-    for _ in range(100):
-        if executor.in_flight == 0 and not executor._ami.connected:
-            break
-        import asyncio
+    while executor.ami_connected:
         await asyncio.sleep(0.02)
     placed = await executor.place_call(_request())
     assert placed.result.outcome is Outcome.INTERRUPTED and not placed.written
     assert "AMI" in placed.result.detail
+
+
+async def test_ami_lost_mid_call_interrupts_the_live_attempt(executor, sim) -> None:
+    sim.default_hold = 30.0  # the call stays up until the connection goes
+    placing = asyncio.create_task(executor.place_call(_request()))
+    while not sim.live_calls():
+        await asyncio.sleep(0.02)
+    await sim.drop_connections()
+    placed = await asyncio.wait_for(placing, 10)
+    assert placed.result.outcome is Outcome.INTERRUPTED and placed.written
+    assert placed.call_id is not None and "AMI" in placed.result.detail
