@@ -29,6 +29,8 @@ from common.records.writer import RecordWriter, WriterMetrics, writer_for
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
 from telephony.config import TelephonyConfig
+from telephony.dialer.originate import OriginateExecutor, OriginateSettings
+from telephony.dialer.runtime import Dialer, DialerFeed
 from telephony.ivr import Ivr, create_ivr
 from telephony.publisher import CallPublisher, Heartbeat
 from telephony.records import CallRecorder, RecordingFeed, RecordingPublisher
@@ -111,6 +113,7 @@ class TelephonyService:
         self._runner: web.AppRunner | None = None
         self.status_port: int | None = None
         self.ivr: Ivr | None = None  # FastAGI IVR, set by create_service
+        self.dialer: Dialer | None = None  # Originate executor and engine, set by create_service
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self._status_app(), access_log=None)
@@ -125,11 +128,15 @@ class TelephonyService:
         self.listener.start()
         if self.ivr is not None:  # FastAGI IVR
             await self.ivr.start()
+        if self.dialer is not None:
+            await self.dialer.start()
         log.info("telephony started node=%s ami=%s:%s status=http://%s:%s/status",
                  self.config.node_name, self.config.ami_host, self.config.ami_port,
                  self.config.status_host, self.status_port)
 
     async def stop(self) -> None:
+        if self.dialer is not None:
+            await self.dialer.stop()
         if self.ivr is not None:  # FastAGI IVR
             await self.ivr.stop()
         await self.listener.stop()
@@ -171,6 +178,8 @@ class TelephonyService:
             "publisher": {"backlog": self.publisher.backlog, "redis_ok": self.publisher.redis_ok,
                           "last_error": self.publisher.last_error},
         }
+        if self.dialer is not None:
+            body["dialer"] = self.dialer.status()
         return web.json_response(body, status=200 if body["ok"] else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -230,6 +239,9 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
                        on_resync=lambda: publisher.request_reconcile(tracker.live_call_ids))
     sink = RecordingFeed(feed, recorder, tracker.live_call_ids, time.time) if recorder else feed
     listener = AmiListener(config, sink, retry_base=retry_base, retry_cap=retry_cap)
+    executor = OriginateExecutor(listener, OriginateSettings(trunk=config.dialer_trunk))
+    listener.sink = DialerFeed(executor, sink)
+    listener.on_state = executor.ami_state
     heartbeat = Heartbeat(redis, keys, config.node_name,
                           lambda: (listener.state, listener.stats.events),
                           interval=heartbeat_interval)
@@ -239,6 +251,11 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
     registry.register(service)
     service.ivr = create_ivr(config, redis=redis)  # FastAGI IVR
     registry.register(service.ivr)
+    service.dialer = Dialer(config, redis=redis, keys=keys, executor=executor,
+                            database_url=database_url,
+                            records=records.submit if records is not None else None,
+                            registry=registry)
+    registry.register(service.dialer)
     if records is not None:
         registry.register(WriterMetrics(records, "telephony"))
     return service

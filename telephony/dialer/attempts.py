@@ -47,6 +47,14 @@ class AttemptTracker:
         if channel_id:
             self._by_linkedid[channel_id] = attempt
 
+    def forget(self, key: str) -> None:
+        """Drops an attempt given up on (its events, if any still come, are ignored)."""
+        for action_id, attempt in list(self._by_action.items()):
+            if attempt.key == key:
+                del self._by_action[action_id]
+                if attempt.uniqueid:
+                    self._by_linkedid.pop(attempt.uniqueid, None)
+
     @property
     def pending(self) -> int:
         return len(self._by_action)

@@ -8,8 +8,9 @@ the time they joined the queue (telephony.ivr.callback). A request is dialled wh
     (telephony.queue_waits, folded from QueueCallerJoin/Leave),
 so the caller keeps their place: called back when their turn would have come, paced to free
 agents, never ahead of those who were in line before them. The agent's phone rings first
-(agent-first Originate), then the caller's number, with variables that make the agent's pop say
-«Devolución de llamada» and show the caller's record.
+(agent-first Originate through the dialer's executor), then the caller's number; the call's
+SP_CALL (`callback-…`) makes the agent's pop say «Devolución de llamada», and PREINST_ID and the
+number bring up the caller's record.
 
 Claims are atomic (a Lua script moves the request from the queue's sorted set to a processing
 hash with a lease), so two telephony processes never dial one request twice; a lease that runs out
@@ -34,12 +35,14 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
+from common.dialer.outcomes import Order
 from common.keys import Keys
+from telephony.dialer.originate import OriginateExecutor, OriginateRequest
 from telephony.queue_waits import QueueWaits
 
 log = logging.getLogger(__name__)
 
-CALLBACK_VARIABLE = "SP_CALLBACK_OF"  # manager.conf channelvars; the pop reads it
+CALLBACK_PREFIX = "callback-"  # of the attempt id (SP_CALL) a callback's Originate carries
 SCAN = 50  # requests read from the head of a queue per round
 FINISHED_KEPT = 200
 REDIS_TIMEOUT = 2.0
@@ -104,7 +107,6 @@ class CallbackSettings:
     retry_delay: float = 300.0             # seconds between two dials of one callback
     interval: float = 2.0                  # seconds between two looks at the queues
     lease: float = 300.0                   # a claim not renewed within this is taken back
-    context: str = "dialer"                # dialplan context the agent's leg runs (agent first)
 
 
 @dataclass(frozen=True)
@@ -131,19 +133,39 @@ class Request:
 
 @dataclass(frozen=True)
 class CallbackCall:
-    """One dial: ring `endpoint` first, then `number` (digits the trunk context dials)."""
+    """One dial, agent first: ring `endpoint`, then `number`. `attempt_id` becomes the call's
+    SP_CALL channel variable (`callback-…`: the pop says «Devolución de llamada»)."""
     queue: str
     endpoint: str
-    number: str
-    variables: dict[str, str]
-    action_id: str
-    context: str
+    number: str                     # digits the dialplan's `dialer` context dials
+    attempt_id: str
+    channel_id: str                 # the Originate ChannelId: the call id of every event
+    preinstallation_id: str | None  # PREINST_ID
+    requested_in_call: str | None   # the call the caller asked from
 
 
 class Placer(Protocol):
     async def place(self, call: CallbackCall) -> str:
         """Dial and return the outcome (common.dialer.outcomes.Outcome values: `connected`, or
-        `no_answer`, `busy`, `failed`, `agent_rejected`…) once it is known."""
+        `no_answer`, `busy`, `failed`, `agent_rejected`, `interrupted`…) once it is known."""
+
+
+class ExecutorPlacer:
+    """Dials through the dialer's Originate executor (telephony.dialer.originate), on the
+    telephony process's AMI session; it waits for the attempt's outcome."""
+
+    def __init__(self, executor: OriginateExecutor, *, ring_seconds: float = 30.0,
+                 caller_id: str | None = None) -> None:
+        self._executor = executor
+        self._ring_seconds = ring_seconds
+        self._caller_id = caller_id
+
+    async def place(self, call: CallbackCall) -> str:
+        request = OriginateRequest(
+            attempt_id=call.attempt_id, channel_id=call.channel_id, order=Order.AGENT_FIRST,
+            number=call.number, endpoint=call.endpoint, caller_id=self._caller_id,
+            preinstallation_id=call.preinstallation_id, ring_seconds=self._ring_seconds)
+        return str((await self._executor.place(request)).outcome)
 
 
 # --- pure decisions ---------------------------------------------------------------------------
@@ -183,15 +205,14 @@ def dial_number(e164: str) -> str:
     return digits
 
 
-def call_for(request: Request, queue: str, endpoint: str, context: str) -> CallbackCall:
+def call_for(request: Request, queue: str, endpoint: str) -> CallbackCall:
     data = request.data
-    variables = {CALLBACK_VARIABLE: str(data.get("call_id") or "ivr"),
-                 "SP_CALL": f"callback-{request.id}"}
-    if data.get("preinstallation_id"):
-        variables["PREINST_ID"] = str(data["preinstallation_id"])
+    attempt = f"{CALLBACK_PREFIX}{request.id}-{request.attempts + 1}"
+    preinst = data.get("preinstallation_id")
     return CallbackCall(queue=queue, endpoint=endpoint, number=dial_number(str(data["number"])),
-                        variables=variables,
-                        action_id=f"callback-{request.id}-{request.attempts + 1}", context=context)
+                        attempt_id=attempt, channel_id=f"cb-{request.id}-{request.attempts + 1}",
+                        preinstallation_id=str(preinst) if preinst else None,
+                        requested_in_call=data.get("call_id"))
 
 
 def after_attempt(request: Request, outcome: str, *, now: float, attempts: int,
@@ -317,7 +338,7 @@ class CallbackDispatcher:
         if not await self._claim(keys=keys, args=[request.member, request.place, lease]):
             await self._unreserve(keys=[reservation[0]], args=[reservation[1]])
             return None  # another process took it this instant; look again next round
-        call = call_for(request, queue, endpoint, self._settings.context)
+        call = call_for(request, queue, endpoint)
         task = asyncio.create_task(self._dial(held, call), name=f"callback-{request.id}")
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)

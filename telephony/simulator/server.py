@@ -20,12 +20,29 @@ from telephony.simulator.catalogue import (
     ScenarioError,
     endpoint_ext,
 )
-from telephony.simulator.channels import ChannelTable, snapshot_pairs
+from telephony.simulator.channels import ChannelTable, LiveChannel, snapshot_pairs
+from telephony.simulator.dialer import DialerFloor, Plan
+from telephony.simulator.dialer_call import DialerCall
 from telephony.simulator.ivr import IvrChannel, first_uniqueid, originate_annotator
+from telephony.simulator.originate import OriginateRequest
 from telephony.simulator.session import AmiSession
 from telephony.simulator.template import CompiledEvent
 
 log = logging.getLogger(__name__)
+
+
+def unanswered_response(request: OriginateRequest, action_id: str, plan: Plan,
+                        stamp: str) -> bytes:
+    """OriginateResponse of an Originate whose channel was hung up before it answered: the
+    requested channel string and Reason 1, as manager.c reports a failed Originate."""
+    uniqueid = plan.values[1 + plan.dialer.template.uniqueids.index(
+        plan.dialer.template.first_channel_uniqueid)].decode()
+    return encode([("Event", "OriginateResponse"), ("Privilege", "call,all"),
+                   ("Timestamp", stamp), ("ActionID", action_id), ("Response", "Failure"),
+                   ("Channel", request.channel), ("Context", request.context),
+                   ("Exten", request.exten), ("Reason", "1"), ("Uniqueid", uniqueid),
+                   ("CallerIDNum", request.caller_number or "<unknown>"),
+                   ("CallerIDName", request.caller_name or "<unknown>")])
 
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
 STOP_TIMEOUT = 5.0
@@ -43,12 +60,14 @@ class PbxSimulator:
                  *, catalogue: Catalogue | None = None, default_speed: float = 1.0,
                  default_hold: float | None = None, ring_in_use: bool = True,
                  max_write_buffer: int = MAX_WRITE_BUFFER,
-                 agi_target: tuple[str, int] | None = None) -> None:
+                 agi_target: tuple[str, int] | None = None,
+                 dialer: DialerFloor | None = None) -> None:
         """`default_hold`: seconds an answered call stays up when the caller names no hold
         (None: as recorded, a few seconds). `ring_in_use=False` is a queue with `ringinuse=no`,
         as the recorded traces were made: members already on a call are not rung.
         `agi_target` (host, port): the FastAGI server an IVR call's `lookup` step runs against, as
-        the dialplan's AGI(agi://…/lookup) does; None: the look-up fails, as with the server down."""
+        the dialplan's AGI(agi://…/lookup) does; None: the look-up fails, as with the server down.
+        `dialer`: the agents, trunk, outcome mix and delays dialer Originates meet."""
         self.username = username
         self.secret = secret
         self.host = host
@@ -62,6 +81,7 @@ class PbxSimulator:
         self.shutting_down = False  # answer every action as an Asterisk that is stopping does
         self.logins = 0
         self.catalogue = catalogue or Catalogue()
+        self.dialer = dialer or DialerFloor()
         self.table = ChannelTable()
         self.started_at = time.monotonic()
         self._requested_port = port
@@ -183,11 +203,44 @@ class PbxSimulator:
                        info={"variant": choice.key, "customer": customer,
                              "agents": list(choice.agents)},
                        annotate=annotate, steps=steps)
+        self._launch(call)
+        return call
+
+    def _launch(self, call: SimCall) -> None:
         self._calls[call.call_id] = call
         task = asyncio.create_task(call.play(), name=f"sim-call-{call.call_id}")
         self._call_tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._forget(cid))
+
+    async def originate(self, request: OriginateRequest) -> DialerCall:
+        """Play a dialer Originate (agent first or customer first) the way Asterisk answered the
+        recorded ones, with an outcome from the dialer floor's mix; returns at once. The call's
+        `response` future tells whether the originated channel answered."""
+        for value in (request.channel, request.customer, request.caller_name,
+                      request.channel_id or "", request.action_id or "",
+                      *(v for pair in request.variables for v in pair)):
+            if "\r" in value or "\n" in value:
+                raise ValueError("call parameters cannot hold line breaks")
+        action_id = request.action_id or f"simulator-{next(self._action_ids)}"
+        floor = self.dialer
+        plan = floor.plan(request, self._ids, action_id)
+        call = DialerCall(
+            dialer=plan.dialer, values=plan.values, speed=self.default_speed, emit=self._emit,
+            info={"variant": f"dialer:{request.order}:{plan.outcome}", "outcome": plan.outcome,
+                  "customer": request.customer, "agents": [plan.agent] if plan.agent else []},
+            offsets=plan.offsets, variables=request.variables, is_async=request.is_async,
+            call_id=plan.call_id,
+            choose_agent=lambda: floor.free_member(self.busy_endpoints()),
+            bind_agent=floor.agent_binder(plan.dialer), abandon=self._abandoned,
+            queue_wait=floor.settings.queue_wait_seconds,
+            unanswered=lambda stamp: unanswered_response(request, action_id, plan, stamp))
+        self._launch(call)
         return call
+
+    async def _abandoned(self, call: SimCall) -> None:
+        """A queued customer nobody answered gives up: its channels hang up (cause 16)."""
+        call.mark_hungup()
+        self._hangup_channels(self.table.owned_by(call.call_id))
 
     async def _ivr_lookup(self, params: dict[str, str]) -> dict[str, str]:
         """The variables the FastAGI `lookup` set for this caller (none when it failed)."""
@@ -252,11 +305,17 @@ class PbxSimulator:
         task = self._call_tasks.get(call_id)
         if call is None or task is None:
             return False
-        channels = self.table.owned_by(call_id)
+        channels = self.table.owned_by(call_id)  # the task's end forgets them
         call.mark_hungup()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if isinstance(call, DialerCall):
+            self._broadcast(call.hangup_response(), frozenset({"call"}))
+        self._hangup_channels(channels)
+        return True
+
+    def _hangup_channels(self, channels: list[LiveChannel]) -> None:
         stamp = f"{time.time():.6f}"
         events = []
         for channel in channels:
@@ -265,7 +324,6 @@ class PbxSimulator:
                                   ("Timestamp", stamp), *snapshot_pairs(channel.snapshot),
                                   ("Cause", "16"), ("Cause-txt", "Normal Clearing")]))
         self._broadcast(b"".join(events), frozenset({"call"}))
-        return True
 
     def _emit(self, call: SimCall, batch: list[tuple[CompiledEvent, bytes]]) -> None:
         now = time.monotonic()

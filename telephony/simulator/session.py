@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from telephony.ami.frames import FrameReader, encode, parse_block
+from telephony.simulator.originate import OriginateRequest, parse_originate
 
 if TYPE_CHECKING:
     from telephony.simulator.server import PbxSimulator
@@ -34,15 +35,6 @@ def event_mask(value: str | None) -> frozenset[str] | None:
     if text in OFF_WORDS:
         return frozenset()
     return frozenset(c.strip() for c in text.split(",") if c.strip())
-
-
-def parse_callerid(text: str) -> tuple[str, str]:
-    """`"Campana c1" <5550001000>` → ("Campana c1", "5550001000")."""
-    text = text.strip()
-    if "<" in text and text.endswith(">"):
-        name, _, number = text[:-1].rpartition("<")
-        return name.strip().strip('"'), number.strip()
-    return "", text
 
 
 class AmiSession:
@@ -203,33 +195,49 @@ class AmiSession:
         self._list(headers, "Channel status", "StatusComplete", items)
 
     async def _originate(self, headers: dict[str, str], repeated: dict[str, list[str]]) -> None:
-        channel = headers.get("Channel", "")
-        if not channel:
+        request = parse_originate(headers, repeated)
+        if not request.channel:
             self._error(headers, "Channel not specified")
             return
-        name, number = parse_callerid(headers.get("CallerID", ""))
-        variables = repeated.get("Variable") or ([headers["Variable"]]
-                                                 if "Variable" in headers else [])
-        scenario = "dialer_agent_first"
-        channel_variables: dict[str, str] = {}
-        for variable in ",".join(variables).split(","):
-            key, _, value = variable.partition("=")
-            if key.strip() == "SIMULATOR_SCENARIO":
-                scenario = value.strip()
-            elif key.strip():
-                channel_variables[key.strip()] = value.strip()
+        scenario = request.variable("SIMULATOR_SCENARIO")
+        if request.order is None or scenario:
+            await self._play_scenario(headers, request, scenario or "dialer_agent_first")
+            return
+        if request.is_async:
+            self._reply(headers, [("Response", "Success"),
+                                  ("Message", "Originate successfully queued")])
+        try:
+            call = await self._sim.originate(request)
+        except ValueError as exc:
+            log.warning("Originate could not be simulated: %s", exc)
+            if not request.is_async:
+                self._error(headers, "Originate failed")
+            return
+        if not request.is_async:
+            # manager.c waits for the channel to answer or fail before it answers the action
+            if await call.response:
+                self._reply(headers, [("Response", "Success"),
+                                      ("Message", "Originate successfully queued")])
+            else:
+                self._error(headers, "Originate failed")
+
+    async def _play_scenario(self, headers: dict[str, str], request: OriginateRequest,
+                             scenario: str) -> None:
+        """An Originate outside the dialer's contexts (or naming SIMULATOR_SCENARIO) plays one
+        of the parent-folder scenarios."""
         self._reply(headers, [("Response", "Success"),
                               ("Message", "Originate successfully queued")])
-        params = {"customer": headers.get("Exten", ""), "action_id": headers.get("ActionID", "")}
-        if name:
-            params["name"] = name
-        if number:
-            params["did"] = number
+        params = {"customer": request.exten, "action_id": request.action_id or ""}
+        if request.caller_name:
+            params["name"] = request.caller_name
+        if request.caller_number:
+            params["did"] = request.caller_number
         try:
-            await self._sim.start_call(scenario, agents=[channel],
-                                       channel_id=headers.get("ChannelId") or None,
+            await self._sim.start_call(scenario, agents=[request.channel],
+                                       channel_id=request.channel_id,
                                        speed=self._sim.default_speed,
-                                       variables=channel_variables, **params)
+                                       variables={k: v for k, v in request.variables
+                                                  if k != "SIMULATOR_SCENARIO"}, **params)
         except ValueError as exc:
             log.warning("Originate could not be simulated: %s", exc)
 

@@ -144,15 +144,18 @@ def _literal_pattern(uniqueids: Sequence[str], suffixes: Sequence[str], bridges:
 
 
 def compile_template(events: Sequence[RawEvent], params: Mapping[str, Sequence[str]],
-                     *, agent_names: Iterable[str] = ()) -> Template:
+                     *, agent_names: Iterable[str] = (),
+                     first_uniqueid: str | None = None) -> Template:
     """Build a template. `params` maps a parameter name to the recorded literal strings that
-    stand for it (e.g. {"customer": ["5215512345678"], "agent0_endpoint": ["SIP/6001"]})."""
+    stand for it (e.g. {"customer": ["5215512345678"], "agent0_endpoint": ["SIP/6001"]}).
+    `first_uniqueid` names the call's own id when it is not the first Newchannel's (an Originate
+    that failed before any channel existed: only its OriginateResponse carries the id)."""
     if not events:
         raise ValueError("a template needs at least one event")
     uniqueids: list[str] = []
     suffixes: list[str] = []
     bridges: list[str] = []
-    first_channel = None
+    first_channel = first_uniqueid
     for ev in events:
         for key, value in ev.headers.items():
             low = key.lower()
@@ -168,6 +171,8 @@ def compile_template(events: Sequence[RawEvent], params: Mapping[str, Sequence[s
             first_channel = ev.headers["Uniqueid"]
     if first_channel is None:
         raise ValueError("a template needs a Newchannel event")
+    if first_channel not in uniqueids:
+        raise ValueError(f"{first_channel!r} is not an id of the recorded events")
 
     literals: list[str] = []
     literal_params: list[str] = []

@@ -206,8 +206,10 @@ async def test_originate_plays_the_dialer_with_channel_id(sim, client):
     assert response["Exten"] == "5533334444" and response["CallerIDName"] == "Campaña 7"
     rest = await client.until(lambda m: m.get("Event") == "Hangup"
                               and m.get("Uniqueid") == "agent-leg-1")
-    dials = [m for m in rest if m.get("Event") == "DialBegin"]
-    assert dials and "5533334444" in dials[0]["DestChannel"]
+    dials = [m for m in rest if m.get("Event") == "DialBegin" and m.get("Channel")]
+    # the agent's channel dials the customer over the trunk (extensions.conf [dialer])
+    assert dials and dials[0]["DialString"] == "5533334444@trunk"
+    assert dials[0]["DestChannel"].startswith("PJSIP/trunk-")
 
 
 async def test_trace_dir_has_the_recorded_traces():
