@@ -13,9 +13,9 @@ from screenpop.wisphub.models import Preinstallation
 
 # When one agent has several endpoints in the same call, the most engaged leg speaks for them.
 _LEG_PRIORITY = ("answered", "ringing", "transferred", "answered_elsewhere", "missed", "ended")
-# Set by the dialer on the calls it places (see telephony.tracker.VARIABLES), and by the queue
-# callbacks (SP_CALLBACK_OF, telephony.dialer.queue_callbacks).
-DIALER_VARIABLES = frozenset({"CAMPAIGN_ID", "CAMPAIGN", "PREINST_ID", "SP_CALLBACK_OF"})
+# Set by the dialer on the calls it places (see telephony.tracker.VARIABLES); a queue callback
+# (telephony.dialer.queue_callbacks) has no campaign, but its SP_CALL attempt id.
+DIALER_VARIABLES = frozenset({"CAMPAIGN_ID", "CAMPAIGN", "PREINST_ID", "SP_CALL"})
 
 
 def record_payload(record: Preinstallation, *, missing: Iterable[str] | None = None,

@@ -40,6 +40,12 @@ class TelephonyConfig:
     dialer_ring_seconds: float = 30.0
     dialer_abandon_cap: float = 0.03
 
+    # queue callbacks (telephony.dialer.queue_callbacks): on when CALLBACK_QUEUES names a queue
+    callback_queues: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (queue, member endpoints)
+    callback_attempts: int = 3
+    callback_retry_seconds: float = 300.0
+    callback_interval: float = 2.0
+
     @property
     def dialer_name(self) -> str:
         return self.dialer_worker or self.node_name
@@ -76,6 +82,12 @@ class TelephonyConfig:
             dialer_ring_seconds=env_float(env, "DIALER_RING_SECONDS", cls.dialer_ring_seconds,
                                           minimum=5.0),
             dialer_abandon_cap=env_float(env, "DIALER_ABANDON_CAP", cls.dialer_abandon_cap),
+            callback_queues=parse_callback_queues(env.get("CALLBACK_QUEUES", "")),
+            callback_attempts=env_int(env, "CALLBACK_ATTEMPTS", cls.callback_attempts, minimum=1),
+            callback_retry_seconds=env_float(env, "CALLBACK_RETRY_SECONDS",
+                                             cls.callback_retry_seconds, minimum=1.0),
+            callback_interval=env_float(env, "CALLBACK_INTERVAL", cls.callback_interval,
+                                        minimum=0.05),
         )
         if "{number}" not in config.dialer_trunk:
             raise ConfigError("DIALER_TRUNK: debe contener {number}, p. ej. PJSIP/{number}@trunk "
@@ -93,6 +105,20 @@ class TelephonyConfig:
                 raise ConfigError(f"AGENT_ENDPOINT_PATTERNS: {pattern!r} debe tener la forma TECNOLOGÍA/NOMBRE, "
                                   "p. ej. PJSIP/*")
         return config
+
+
+def parse_callback_queues(raw: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`ventas=PJSIP/6001,PJSIP/6002;soporte=PJSIP/6003` → ((queue, members), …): the queues
+    whose callback requests are dialled, and the endpoints of their members (queues.conf)."""
+    queues = []
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        queue, sep, members = part.partition("=")
+        endpoints = tuple(m.strip() for m in members.split(",") if m.strip())
+        if not sep or not queue.strip() or not endpoints or any("/" not in m for m in endpoints):
+            raise ConfigError("CALLBACK_QUEUES: use cola=EXTENSIÓN,EXTENSIÓN;otra=…, p. ej. "
+                              f"ventas=PJSIP/6001,PJSIP/6002 (se recibió {part!r})")
+        queues.append((queue.strip(), endpoints))
+    return tuple(queues)
 
 
 def _env_switch(env: Mapping[str, str], name: str, default: bool) -> bool:

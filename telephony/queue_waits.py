@@ -8,11 +8,34 @@ leaves (Asterisk's own QUEUE_MAX_WAIT bounds that wait).
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from telephony.ami.listener import Resync
+
+log = logging.getLogger(__name__)
+
 LEAVES = frozenset({"QueueCallerLeave", "QueueCallerAbandon"})
 UNKNOWN_SINCE = 0.0
+
+
+class QueueWaitsFeed:
+    """A listener sink: every AMI item to the queue waits, then on to `inner`. Never raises."""
+
+    def __init__(self, waits: QueueWaits, inner) -> None:
+        self._waits = waits
+        self._inner = inner
+
+    def put_nowait(self, item) -> None:
+        try:
+            if isinstance(item, Resync):
+                self._waits.resync(item.channels)
+            else:
+                self._waits.feed(item)
+        except Exception:  # it runs inside the AMI read path: never raise
+            log.exception("queue waits failed on %.200r", item)
+        self._inner.put_nowait(item)
 
 
 class QueueWaits:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common.envelope import CallUpdate
+from common.envelope import DIALER_CALL_VARIABLE, CallUpdate
 from screenpop.pops import customer, placed_by_agent
 
 PROTOCOL_VERSION = 1
@@ -68,7 +68,7 @@ IVR_STEPS: dict[str, tuple[str, str]] = {
 }
 INVALID_IVR_STEP = ("Inválida", "Tecla no válida")
 IVR_MATCHES = frozenset({"one", "many", "none", "unknown"})
-CALLBACK_VARIABLE = "SP_CALLBACK_OF"  # set by telephony.dialer.queue_callbacks
+CALLBACK_PREFIX = "callback-"  # of SP_CALL on the calls telephony.dialer.queue_callbacks places
 
 
 def is_call_id(value: object) -> bool:
@@ -133,13 +133,12 @@ def ivr(variables: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def callback(variables: Mapping[str, str]) -> dict[str, Any] | None:
-    """A call the queue callbacks placed for a caller who asked to be called back
-    (SP_CALLBACK_OF: the id of the call they asked from, or `ivr`), else None."""
-    asked_from = variables.get(CALLBACK_VARIABLE)
-    if not asked_from:
+    """A call the queue callbacks placed for a caller who asked in the IVR to be called back
+    (its dialer attempt id, SP_CALL, is `callback-…`), else None."""
+    attempt = variables.get(DIALER_CALL_VARIABLE, "")
+    if not attempt.startswith(CALLBACK_PREFIX) or not is_call_id(attempt):
         return None
-    return {"requested_in_call": asked_from if is_call_id(asked_from) and asked_from != "ivr"
-            else None}
+    return {"attempt_id": attempt}
 
 
 def hello(user: Mapping[str, Any], endpoints: Iterable[str], *, server_time: float,

@@ -29,10 +29,11 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from redis.exceptions import RedisError
 
 from common.dialer.outcomes import Order
@@ -280,6 +281,18 @@ class CallbackDispatcher:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="queue-callbacks")
+        log.info("queue callbacks on for %s (worker %s)", ",".join(self._settings.queues),
+                 self._worker)
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.stats
+        counts = CounterMetricFamily("telephony_callbacks", "Queue callbacks, by what happened",
+                                     labels=["event"])
+        for event in ("dialled", "connected", "retried", "failed", "recovered", "errors"):
+            counts.add_metric([event], getattr(stats, event))
+        yield counts
+        yield GaugeMetricFamily("telephony_callbacks_dialling", "Queue callbacks being dialled",
+                                value=len(self._calls))
 
     async def stop(self) -> None:
         tasks = [t for t in (self._task, *self._calls) if t is not None]

@@ -20,7 +20,7 @@ from telephony.simulator.template import CompiledEvent, Template, render
 
 # manager.conf channelvars, in its order: Asterisk sends every listed variable, empty when unset
 CHANNEL_VARIABLES = ("CAMPAIGN_ID", "PREINST_ID", "SP_CALL", "SP_MATCH", "SP_PREINST_ID",
-                     "IVR_PATH", "IVR_STARTED", "QUEUE_ENTERED", "SP_CALLBACK_OF")
+                     "IVR_PATH", "IVR_STARTED", "QUEUE_ENTERED")
 DIALPLAN_DEFAULTS = {"SP_MATCH": "unknown"}  # extensions.conf sets it before the look-up
 TERMINATOR = b"\r\n\r\n"
 

@@ -133,8 +133,9 @@ async def test_callbacks_are_dialled_in_place_order_one_per_free_agent(redis, ke
     dialled = await finish(await dispatcher(redis, keys, placer).run_once())
     assert dialled == ["connected"]
     [call] = placer.calls
-    assert (call.endpoint, call.number, call.context) == ("PJSIP/6001", "5511110001", "dialer")
-    assert call.variables["SP_CALLBACK_OF"] == "c1" and call.variables["PREINST_ID"] == "1001"
+    assert (call.endpoint, call.number) == ("PJSIP/6001", "5511110001")
+    assert call.requested_in_call == "c1" and call.preinstallation_id == "1001"
+    assert call.attempt_id.startswith("callback-") and call.attempt_id.endswith("-1")
     # the second waits for a free agent, keeping its place
     assert [json.loads(m)["number"] for m in await redis.zrange(
         keys.callback_requests("ventas"), 0, -1)] == ["+525511110002"]

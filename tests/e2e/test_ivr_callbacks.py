@@ -10,11 +10,15 @@ import json
 import pytest
 from playwright.async_api import expect
 
-from telephony.dialer.queue_callbacks import CallbackCall, CallbackDispatcher, CallbackSettings
+from telephony.dialer.queue_callbacks import (
+    CallbackCall,
+    CallbackDispatcher,
+    CallbackSettings,
+    ExecutorPlacer,
+)
 from telephony.queue_waits import QueueWaits
-from tests.e2e.test_call_to_pop import pops_until, signed_in
+from tests.e2e.test_call_to_pop import signed_in
 from tests.screenpop.test_browser import sign_in
-from tests.simulator.amiclient import RawAmi
 
 pytestmark = pytest.mark.browser
 
@@ -23,26 +27,21 @@ REFRESH_WAIT_MS = 12_000
 RECORD = "Juan Pérez López"  # the sandbox's record for +52 55 1234 5678
 
 
-class SimulatorPlacer:
-    """Dials as the dialer does: an agent-first AMI Originate to the PBX, with the call's
-    channel variables; the outcome is Asterisk's answer to it."""
+class Recording:
+    """The dialer's Originate executor on telephony's AMI session, remembering what it dialled."""
 
-    def __init__(self, port: int, secret: str) -> None:
-        self._port, self._secret = port, secret
+    def __init__(self, stack) -> None:
+        self._placer = ExecutorPlacer(stack.telephony.dialer.executor, ring_seconds=10.0)
         self.calls: list[CallbackCall] = []
 
     async def place(self, call: CallbackCall) -> str:
         self.calls.append(call)
-        ami = await RawAmi.connect(self._port)
-        try:
-            await ami.login(secret=self._secret, events="off")
-            ami.send(Action="Originate", ActionID=call.action_id, Channel=call.endpoint,
-                     Context=call.context, Exten=call.number, Priority="1", Async="true",
-                     Variable=",".join(f"{k}={v}" for k, v in call.variables.items()))
-            [answer] = await ami.until(lambda m: m.get("ActionID") == call.action_id)
-        finally:
-            await ami.close()
-        return "connected" if answer.get("Response") == "Success" else "failed"
+        return await self._placer.place(call)
+
+
+def dispatcher(stack, redis, keys, placer) -> CallbackDispatcher:
+    return CallbackDispatcher(redis, keys, placer, QueueWaits(),
+                              CallbackSettings(queues={"ventas": ("PJSIP/6001",)}), worker="e2e")
 
 
 async def pending(redis, keys):
@@ -93,13 +92,8 @@ async def test_a_waiting_caller_s_callback_is_dialled_and_pops_as_a_callback(
     assert request["call_id"] == waiting.call_id
     assert request["preinstallation_id"]  # the IVR's look-up found the record
 
-    placer = SimulatorPlacer(stack.simulator.port, "e2e-secret")
-    dispatcher = CallbackDispatcher(redis, keys, placer, QueueWaits(),
-                                    CallbackSettings(queues={"ventas": ("PJSIP/6001",)}),
-                                    worker="e2e")
-    assert await asyncio.gather(*await dispatcher.run_once()) == ["connected"]
-    [call] = placer.calls
-    assert (call.endpoint, call.number) == ("PJSIP/6001", "5512345678")
+    placer = Recording(stack)
+    dialled = asyncio.gather(*await dispatcher(stack, redis, keys, placer).run_once())
 
     card = page.locator("article.call:not([hidden])")
     await expect(card.locator("[data-f=direction]")).to_have_text("Devolución de llamada")
@@ -109,6 +103,9 @@ async def test_a_waiting_caller_s_callback_is_dialled_and_pops_as_a_callback(
     await page.set_viewport_size({"width": 380, "height": 800})
     await expect(card.locator("[data-f=direction]")).to_be_visible()
     await screenshot(page, shots, "agent-callback-380.png")
+    assert await dialled == ["connected"]  # once the call is over
+    [call] = placer.calls
+    assert (call.endpoint, call.number) == ("PJSIP/6001", "5512345678")
     assert await pending(redis, keys) == []
     [done] = await redis.zrange(keys.callbacks_finished("ventas"), 0, -1)
     assert json.loads(done)["outcome"] == "connected"
@@ -118,15 +115,16 @@ async def test_the_callback_pop_over_the_socket_carries_the_request(stack, agent
     _, ana = await signed_in(agents, stack, "agente1")
     waiting = await stack.simulator.start_call("ivr_callback", **CALLER)
     await waiting.wait_done()
-    placer = SimulatorPlacer(stack.simulator.port, "e2e-secret")
-    dispatcher = CallbackDispatcher(redis, keys, placer, QueueWaits(),
-                                    CallbackSettings(queues={"ventas": ("PJSIP/6001",)}),
-                                    worker="e2e")
-    await asyncio.gather(*await dispatcher.run_once())
-    pops = await pops_until(ana, None, "answered")
+    dialled = asyncio.gather(*await dispatcher(stack, redis, keys, Recording(stack)).run_once())
+    pops = [await ana.pop()]
+    while not pops[-1]["customer_number"] and pops[-1]["state"] != "ended":
+        pops.append(await ana.pop())
     # agent first: the agent's phone rings (and the page with it) before the number is dialled
     assert pops[0]["state"] == "ringing" and pops[0]["placed_by_agent"] is False
-    assert all(p["callback"] == {"requested_in_call": waiting.call_id} for p in pops)
+    attempt = pops[0]["callback"]["attempt_id"]
+    assert attempt.startswith("callback-") and all(p["callback"] == {"attempt_id": attempt}
+                                                   for p in pops)
     answered = pops[-1]
     assert answered["customer_number"] == "+525512345678"
     assert answered["match"]["preinstallations"][0]["name"] == RECORD
+    assert await dialled == ["connected"]

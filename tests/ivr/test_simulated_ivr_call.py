@@ -114,9 +114,10 @@ async def test_an_originate_s_variables_are_on_the_channel_it_creates():
     ami = await AmiKeepingRepeats.connect(sim.port)
     try:
         await ami.login()
-        ami.send(Action="Originate", ActionID="cb-1", Channel="PJSIP/6001", Context="dialer",
+        # outside the dialer's contexts: one of the recorded scenarios plays
+        ami.send(Action="Originate", ActionID="cb-1", Channel="PJSIP/6001", Context="agents-out",
                  Exten="5512345678", Priority="1", Async="true",
-                 Variable="SP_CALLBACK_OF=1796155799.1,SP_CALL=callback-ab,PREINST_ID=1001")
+                 Variable="SP_CALL=callback-ab,PREINST_ID=1001")
         events = await ami.until(lambda m: m.get("Event") == "Hangup"
                                  and m.get("Channel", "").startswith("PJSIP/6001"))
     finally:
@@ -124,6 +125,6 @@ async def test_an_originate_s_variables_are_on_the_channel_it_creates():
         await sim.stop()
     agent_leg = [e for e in events if e.get("Channel", "").startswith("PJSIP/6001")]
     assert agent_leg[0]["Event"] == "Newchannel"
-    assert variables_of(agent_leg[0])["SP_CALLBACK_OF"] == ""  # set just after, as on Asterisk
+    assert variables_of(agent_leg[0])["SP_CALL"] == ""  # set just after, as on Asterisk
     assert variables_of(agent_leg[-1]).items() >= {
-        "SP_CALLBACK_OF": "1796155799.1", "SP_CALL": "callback-ab", "PREINST_ID": "1001"}.items()
+        "SP_CALL": "callback-ab", "PREINST_ID": "1001", "CAMPAIGN_ID": ""}.items()

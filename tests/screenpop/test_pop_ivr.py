@@ -51,9 +51,9 @@ def callback_of(**variables: str):
 
 
 def test_a_callback_the_queue_callbacks_placed_says_so_and_rings():
-    placed = callback_of(SP_CALLBACK_OF="1796155799.1", SP_CALL="callback-ab12")
-    assert placed["callback"] == {"requested_in_call": "1796155799.1"}
+    placed = callback_of(SP_CALL="callback-ab12cd-1")
+    assert placed["callback"] == {"attempt_id": "callback-ab12cd-1"}
     assert placed["placed_by_agent"] is False  # it rings the agent like an inbound call
-    assert callback_of(SP_CALLBACK_OF="ivr")["callback"] == {"requested_in_call": None}
-    assert callback_of(SP_CALLBACK_OF="<b>x</b>")["callback"] == {"requested_in_call": None}
+    assert callback_of(SP_CALL="42", CAMPAIGN_ID="c1")["callback"] is None  # a campaign's call
+    assert callback_of(SP_CALL="callback-<b>x</b>")["callback"] is None
     assert callback_of()["callback"] is None
