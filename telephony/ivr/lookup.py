@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from redis.exceptions import RedisError
 
@@ -25,6 +26,7 @@ from telephony.ivr.session import AgiSession
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 PENDING_PRIORITY = 10
 DISPLAY_NAME_CHARS = 40
 
@@ -50,7 +52,7 @@ def match_variables(match: IndexMatch | None, *, priority: int = PENDING_PRIORIT
     return variables
 
 
-async def within(seconds: float, work: Awaitable[IndexMatch]) -> IndexMatch:
+async def within(seconds: float, work: Awaitable[T]) -> T:
     """`work`'s result, or TimeoutError after `seconds`. A late Redis call is left to finish on
     its own rather than cancelled: redis-py drops a connection whose command was cancelled, and
     under load the reconnections would make the next look-ups late too."""
@@ -83,7 +85,9 @@ def create_lookup(reader: IndexReader, *, budget: float, priority: int = PENDING
             match = IndexMatch("none", ())  # withheld, `unknown` or no caller ID at all
         else:
             try:
-                match = await within(budget, reader.match(number))
+                # the reader's batch goes on without this look-up (no Redis command is cancelled)
+                async with asyncio.timeout(budget):
+                    match = await reader.match(number)
             except TimeoutError:
                 match = None
                 log.warning("agi lookup over its %.0f ms budget channel=%s: the call goes on "
