@@ -96,7 +96,8 @@ async def seed(redis_url: str, keys: Keys, count: int) -> None:
 
 
 def serve(redis_url: str, prefix: str, port: int, ready, stop, profile: str | None) -> None:
-    logging.basicConfig(level=logging.ERROR)  # over-budget look-ups are counted by the client
+    # as deployed (LOG_LEVEL=INFO), into /dev/null: over-budget look-ups are counted by the client
+    logging.basicConfig(level=logging.INFO, stream=open(os.devnull, "w"))
 
     async def main() -> None:
         redis = redisconn.connect(redis_url, socket_timeout=2.0)
