@@ -59,7 +59,7 @@ ENV_TEMPLATE = (
 
 WARM_UP = 200
 # commands the lookup sends → what it answered (telephony/ivr/lookup.py)
-ANSWERS = {0: "over budget (defaults)", 1: "none", 3: "many", 5: "one"}
+ANSWERS = {0: "over budget (defaults)", 1: "none", 2: "many", 3: "one"}
 
 
 def cpu_seconds(pid: int) -> float:

@@ -4,9 +4,14 @@ phone use.
     SP_MATCH          one | many | none; left at the dialplan's default `unknown` when the index
                       is slow or unreachable
     SP_PREINST_ID     the preinstallation id when there is exactly one
-    SP_CUSTOMER_NAME  its customer's name, also set as CALLERID(name) for the agent's phone
+    CALLERID(name)    its customer's name, for the agent's phone (set here, never by the
+                      dialplan: a name is never parsed as dialplan)
     SP_MATCH_COUNT    how many preinstallations carry the number, when several do
-    QUEUE_PRIO        queue priority for a caller with a pending preinstallation
+
+Each variable is a round trip to Asterisk (the commands of one AGI session cannot be pipelined:
+Asterisk reads the next one only after answering), which is most of what a look-up costs, so
+nothing is sent that the dialplan can work out itself: it gives a caller with a pending
+preinstallation (`one`/`many`) its QUEUE_PRIO.
 
 The index is given `budget` seconds; past it the call goes on with the dialplan's defaults.
 """
@@ -28,7 +33,6 @@ from telephony.ivr.session import AgiSession
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-PENDING_PRIORITY = 10
 DISPLAY_NAME_CHARS = 40
 
 
@@ -49,10 +53,9 @@ def index_key(caller: str | None) -> str | None:
     return "+52" + mexican.group(1) if mexican else to_e164(caller)
 
 
-def match_variables(match: IndexMatch | None, *, priority: int = PENDING_PRIORITY) -> list[tuple[str, str]]:
-    """The variables to set for a match (None: the index did not answer in time). Each one is
-    a round trip to Asterisk, so what the dialplan already holds by default (SP_MATCH=unknown,
-    QUEUE_PRIO=0) is not sent again."""
+def match_variables(match: IndexMatch | None) -> list[tuple[str, str]]:
+    """The variables to set for a match (None: the index did not answer in time). What the
+    dialplan already holds by default (SP_MATCH=unknown) is not sent again."""
     if match is None:
         return []
     variables = [("SP_MATCH", match.status)]
@@ -61,12 +64,9 @@ def match_variables(match: IndexMatch | None, *, priority: int = PENDING_PRIORIT
         variables.append(("SP_PREINST_ID", record.id))
         name = " ".join(record.name.split())[:DISPLAY_NAME_CHARS]
         if name:
-            # CALLERID(name) set here, not by the dialplan: a name is never parsed as dialplan
-            variables += [("SP_CUSTOMER_NAME", name), ("CALLERID(name)", name)]
+            variables.append(("CALLERID(name)", name))
     elif match.status == "many":
         variables.append(("SP_MATCH_COUNT", str(len(match.records))))
-    if match.records:
-        variables.append(("QUEUE_PRIO", str(priority)))
     return variables
 
 
@@ -91,8 +91,8 @@ def _forget(task: asyncio.Future) -> None:
         task.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
-def create_lookup(reader: IndexReader, *, budget: float, priority: int = PENDING_PRIORITY,
-                  outcomes: Counter[str] | None = None) -> Callable[[AgiSession], Awaitable[None]]:
+def create_lookup(reader: IndexReader, *, budget: float, outcomes: Counter[str] | None = None
+                  ) -> Callable[[AgiSession], Awaitable[None]]:
     counts = outcomes if outcomes is not None else Counter()
 
     async def lookup(session: AgiSession) -> None:
@@ -119,7 +119,7 @@ def create_lookup(reader: IndexReader, *, budget: float, priority: int = PENDING
         # the socket writes (the outcomes are counted in telephony_agi_lookups)
         log.debug("agi lookup channel=%s did=%s caller=%r match=%s", session.channel,
                   session.script.query.get("did", ""), caller, match.status if match else "unknown")
-        for name, value in match_variables(match, priority=priority):
+        for name, value in match_variables(match):
             await session.set_variable(name, value)
 
     return lookup

@@ -238,6 +238,17 @@ def test_the_ivr_calls_the_services_fastagi_scripts():
     assert "s" in extensions("ivr")
 
 
+def test_a_caller_the_lookup_found_gets_the_pending_priority_from_the_dialplan():
+    steps = [s for s in dialplan() if s.context == "ivr"]
+    agi = next(i for i, s in enumerate(steps) if s.app == "AGI" and "/lookup?" in s.data)
+    skip, raise_prio = steps[agi + 1], steps[agi + 2]
+    assert skip.app == "GotoIf" and '"${SP_MATCH}" != "one"' in skip.data \
+        and '"${SP_MATCH}" != "many"' in skip.data
+    assert (raise_prio.app, raise_prio.data) == ("Set", "QUEUE_PRIO=${PENDING_PRIO}")
+    assert globals_()["PENDING_PRIO"] == "10"
+    assert any(s.app == "Set" and s.data == "QUEUE_PRIO=0" for s in steps[:agi])  # the default
+
+
 def test_the_callback_request_carries_what_the_callback_script_reads():
     from urllib.parse import parse_qs
 
