@@ -71,10 +71,17 @@ async def test_ami_down_interrupts_without_writing(executor, sim) -> None:
 
 
 async def test_ami_lost_mid_call_interrupts_the_live_attempt(executor, sim) -> None:
-    sim.default_hold = 30.0  # the call stays up until the connection goes
+    sim.default_speed = 1.0  # in real time: answered at once, then a talk longer than the test
+    settings = sim.dialer.settings
+    settings.ring_seconds = settings.agent_ring_seconds = 0.0
+    settings.talk_seconds = 60.0
     placing = asyncio.create_task(executor.place_call(_request()))
-    while not sim.live_calls():
+    for _ in range(500):
+        if sim.live_calls():
+            break
         await asyncio.sleep(0.02)
+    assert sim.live_calls()
+    await asyncio.sleep(0.2)
     await sim.drop_connections()
     placed = await asyncio.wait_for(placing, 10)
     assert placed.result.outcome is Outcome.INTERRUPTED and placed.written
