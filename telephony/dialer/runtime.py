@@ -92,6 +92,9 @@ class Dialer:
             settings=EngineSettings(worker=cfg.dialer_name, lease_seconds=cfg.dialer_lease_seconds,
                                     offer_seconds=cfg.dialer_offer_seconds,
                                     ring_seconds=cfg.dialer_ring_seconds,
+                                    refresh_seconds=cfg.dialer_refresh_seconds,
+                                    reclaim_seconds=cfg.dialer_reclaim_seconds,
+                                    reclaim_retry_seconds=cfg.dialer_reclaim_retry_seconds,
                                     pacing=PacingSettings(abandon_cap=cfg.dialer_abandon_cap)),
             records=self._records, on_latency=self.latency.observe)
         await self.engine.start()
