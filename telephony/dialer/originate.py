@@ -11,7 +11,8 @@ runs context `dialer` at the customer's number; customer first rings the trunk d
 runs `dialer-connect` at `ventas` (the queue) or `amd` (answering-machine detection first). It is
 always `Async: true` with our own ActionID and `ChannelId` (= the call id the tracker gives the
 call, and the Linkedid of every leg), the campaign's caller ID, a ring timeout and the channel
-variables CAMPAIGN_ID, PREINST_ID and SP_CALL (the attempt id; manager.conf channelvars).
+variables CAMPAIGN_ID, PREINST_ID and SP_CALL (the attempt id; manager.conf channelvars), plus,
+agent first, SP_CID: the caller ID number the dialplan presents to the customer.
 
 The attempt is registered with the AttemptTracker before the action is written; the executor is
 also the listener's event sink (`put_nowait`, synchronous, never raises), so the tracker sees the
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 AGENT_FIRST_CONTEXT = "dialer"
 CUSTOMER_FIRST_CONTEXT = "dialer-connect"
 QUEUE_EXTEN = "ventas"
+CALLER_ID_VARIABLE = "SP_CID"  # agent first: the number the customer sees
 AMD_EXTEN = "amd"
 
 
@@ -92,6 +94,14 @@ def digits(number: str) -> str:
     return "".join(ch for ch in number if ch.isdigit())
 
 
+def caller_number(caller_id: str | None) -> str:
+    """The number of a caller ID: '"Campaña" <5550001000>' → '5550001000'."""
+    if not caller_id:
+        return ""
+    inside = caller_id.rpartition("<")[2].partition(">")[0] if "<" in caller_id else caller_id
+    return digits(inside)
+
+
 def build_originate(request: OriginateRequest, settings: OriginateSettings) -> dict[str, Any]:
     """The AMI Originate action for a request (pure)."""
     number = digits(request.number)
@@ -107,6 +117,10 @@ def build_originate(request: OriginateRequest, settings: OriginateSettings) -> d
     variables = {CAMPAIGN_VARIABLE: request.campaign_id or "",
                  PREINSTALLATION_VARIABLE: request.preinstallation_id or "",
                  DIALER_CALL_VARIABLE: request.attempt_id, **request.variables}
+    presented = caller_number(request.caller_id)
+    if presented and request.order is Order.AGENT_FIRST:
+        # extensions.conf [dialer] presents it to the customer (the agent's phone shows CallerID)
+        variables[CALLER_ID_VARIABLE] = presented
     for name, value in variables.items():
         if any(ch in str(value) for ch in ",\r\n") or any(ch in name for ch in "=,\r\n"):
             raise ValueError(f"variable de canal inválida {name}={value!r}")
