@@ -85,14 +85,15 @@ async def dialer_store(dialer_pool):
 
 async def new_campaign(store, pool, campaign_id: str = "c1", *, leads: int = 0, mode=None,
                        agents=tuple(AGENTS), state: str = "running", first: int = 0,
-                       **settings):
+                       order=None, **settings):
     from datetime import UTC, datetime
 
     from common.dialer.outcomes import Order
     from common.dialer.store import Campaign, Mode, NewLead
 
     await store.create_campaign(Campaign(
-        campaign_id, f"Campaña {campaign_id}", mode or Mode.PROGRESSIVE, Order.AGENT_FIRST, 3,
+        campaign_id, f"Campaña {campaign_id}", mode or Mode.PROGRESSIVE,
+        order or Order.AGENT_FIRST, 3,
         {"windows": ALWAYS_OPEN, **settings}, '"Campana" <5550001000>', None, tuple(agents)))
     if leads:
         await store.add_leads(campaign_id, [NewLead(f"p{first + i}", number(first + i))
@@ -131,7 +132,8 @@ async def engine(executor, dialer_store, redis, keys):
 
     async def make(worker: str = "w1", **changes):
         settings = EngineSettings(worker=worker, lease_seconds=changes.pop("lease_seconds", 6.0),
-                                  refresh_seconds=0.3, reclaim_seconds=0.5,
+                                  refresh_seconds=changes.pop("refresh_seconds", 0.3),
+                                  reclaim_seconds=0.5,
                                   reclaim_retry_seconds=0.0, live_every=0.1, measure_seconds=0.5,
                                   ring_seconds=10.0, **changes)
         built = DialerEngine(store=dialer_store, redis=redis, keys=keys, executor=executor,

@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from common.dialer.outcomes import Order
 from common.dialer.store import NewLead
 from common.dialer.windows import WEEKDAYS
 from tests.dialer.conftest import AGENTS, eventually, new_campaign, number, set_agent
@@ -139,3 +140,111 @@ async def _placed(pool) -> int:
 
 async def _at_least(value, expected) -> bool:
     return (await value) >= expected
+
+
+async def test_customer_first_progressive_hands_answered_customers_to_the_queue(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    await new_campaign(dialer_store, dialer_pool, leads=12, order=Order.CUSTOMER_FIRST,
+                       retry_minutes={"busy": 0})
+    for n in (3, 7):
+        sim.dialer.picker.force_next(f"52{number(n)}", "busy")
+    for username in AGENTS:
+        await set_agent(redis, keys, username)
+    await engine()
+
+    async def over() -> bool:
+        return await dialer_pool.fetchval(
+            "SELECT count(*) FROM dialer_leads WHERE last_outcome IS DISTINCT FROM "
+            "'connected' OR state = 'dialing'") == 0
+
+    await eventually(over, timeout=60)
+    outcomes = dict(await dialer_pool.fetch(
+        "SELECT outcome, count(*) FROM dialer_attempts GROUP BY outcome"))
+    assert outcomes == {"connected": 12, "busy": 2}
+    assert await dialer_pool.fetchval(
+        "SELECT count(*) FROM dialer_attempts WHERE outcome = 'connected' AND answered "
+        "AND agent_connected_at IS NOT NULL AND NOT abandoned") == 12
+    await no_agent_twice(dialer_pool)
+
+
+async def test_pausing_the_campaign_stops_dialing_at_once_and_resuming_goes_on(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    sim.default_speed = 1.0
+    settings = sim.dialer.settings
+    settings.ring_seconds = settings.agent_ring_seconds = 0.02
+    settings.talk_seconds = 0.1
+    await new_campaign(dialer_store, dialer_pool, leads=40, agents=("ana",))
+    await set_agent(redis, keys, "ana")
+    running = await engine(refresh_seconds=3600.0)  # only the control message can tell it
+    await eventually(lambda: _at_least(finished(dialer_pool), 2))
+    await dialer_pool.execute("UPDATE dialer_campaigns SET state = 'paused'")
+    await redis.publish(keys.dialer_control_channel, "c1")
+
+    async def paused() -> bool:
+        live = await redis.hgetall(keys.dialer_live("c1"))
+        return live.get("state") == "paused" and running.in_flight == 0
+
+    await eventually(paused)
+    stopped_at = await _placed(dialer_pool)
+    await asyncio.sleep(1.0)
+    assert await _placed(dialer_pool) == stopped_at
+    await dialer_pool.execute("UPDATE dialer_campaigns SET state = 'running'")
+    await redis.publish(keys.dialer_control_channel, "c1")
+    await eventually(lambda: _at_least(_placed(dialer_pool), stopped_at + 2))
+
+
+async def _history(pool, *, attempts: int, answered: int, abandoned: int) -> None:
+    """Finished attempts of the campaign in the last days: what predictive pacing measures."""
+    lead = await pool.fetchval("SELECT min(lead_id) FROM dialer_leads")
+    await pool.execute(
+        "INSERT INTO dialer_attempts (attempt_id, lead_id, campaign_id, phone, claimed_by, "
+        "started_at, ended_at, outcome, answered, abandoned, answered_at, agent_connected_at) "
+        "SELECT gen_random_uuid(), $1, 'c1', '+520000000000', 'past', "
+        "now() - interval '1 day' - i * interval '1 minute', "
+        "now() - interval '1 day' - i * interval '1 minute' + interval '70 seconds', "
+        "CASE WHEN i <= $3 THEN 'connected' ELSE 'no_answer' END, i <= $3, i <= $4, "
+        "CASE WHEN i <= $3 THEN now() - interval '1 day' - i * interval '1 minute' "
+        "+ interval '5 seconds' END, CASE WHEN i <= $3 THEN now() - interval '1 day' "
+        "- i * interval '1 minute' + interval '6 seconds' END "
+        "FROM generate_series(1, $2) AS i", lead, attempts, answered, abandoned)
+
+
+async def _peak(pool) -> int:
+    """The most calls the engine had up at once."""
+    return await pool.fetchval(
+        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM dialer_attempts a "
+        "JOIN dialer_attempts b ON b.started_at <= a.started_at AND b.ended_at > a.started_at "
+        "WHERE a.claimed_by <> 'past' AND b.claimed_by <> 'past' GROUP BY a.attempt_id) x")
+
+
+async def _predictive(engine, dialer_store, dialer_pool, redis, keys, sim, *, abandoned: int):
+    from common.dialer.store import Mode
+
+    sim.default_speed = 1.0
+    sim.dialer.settings.ring_seconds = 0.05
+    await new_campaign(dialer_store, dialer_pool, leads=30, agents=("ana", "luis"),
+                       order=Order.CUSTOMER_FIRST, mode=Mode.PREDICTIVE, ring_seconds=1,
+                       retry_minutes={"no_answer": 0})
+    for n in range(30):  # a list where few answer: the ratio must rise above one per agent
+        sim.dialer.picker.set_rule(f"52{number(n)}", "no_answer")
+    await _history(dialer_pool, attempts=60, answered=12, abandoned=abandoned)
+    for username in ("ana", "luis"):
+        await set_agent(redis, keys, username)
+    await engine()
+    await eventually(lambda: _at_least(finished(dialer_pool), 60 + 20), timeout=60)
+
+
+async def test_predictive_dials_more_calls_than_idle_agents_when_few_answer(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    await _predictive(engine, dialer_store, dialer_pool, redis, keys, sim, abandoned=0)
+    peak = await _peak(dialer_pool)
+    assert 2 < peak <= 10  # above one call per idle agent, never past max_ratio (5) per agent
+
+
+async def test_predictive_at_the_abandonment_cap_paces_one_call_per_agent(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    # 1 of 12 answered calls abandoned in 30 days: 8 %, over the 3 % cap
+    await _predictive(engine, dialer_store, dialer_pool, redis, keys, sim, abandoned=1)
+    assert await _peak(dialer_pool) <= 2
+    live = await redis.hgetall(keys.dialer_live("c1"))
+    assert float(live["abandon_rate_30d"]) > 0.03
