@@ -226,10 +226,13 @@ class DialerEngine:
             await self.refresh_campaigns(only=data.strip())
             return
         try:
-            username = json.loads(data).get("username")
+            state = json.loads(data)
+            username = state.get("username")
         except (ValueError, AttributeError):
             return
-        self.agent_changed(username)
+        for runner in self.runners.values():
+            if username in runner.campaign.agents:
+                runner.agent_event(state)
 
     def agent_changed(self, username: str | None) -> None:
         for runner in self.runners.values():
@@ -329,6 +332,7 @@ class CampaignRunner:
         self._wake = asyncio.Event()
         self._agent_woken_at: float | None = None
         self._task: asyncio.Task | None = None
+        self._fast_tasks: set[asyncio.Task] = set()
         self._live_sent: dict[str, object] | None = None
         self._live_sent_at = float("-inf")
         self._live_stored_at = float("-inf")
@@ -345,12 +349,44 @@ class CampaignRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        for task in list(self._fast_tasks):
+            task.cancel()
         for call in list(self.calls.values()):
             if call.task is not None:
                 call.task.cancel()
         for attempt_id in list(self.offers):
             with contextlib.suppress(Exception):
                 await self._withdraw(attempt_id, "el dialer se detuvo")
+
+    def agent_event(self, state: dict) -> None:
+        """An assigned agent's new state (the AgentState JSON screenpop published). An agent
+        who became available is given a call (or an offer) at once, from the message itself:
+        one reservation and one claim away from the Originate. Customer-first calls wait for
+        the step, which paces them (it runs once this is done: nothing competes with it)."""
+        endpoint = state.get("endpoint")
+        if state.get("state") != "available" or not isinstance(endpoint, str) or not endpoint \
+                or self.state != "running" or not self.engine.executor.ami_connected \
+                or (self.campaign.call_order is not Order.AGENT_FIRST
+                    and self.campaign.mode is not Mode.PREVIEW):
+            self.wake(agent_event=True)
+            return
+        view = AgentView(str(state["username"]), "available", endpoint, None)
+        task = asyncio.create_task(self._fast(view, time.monotonic()))
+        self._fast_tasks.add(task)
+        task.add_done_callback(self._fast_tasks.discard)
+
+    async def _fast(self, view: AgentView, woken_at: float) -> None:
+        try:
+            now = self.engine.clock()
+            zones = await self.engine.store.open_zones(self.campaign_id, now)
+            if zones:
+                await self._take(view, now, zones, woken_at,
+                                 preview=self.campaign.mode is Mode.PREVIEW)
+        except Exception as exc:  # noqa: BLE001 - the step that follows retries it
+            log.warning("campaign %s: %s", self.campaign_id,
+                        _describe("no se pudo marcar para el asesor disponible", exc))
+        finally:
+            self.wake()
 
     def wake(self, *, agent_event: bool = False) -> None:
         if agent_event and self._agent_woken_at is None:
@@ -397,12 +433,14 @@ class CampaignRunner:
             await self._publish_live()
             return
         now = engine.clock()
-        await self._refresh_measured()
+        if self.campaign.mode is Mode.PREDICTIVE:
+            await self._refresh_measured()
         zones = await engine.store.open_zones(self.campaign_id, now)
         self.last_error = None
         idle = [view for view in self._views if view.idle and view.endpoint]
         if zones:
             await self._place(idle, zones, now, woken_at)
+        await self._refresh_measured()  # the live figures' rates; off the path to the Originate
         await self._publish_live()
 
     async def _place(self, idle: list[AgentView], zones: Sequence[str], now: datetime,
@@ -455,15 +493,22 @@ class CampaignRunner:
             return False
         claim = claims[0]
         attempt_id = str(claim.attempt_id)
-        if view is not None and token is not None and \
-                not await engine.reservations.hand_over(view.username, token, attempt_id):
-            await engine.store.release(claim, engine.clock(), "la reserva del asesor se perdió")
-            return True
         if preview and view is not None:
+            if not await engine.reservations.hand_over(view.username, token, attempt_id):
+                await engine.store.release(claim, engine.clock(),
+                                           "la reserva del asesor se perdió")
+                return True
             await self._offer(claim, view)
             return True
         engine.note_woken(attempt_id, woken_at)
         self._start_call(claim, view, agent_first=agent_first)
+        if view is not None and token is not None:
+            # the reservation names the attempt from now on; done once the Originate is on its
+            # way (the token was taken milliseconds ago and lives a whole lease)
+            await asyncio.sleep(0)
+            if not await engine.reservations.hand_over(view.username, token, attempt_id):
+                log.warning("campaign %s: %s's reservation expired before the call %s",
+                            self.campaign_id, view.username, attempt_id)
         return True
 
     def _start_call(self, claim: Claim, view: AgentView | None, *, agent_first: bool) -> None:
