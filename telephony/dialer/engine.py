@@ -620,13 +620,16 @@ class CampaignRunner:
             return
         engine = self.engine
         del self.offers[command.attempt_id]
-        await self._clear_offer(offer.agent, command.attempt_id)
         if command.action == "skip":
-            await engine.store.finish(offer.claim, Outcome.SKIPPED, engine.clock())
-            await engine.reservations.release(offer.agent, command.attempt_id)
+            try:
+                await engine.store.finish(offer.claim, Outcome.SKIPPED, engine.clock())
+            finally:
+                await self._clear_offer(offer.agent, command.attempt_id)
+                await engine.reservations.release(offer.agent, command.attempt_id)
             engine.outcomes[str(Outcome.SKIPPED)] += 1
             engine.agent_changed(offer.agent)
             return
+        await self._clear_offer(offer.agent, command.attempt_id)
         view = next((v for v in self._views if v.username == offer.agent), None)
         if view is None or not view.endpoint:
             view = AgentView(offer.agent, "available", None, command.attempt_id)
