@@ -71,6 +71,7 @@ class EngineSettings:
     live_ttl: float = 30.0               # the live hash expires when nobody refreshes it
     measure_seconds: float = 10.0        # answer rate, talk time and abandonment re-read
     ring_seconds: float = 30.0           # Originate Timeout unless the campaign sets ring_seconds
+    rejected_pause_seconds: float = 30.0  # an agent whose phone refused a call waits this long
     pacing: PacingSettings = field(default_factory=PacingSettings)
 
 
@@ -459,7 +460,9 @@ class CampaignRunner:
                     break
             return
         talking = sum(1 for view in self._views if view.on_call)
-        ringing = max(0, len(self.calls) - talking)
+        # a call that holds an agent's reservation is that agent's; the others (predictive's
+        # extra calls) compete for the idle agents
+        ringing = sum(1 for call in self.calls.values() if call.agent is None)
         decision = decide(mode, Floor(idle_agents=len(idle), talking_agents=talking,
                                       calls_ringing=ringing), self.measured, self._pacing())
         self.dial_ratio = decision.dial_ratio
@@ -558,9 +561,19 @@ class CampaignRunner:
                             self.last_error)
                 await asyncio.sleep(backoff_delay(attempt, base=0.2, cap=2.0))
         engine.record_attempt(claim, placed, call.agent)
-        if call.agent:
-            with contextlib.suppress(Exception):
-                await engine.reservations.release(call.agent, str(claim.attempt_id))
+        if not call.agent:
+            return
+        attempt_id = str(claim.attempt_id)
+        pause = engine.settings.rejected_pause_seconds
+        with contextlib.suppress(Exception):
+            if placed.result.outcome is Outcome.AGENT_REJECTED and pause > 0:
+                # the agent's phone did not take the call: not the next record at once (an
+                # unregistered softphone would take a record a second off the list)
+                self.last_error = (f"el teléfono de {call.agent} no tomó la llamada; se le "
+                                   f"vuelve a marcar en {pause:g} s")
+                await engine.reservations.hold(call.agent, attempt_id, pause)
+            else:
+                await engine.reservations.release(call.agent, attempt_id)
 
     # --- preview -------------------------------------------------------------------------------
     async def _offer(self, claim: Claim, view: AgentView) -> None:

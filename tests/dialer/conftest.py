@@ -135,7 +135,9 @@ async def engine(executor, dialer_store, redis, keys):
                                   refresh_seconds=changes.pop("refresh_seconds", 0.3),
                                   reclaim_seconds=0.5,
                                   reclaim_retry_seconds=0.0, live_every=0.1, measure_seconds=0.5,
-                                  ring_seconds=10.0, **changes)
+                                  ring_seconds=10.0,
+                                  rejected_pause_seconds=changes.pop("rejected_pause_seconds",
+                                                                     0.0), **changes)
         built = DialerEngine(store=dialer_store, redis=redis, keys=keys, executor=executor,
                              settings=settings)
         await built.start()

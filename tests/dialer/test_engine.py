@@ -252,3 +252,21 @@ async def test_predictive_at_the_abandonment_cap_paces_one_call_per_agent(
     assert await _peak(dialer_pool) <= 2
     live = await redis.hgetall(keys.dialer_live("c1"))
     assert float(live["abandon_rate_30d"]) > 0.03
+
+
+async def test_an_agent_whose_phone_refuses_waits_before_the_next_record(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    await new_campaign(dialer_store, dialer_pool, leads=3, agents=("ana",),
+                       retry_minutes={"agent_rejected": 0})
+    sim.dialer.picker.force_next(f"52{number(0)}", "agent_unreachable")
+    await set_agent(redis, keys, "ana")
+    await engine(rejected_pause_seconds=1.5)
+    await eventually(lambda: _at_least(finished(dialer_pool), 1))
+    assert (await redis.get(keys.dialer_agent_reservation("ana"))).startswith("held-")
+    assert await _placed(dialer_pool) == 1
+    live = await redis.hgetall(keys.dialer_live("c1"))
+    await eventually(lambda: _equals(finished(dialer_pool), 4))  # then all three, p0 again
+    assert dict(await dialer_pool.fetch("SELECT outcome, count(*) FROM dialer_attempts "
+                                        "GROUP BY outcome")) == {"agent_rejected": 1,
+                                                                 "connected": 3}
+    assert live["campaign_id"] == "c1"
