@@ -42,6 +42,7 @@ class TelephonyConfig:
     dialer_refresh_seconds: float = 5.0         # campaign states re-read (also on control msgs)
     dialer_reclaim_seconds: float = 30.0        # leases of dead dialers looked for
     dialer_reclaim_retry_seconds: float = 600.0  # a reclaimed lead waits this (its call may be up)
+    dialer_rejected_pause_seconds: float = 30.0  # an agent whose phone refused a call waits this
 
     @property
     def dialer_name(self) -> str:
@@ -85,6 +86,8 @@ class TelephonyConfig:
                                              cls.dialer_reclaim_seconds, minimum=0.1),
             dialer_reclaim_retry_seconds=env_float(env, "DIALER_RECLAIM_RETRY_SECONDS",
                                                    cls.dialer_reclaim_retry_seconds),
+            dialer_rejected_pause_seconds=env_float(env, "DIALER_REJECTED_PAUSE_SECONDS",
+                                                    cls.dialer_rejected_pause_seconds),
         )
         if "{number}" not in config.dialer_trunk:
             raise ConfigError("DIALER_TRUNK: debe contener {number}, p. ej. PJSIP/{number}@trunk "

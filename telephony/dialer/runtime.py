@@ -95,6 +95,7 @@ class Dialer:
                                     refresh_seconds=cfg.dialer_refresh_seconds,
                                     reclaim_seconds=cfg.dialer_reclaim_seconds,
                                     reclaim_retry_seconds=cfg.dialer_reclaim_retry_seconds,
+                                    rejected_pause_seconds=cfg.dialer_rejected_pause_seconds,
                                     pacing=PacingSettings(abandon_cap=cfg.dialer_abandon_cap)),
             records=self._records, on_latency=self.latency.observe)
         await self.engine.start()
