@@ -104,7 +104,7 @@ class DialerEngine:
         self.on_latency = on_latency
         self.reservations = Reservations(redis, keys, ttl_seconds=settings.lease_seconds)
         self.runners: dict[str, CampaignRunner] = {}
-        self.outcomes: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()  # what never reached the executor: skips, withdrawals
         self.last_error: str | None = None
         self.started = False
         self._tasks: list[asyncio.Task] = []
@@ -304,8 +304,10 @@ class DialerEngine:
         if at is not None:
             self._woken[attempt_id] = at
 
+    def forget_woken(self, attempt_id: str) -> None:
+        self._woken.pop(attempt_id, None)  # its Originate was never written
+
     def record_attempt(self, claim: Claim, placed: PlacedCall, agent: str | None) -> None:
-        self.outcomes[str(placed.result.outcome)] += 1
         if self.records is None or placed.call_id is None:
             return
         result = placed.result
@@ -538,6 +540,7 @@ class CampaignRunner:
             await self._settle(call, placed)
         finally:
             self.calls.pop(request.attempt_id, None)
+            self.engine.forget_woken(request.attempt_id)
             if call.agent:
                 self.engine.agent_changed(call.agent)
             self.wake()

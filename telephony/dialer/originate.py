@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -155,7 +154,6 @@ class OriginateExecutor:
         self._live: dict[str, _Live] = {}
         self._by_channel: dict[str, str] = {}
         self.outcomes: Counter[str] = Counter()
-        self.answer_seconds: list[float] = []  # written → Asterisk's answer, drained by metrics
         self.errors = 0
 
     @property
@@ -182,10 +180,9 @@ class OriginateExecutor:
                 self._interrupt(key, f"no se escribió el Originate: {exc}")
                 return self._placed(live)
             live.written = True
-            written_at = time.monotonic()
             if self.on_written is not None:
                 self.on_written(request)
-            await self._wait_answer(live, answer, written_at)
+            await self._wait_answer(live, answer)
             try:
                 await asyncio.wait_for(asyncio.shield(live.result), self.settings.max_call_seconds)
             except TimeoutError:
@@ -195,13 +192,12 @@ class OriginateExecutor:
             self._live.pop(key, None)
             self._by_channel.pop(request.channel_id, None)
 
-    async def _wait_answer(self, live: _Live, answer: asyncio.Future, written_at: float) -> None:
+    async def _wait_answer(self, live: _Live, answer: asyncio.Future) -> None:
         request = live.request
         budget = request.ring_seconds + self.settings.answer_margin
         done, _ = await asyncio.wait({answer, live.result}, timeout=budget,
                                      return_when=asyncio.FIRST_COMPLETED)
         if answer in done:
-            self.answer_seconds.append(time.monotonic() - written_at)
             reply = answer.result()
             first = reply[0] if isinstance(reply, list) else reply
             if first.get("Response") != "Success":

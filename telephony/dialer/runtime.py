@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -125,8 +126,9 @@ class Dialer:
 
     def collect(self) -> Iterator[Metric]:
         outcomes = CounterMetricFamily("telephony_dialer_attempts",
-                                       "Dialer attempts finished, by outcome", labels=["outcome"])
-        counts = self.engine.outcomes if self.engine else {}
+                                       "Dialer attempts finished, by outcome (preview skips and "
+                                       "withdrawn offers included)", labels=["outcome"])
+        counts = self.executor.outcomes + (self.engine.outcomes if self.engine else Counter())
         for outcome in [*map(str, Outcome), "offer_withdrawn"]:
             outcomes.add_metric([outcome], counts.get(outcome, 0))
         yield outcomes
