@@ -25,11 +25,18 @@ async def sim():
 
 
 @pytest.fixture
-def ami_config(sim, keys) -> TelephonyConfig:
+def ami_events() -> str:
+    """The event classes the listener asks for: the service's own, unless a test parametrizes
+    `ami_events`."""
+    return TelephonyConfig.ami_events
+
+
+@pytest.fixture
+def ami_config(sim, keys, ami_events) -> TelephonyConfig:
     return TelephonyConfig(ami_port=sim.port, ami_username=USERNAME, ami_secret=SECRET,
-                           agent_endpoint_patterns=("PJSIP/*",), redis_prefix=keys.prefix,
-                           status_port=0, agi_port=0, ping_interval=0.5, ping_timeout=1.0,
-                           login_timeout=2.0)
+                           ami_events=ami_events, agent_endpoint_patterns=("PJSIP/*",),
+                           redis_prefix=keys.prefix, status_port=0, agi_port=0,
+                           ping_interval=0.5, ping_timeout=1.0, login_timeout=2.0)
 
 
 class ExecutorSink:

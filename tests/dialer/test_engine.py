@@ -5,6 +5,8 @@ import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from common.dialer.outcomes import Order
 from common.dialer.store import NewLead
 from common.dialer.windows import WEEKDAYS
@@ -270,3 +272,56 @@ async def test_an_agent_whose_phone_refuses_waits_before_the_next_record(
                                         "GROUP BY outcome")) == {"agent_rejected": 1,
                                                                  "connected": 3}
     assert live["campaign_id"] == "c1"
+
+
+# The simulator plays AMD's verdict as recorded, a VarSet (dialplan class); the deployed AMI user
+# gets it from the dialplan's UserEvent instead (test_outcomes_replay covers that stream).
+@pytest.mark.parametrize("ami_events", ["on"])
+async def test_answering_machines_are_detected_customer_first_and_retried_by_their_rule(
+        engine, dialer_store, dialer_pool, redis, keys, sim, ami_events) -> None:
+    await new_campaign(dialer_store, dialer_pool, leads=4, order=Order.CUSTOMER_FIRST, amd=True)
+    for n in (0, 1):
+        sim.dialer.picker.set_rule(f"52{number(n)}", "machine")
+    for username in AGENTS:
+        await set_agent(redis, keys, username)
+    await engine()
+    await eventually(lambda: _equals(finished(dialer_pool), 4))
+    rows = {row["preinstallation_id"]: (row["last_outcome"], row["next_at"] - row["at"])
+            for row in await dialer_pool.fetch(
+                "SELECT preinstallation_id, last_outcome, next_at, last_attempt_at AS at "
+                "FROM dialer_leads")}
+    assert {rows[p][0] for p in ("p0", "p1")} == {"machine"}
+    assert {rows[p][0] for p in ("p2", "p3")} == {"connected"}
+    assert all(rows[p][1].total_seconds() >= 4 * 3600 for p in ("p0", "p1"))  # machine: 4 h
+    assert not await dialer_pool.fetchval("SELECT bool_or(answered) FROM dialer_attempts "
+                                          "WHERE outcome = 'machine'")
+
+
+async def test_a_callback_for_one_agent_is_dialled_first_and_only_for_them(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    from common.dialer.store import Disposition
+
+    await new_campaign(dialer_store, dialer_pool, leads=6)
+    lead = await dialer_pool.fetchrow("SELECT * FROM dialer_leads WHERE preinstallation_id = "
+                                      "'p5'")
+    attempt = await dialer_pool.fetchval(
+        "INSERT INTO dialer_attempts (attempt_id, lead_id, campaign_id, phone, claimed_by, "
+        "outcome, ended_at) VALUES (gen_random_uuid(), $1, 'c1', $2, 'past', 'connected', now()) "
+        "RETURNING attempt_id", lead["lead_id"], lead["phone"])
+    assert await dialer_store.set_disposition(attempt, "volver a llamar", Disposition.CALLBACK,
+                                              datetime.now(UTC), callback_at=datetime.now(UTC),
+                                              callback_agent="luis", by="luis")
+    await set_agent(redis, keys, "ana")
+    await engine()
+    await eventually(lambda: _equals(finished(dialer_pool), 5 + 1))
+    assert await dialer_pool.fetchval("SELECT count(*) FROM dialer_attempts a JOIN dialer_leads "
+                                      "l USING (lead_id) WHERE l.preinstallation_id = 'p5' "
+                                      "AND a.claimed_by <> 'past'") == 0
+    await set_agent(redis, keys, "luis")
+
+    async def called_back() -> bool:
+        return await dialer_pool.fetchval(
+            "SELECT a.agent FROM dialer_attempts a JOIN dialer_leads l USING (lead_id) "
+            "WHERE l.preinstallation_id = 'p5' AND a.claimed_by <> 'past'") == "luis"
+
+    await eventually(called_back)
