@@ -39,6 +39,10 @@ class TelephonyConfig:
     dialer_offer_seconds: float = 120.0
     dialer_ring_seconds: float = 30.0
     dialer_abandon_cap: float = 0.03
+    dialer_refresh_seconds: float = 5.0         # campaign states re-read (also on control msgs)
+    dialer_reclaim_seconds: float = 30.0        # leases of dead dialers looked for
+    dialer_reclaim_retry_seconds: float = 600.0  # a reclaimed lead waits this (its call may be up)
+    dialer_rejected_pause_seconds: float = 30.0  # an agent whose phone refused a call waits this
 
     # queue callbacks (telephony.dialer.queue_callbacks): on when CALLBACK_QUEUES names a queue
     callback_queues: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (queue, member endpoints)
@@ -76,12 +80,20 @@ class TelephonyConfig:
                                   env_str(env, "TELEPHONY_NODE", cls.node_name)),
             dialer_trunk=env_str(env, "DIALER_TRUNK", cls.dialer_trunk),
             dialer_lease_seconds=env_float(env, "DIALER_LEASE_SECONDS", cls.dialer_lease_seconds,
-                                           minimum=3.0),
+                                           minimum=1.0),
             dialer_offer_seconds=env_float(env, "DIALER_OFFER_SECONDS", cls.dialer_offer_seconds,
                                            minimum=5.0),
             dialer_ring_seconds=env_float(env, "DIALER_RING_SECONDS", cls.dialer_ring_seconds,
                                           minimum=5.0),
             dialer_abandon_cap=env_float(env, "DIALER_ABANDON_CAP", cls.dialer_abandon_cap),
+            dialer_refresh_seconds=env_float(env, "DIALER_REFRESH_SECONDS",
+                                             cls.dialer_refresh_seconds, minimum=0.1),
+            dialer_reclaim_seconds=env_float(env, "DIALER_RECLAIM_SECONDS",
+                                             cls.dialer_reclaim_seconds, minimum=0.1),
+            dialer_reclaim_retry_seconds=env_float(env, "DIALER_RECLAIM_RETRY_SECONDS",
+                                                   cls.dialer_reclaim_retry_seconds),
+            dialer_rejected_pause_seconds=env_float(env, "DIALER_REJECTED_PAUSE_SECONDS",
+                                                    cls.dialer_rejected_pause_seconds),
             callback_queues=parse_callback_queues(env.get("CALLBACK_QUEUES", "")),
             callback_attempts=env_int(env, "CALLBACK_ATTEMPTS", cls.callback_attempts, minimum=1),
             callback_retry_seconds=env_float(env, "CALLBACK_RETRY_SECONDS",

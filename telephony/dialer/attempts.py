@@ -18,7 +18,11 @@ from common.dialer.outcomes import AttemptFacts, AttemptResult, Order, classify
 
 BUFFERED_CALLS = 256
 BUFFERED_EVENTS_PER_CALL = 256
-RELEVANT = frozenset({"Newchannel", "Hangup", "DialBegin", "DialEnd", "AgentConnect", "VarSet"})
+RELEVANT = frozenset({"Newchannel", "Hangup", "DialBegin", "DialEnd", "AgentConnect", "VarSet",
+                      "UserEvent"})
+# extensions.conf [dialer-connect] reports AMD() with `UserEvent(DialerAMD,Status: …,Cause: …)`:
+# the AMI user reads the user class, not the dialplan class that VarSet belongs to
+AMD_USER_EVENT = "DialerAMD"
 
 
 @dataclass
@@ -148,6 +152,10 @@ def _apply(attempt: _Attempt, message: Mapping[str, str]) -> None:
     elif event == "VarSet" and uniqueid and uniqueid == attempt.customer_uniqueid \
             and message.get("Variable") == "AMDSTATUS":
         facts.amd_status = message.get("Value")
+        facts.amd_decided_at = at
+    elif event == "UserEvent" and message.get("UserEvent") == AMD_USER_EVENT and uniqueid \
+            and uniqueid == attempt.customer_uniqueid and facts.amd_status is None:
+        facts.amd_status = message.get("Status")
         facts.amd_decided_at = at
 
 

@@ -71,6 +71,7 @@ class EngineSettings:
     live_ttl: float = 30.0               # the live hash expires when nobody refreshes it
     measure_seconds: float = 10.0        # answer rate, talk time and abandonment re-read
     ring_seconds: float = 30.0           # Originate Timeout unless the campaign sets ring_seconds
+    rejected_pause_seconds: float = 30.0  # an agent whose phone refused a call waits this long
     pacing: PacingSettings = field(default_factory=PacingSettings)
 
 
@@ -103,7 +104,7 @@ class DialerEngine:
         self.on_latency = on_latency
         self.reservations = Reservations(redis, keys, ttl_seconds=settings.lease_seconds)
         self.runners: dict[str, CampaignRunner] = {}
-        self.outcomes: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()  # what never reached the executor: skips, withdrawals
         self.last_error: str | None = None
         self.started = False
         self._tasks: list[asyncio.Task] = []
@@ -226,10 +227,13 @@ class DialerEngine:
             await self.refresh_campaigns(only=data.strip())
             return
         try:
-            username = json.loads(data).get("username")
+            state = json.loads(data)
+            username = state.get("username")
         except (ValueError, AttributeError):
             return
-        self.agent_changed(username)
+        for runner in self.runners.values():
+            if username in runner.campaign.agents:
+                runner.agent_event(state)
 
     def agent_changed(self, username: str | None) -> None:
         for runner in self.runners.values():
@@ -300,8 +304,10 @@ class DialerEngine:
         if at is not None:
             self._woken[attempt_id] = at
 
+    def forget_woken(self, attempt_id: str) -> None:
+        self._woken.pop(attempt_id, None)  # its Originate was never written
+
     def record_attempt(self, claim: Claim, placed: PlacedCall, agent: str | None) -> None:
-        self.outcomes[str(placed.result.outcome)] += 1
         if self.records is None or placed.call_id is None:
             return
         result = placed.result
@@ -329,6 +335,7 @@ class CampaignRunner:
         self._wake = asyncio.Event()
         self._agent_woken_at: float | None = None
         self._task: asyncio.Task | None = None
+        self._fast_tasks: set[asyncio.Task] = set()
         self._live_sent: dict[str, object] | None = None
         self._live_sent_at = float("-inf")
         self._live_stored_at = float("-inf")
@@ -345,12 +352,44 @@ class CampaignRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        for task in list(self._fast_tasks):
+            task.cancel()
         for call in list(self.calls.values()):
             if call.task is not None:
                 call.task.cancel()
         for attempt_id in list(self.offers):
             with contextlib.suppress(Exception):
                 await self._withdraw(attempt_id, "el dialer se detuvo")
+
+    def agent_event(self, state: dict) -> None:
+        """An assigned agent's new state (the AgentState JSON screenpop published). An agent
+        who became available is given a call (or an offer) at once, from the message itself:
+        one reservation and one claim away from the Originate. Customer-first calls wait for
+        the step, which paces them (it runs once this is done: nothing competes with it)."""
+        endpoint = state.get("endpoint")
+        if state.get("state") != "available" or not isinstance(endpoint, str) or not endpoint \
+                or self.state != "running" or not self.engine.executor.ami_connected \
+                or (self.campaign.call_order is not Order.AGENT_FIRST
+                    and self.campaign.mode is not Mode.PREVIEW):
+            self.wake(agent_event=True)
+            return
+        view = AgentView(str(state["username"]), "available", endpoint, None)
+        task = asyncio.create_task(self._fast(view, time.monotonic()))
+        self._fast_tasks.add(task)
+        task.add_done_callback(self._fast_tasks.discard)
+
+    async def _fast(self, view: AgentView, woken_at: float) -> None:
+        try:
+            now = self.engine.clock()
+            zones = await self.engine.store.open_zones(self.campaign_id, now)
+            if zones:
+                await self._take(view, now, zones, woken_at,
+                                 preview=self.campaign.mode is Mode.PREVIEW)
+        except Exception as exc:  # noqa: BLE001 - the step that follows retries it
+            log.warning("campaign %s: %s", self.campaign_id,
+                        _describe("no se pudo marcar para el asesor disponible", exc))
+        finally:
+            self.wake()
 
     def wake(self, *, agent_event: bool = False) -> None:
         if agent_event and self._agent_woken_at is None:
@@ -397,12 +436,14 @@ class CampaignRunner:
             await self._publish_live()
             return
         now = engine.clock()
-        await self._refresh_measured()
+        if self.campaign.mode is Mode.PREDICTIVE:
+            await self._refresh_measured()
         zones = await engine.store.open_zones(self.campaign_id, now)
         self.last_error = None
         idle = [view for view in self._views if view.idle and view.endpoint]
         if zones:
             await self._place(idle, zones, now, woken_at)
+        await self._refresh_measured()  # the live figures' rates; off the path to the Originate
         await self._publish_live()
 
     async def _place(self, idle: list[AgentView], zones: Sequence[str], now: datetime,
@@ -421,7 +462,9 @@ class CampaignRunner:
                     break
             return
         talking = sum(1 for view in self._views if view.on_call)
-        ringing = max(0, len(self.calls) - talking)
+        # a call that holds an agent's reservation is that agent's; the others (predictive's
+        # extra calls) compete for the idle agents
+        ringing = sum(1 for call in self.calls.values() if call.agent is None)
         decision = decide(mode, Floor(idle_agents=len(idle), talking_agents=talking,
                                       calls_ringing=ringing), self.measured, self._pacing())
         self.dial_ratio = decision.dial_ratio
@@ -455,15 +498,22 @@ class CampaignRunner:
             return False
         claim = claims[0]
         attempt_id = str(claim.attempt_id)
-        if view is not None and token is not None and \
-                not await engine.reservations.hand_over(view.username, token, attempt_id):
-            await engine.store.release(claim, engine.clock(), "la reserva del asesor se perdió")
-            return True
         if preview and view is not None:
+            if not await engine.reservations.hand_over(view.username, token, attempt_id):
+                await engine.store.release(claim, engine.clock(),
+                                           "la reserva del asesor se perdió")
+                return True
             await self._offer(claim, view)
             return True
         engine.note_woken(attempt_id, woken_at)
         self._start_call(claim, view, agent_first=agent_first)
+        if view is not None and token is not None:
+            # the reservation names the attempt from now on; done once the Originate is on its
+            # way (the token was taken milliseconds ago and lives a whole lease)
+            await asyncio.sleep(0)
+            if not await engine.reservations.hand_over(view.username, token, attempt_id):
+                log.warning("campaign %s: %s's reservation expired before the call %s",
+                            self.campaign_id, view.username, attempt_id)
         return True
 
     def _start_call(self, claim: Claim, view: AgentView | None, *, agent_first: bool) -> None:
@@ -490,6 +540,7 @@ class CampaignRunner:
             await self._settle(call, placed)
         finally:
             self.calls.pop(request.attempt_id, None)
+            self.engine.forget_woken(request.attempt_id)
             if call.agent:
                 self.engine.agent_changed(call.agent)
             self.wake()
@@ -513,9 +564,19 @@ class CampaignRunner:
                             self.last_error)
                 await asyncio.sleep(backoff_delay(attempt, base=0.2, cap=2.0))
         engine.record_attempt(claim, placed, call.agent)
-        if call.agent:
-            with contextlib.suppress(Exception):
-                await engine.reservations.release(call.agent, str(claim.attempt_id))
+        if not call.agent:
+            return
+        attempt_id = str(claim.attempt_id)
+        pause = engine.settings.rejected_pause_seconds
+        with contextlib.suppress(Exception):
+            if placed.result.outcome is Outcome.AGENT_REJECTED and pause > 0:
+                # the agent's phone did not take the call: not the next record at once (an
+                # unregistered softphone would take a record a second off the list)
+                self.last_error = (f"el teléfono de {call.agent} no tomó la llamada; se le "
+                                   f"vuelve a marcar en {pause:g} s")
+                await engine.reservations.hold(call.agent, attempt_id, pause)
+            else:
+                await engine.reservations.release(call.agent, attempt_id)
 
     # --- preview -------------------------------------------------------------------------------
     async def _offer(self, claim: Claim, view: AgentView) -> None:
@@ -575,13 +636,16 @@ class CampaignRunner:
             return
         engine = self.engine
         del self.offers[command.attempt_id]
-        await self._clear_offer(offer.agent, command.attempt_id)
         if command.action == "skip":
-            await engine.store.finish(offer.claim, Outcome.SKIPPED, engine.clock())
-            await engine.reservations.release(offer.agent, command.attempt_id)
+            try:
+                await engine.store.finish(offer.claim, Outcome.SKIPPED, engine.clock())
+            finally:
+                await self._clear_offer(offer.agent, command.attempt_id)
+                await engine.reservations.release(offer.agent, command.attempt_id)
             engine.outcomes[str(Outcome.SKIPPED)] += 1
             engine.agent_changed(offer.agent)
             return
+        await self._clear_offer(offer.agent, command.attempt_id)
         view = next((v for v in self._views if v.username == offer.agent), None)
         if view is None or not view.endpoint:
             view = AgentView(offer.agent, "available", None, command.attempt_id)

@@ -11,7 +11,8 @@ runs context `dialer` at the customer's number; customer first rings the trunk d
 runs `dialer-connect` at `ventas` (the queue) or `amd` (answering-machine detection first). It is
 always `Async: true` with our own ActionID and `ChannelId` (= the call id the tracker gives the
 call, and the Linkedid of every leg), the campaign's caller ID, a ring timeout and the channel
-variables CAMPAIGN_ID, PREINST_ID and SP_CALL (the attempt id; manager.conf channelvars).
+variables CAMPAIGN_ID, PREINST_ID and SP_CALL (the attempt id; manager.conf channelvars), plus,
+agent first, SP_CID: the caller ID number the dialplan presents to the customer.
 
 The attempt is registered with the AttemptTracker before the action is written; the executor is
 also the listener's event sink (`put_nowait`, synchronous, never raises), so the tracker sees the
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 AGENT_FIRST_CONTEXT = "dialer"
 CUSTOMER_FIRST_CONTEXT = "dialer-connect"
 QUEUE_EXTEN = "ventas"
+CALLER_ID_VARIABLE = "SP_CID"  # agent first: the number the customer sees
 AMD_EXTEN = "amd"
 
 
@@ -92,6 +93,14 @@ def digits(number: str) -> str:
     return "".join(ch for ch in number if ch.isdigit())
 
 
+def caller_number(caller_id: str | None) -> str:
+    """The number of a caller ID: '"Campaña" <5550001000>' → '5550001000'."""
+    if not caller_id:
+        return ""
+    inside = caller_id.rpartition("<")[2].partition(">")[0] if "<" in caller_id else caller_id
+    return digits(inside)
+
+
 def build_originate(request: OriginateRequest, settings: OriginateSettings) -> dict[str, Any]:
     """The AMI Originate action for a request (pure)."""
     number = digits(request.number)
@@ -107,6 +116,10 @@ def build_originate(request: OriginateRequest, settings: OriginateSettings) -> d
     variables = {CAMPAIGN_VARIABLE: request.campaign_id or "",
                  PREINSTALLATION_VARIABLE: request.preinstallation_id or "",
                  DIALER_CALL_VARIABLE: request.attempt_id, **request.variables}
+    presented = caller_number(request.caller_id)
+    if presented and request.order is Order.AGENT_FIRST:
+        # extensions.conf [dialer] presents it to the customer (the agent's phone shows CallerID)
+        variables[CALLER_ID_VARIABLE] = presented
     for name, value in variables.items():
         if any(ch in str(value) for ch in ",\r\n") or any(ch in name for ch in "=,\r\n"):
             raise ValueError(f"variable de canal inválida {name}={value!r}")
@@ -141,7 +154,6 @@ class OriginateExecutor:
         self._live: dict[str, _Live] = {}
         self._by_channel: dict[str, str] = {}
         self.outcomes: Counter[str] = Counter()
-        self.answer_seconds: list[float] = []  # written → Asterisk's answer, drained by metrics
         self.errors = 0
 
     @property
@@ -168,10 +180,9 @@ class OriginateExecutor:
                 self._interrupt(key, f"no se escribió el Originate: {exc}")
                 return self._placed(live)
             live.written = True
-            written_at = time.monotonic()
             if self.on_written is not None:
                 self.on_written(request)
-            await self._wait_answer(live, answer, written_at)
+            await self._wait_answer(live, answer)
             try:
                 await asyncio.wait_for(asyncio.shield(live.result), self.settings.max_call_seconds)
             except TimeoutError:
@@ -181,13 +192,12 @@ class OriginateExecutor:
             self._live.pop(key, None)
             self._by_channel.pop(request.channel_id, None)
 
-    async def _wait_answer(self, live: _Live, answer: asyncio.Future, written_at: float) -> None:
+    async def _wait_answer(self, live: _Live, answer: asyncio.Future) -> None:
         request = live.request
         budget = request.ring_seconds + self.settings.answer_margin
         done, _ = await asyncio.wait({answer, live.result}, timeout=budget,
                                      return_when=asyncio.FIRST_COMPLETED)
         if answer in done:
-            self.answer_seconds.append(time.monotonic() - written_at)
             reply = answer.result()
             first = reply[0] if isinstance(reply, list) else reply
             if first.get("Response") != "Success":

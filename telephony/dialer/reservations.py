@@ -55,6 +55,12 @@ class Reservations:
         return bool(await self._swap(keys=[self._keys.dialer_agent_reservation(username)],
                                      args=[token, attempt_id, self._ttl_ms]))
 
+    async def hold(self, username: str, token: str, seconds: float) -> bool:
+        """Keeps the agent reserved, by nobody's attempt, for `seconds` more."""
+        return bool(await self._swap(keys=[self._keys.dialer_agent_reservation(username)],
+                                     args=[token, f"held-{token}",
+                                           max(1, int(seconds * 1000))]))
+
     async def release(self, username: str, token: str) -> bool:
         return bool(await self._release(keys=[self._keys.dialer_agent_reservation(username)],
                                         args=[token]))

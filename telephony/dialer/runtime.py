@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -92,6 +93,10 @@ class Dialer:
             settings=EngineSettings(worker=cfg.dialer_name, lease_seconds=cfg.dialer_lease_seconds,
                                     offer_seconds=cfg.dialer_offer_seconds,
                                     ring_seconds=cfg.dialer_ring_seconds,
+                                    refresh_seconds=cfg.dialer_refresh_seconds,
+                                    reclaim_seconds=cfg.dialer_reclaim_seconds,
+                                    reclaim_retry_seconds=cfg.dialer_reclaim_retry_seconds,
+                                    rejected_pause_seconds=cfg.dialer_rejected_pause_seconds,
                                     pacing=PacingSettings(abandon_cap=cfg.dialer_abandon_cap)),
             records=self._records, on_latency=self.latency.observe)
         await self.engine.start()
@@ -121,8 +126,9 @@ class Dialer:
 
     def collect(self) -> Iterator[Metric]:
         outcomes = CounterMetricFamily("telephony_dialer_attempts",
-                                       "Dialer attempts finished, by outcome", labels=["outcome"])
-        counts = self.engine.outcomes if self.engine else {}
+                                       "Dialer attempts finished, by outcome (preview skips and "
+                                       "withdrawn offers included)", labels=["outcome"])
+        counts = self.executor.outcomes + (self.engine.outcomes if self.engine else Counter())
         for outcome in [*map(str, Outcome), "offer_withdrawn"]:
             outcomes.add_metric([outcome], counts.get(outcome, 0))
         yield outcomes

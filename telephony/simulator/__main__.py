@@ -13,9 +13,19 @@ from collections.abc import Sequence
 import aiohttp
 from aiohttp import web
 
+from telephony.simulator import dialer_outcomes as oc
 from telephony.simulator.catalogue import SCENARIO_NAMES
 from telephony.simulator.control import create_control_app
 from telephony.simulator.demo import run_demo
+from telephony.simulator.dialer import (
+    DEFAULT_MEMBERS,
+    DEFAULT_TRUNK,
+    DIAL_TIMEOUT_SECONDS,
+    QUEUE_WAIT_SECONDS,
+    DialerFloor,
+    DialerSettings,
+)
+from telephony.simulator.originate import Trunk
 from telephony.simulator.server import PbxSimulator
 
 HTTP_TIMEOUT = 10.0
@@ -24,6 +34,27 @@ DEFAULT_HOLD_SECONDS = 300.0  # a guided call of ten steps takes a few minutes
 
 def _csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _weights(text: str) -> dict[str, float]:
+    try:
+        return oc.parse_weights(text)
+    except oc.OutcomeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_dialer(args: argparse.Namespace) -> DialerFloor:
+    try:
+        trunk = Trunk.parse(args.dialer_trunk)
+    except ValueError as exc:
+        raise SystemExit(f"pbx-simulator: --dialer-trunk: {exc}") from None
+    settings = DialerSettings(members=list(args.dialer_agents), trunk=trunk,
+                              ring_seconds=args.dialer_ring_seconds,
+                              agent_ring_seconds=args.dialer_agent_ring_seconds,
+                              talk_seconds=args.dialer_talk_seconds,
+                              queue_wait_seconds=args.dialer_queue_wait,
+                              dial_timeout_seconds=args.dialer_dial_timeout)
+    return DialerFloor(settings, oc.OutcomePicker(args.dialer_outcomes, seed=args.seed))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
                             "the server down")
     serve.add_argument("--ring-in-use", action="store_true",
                        help="let a queue ring members already on a call (queues.conf ringinuse=yes)")
+    dialer = serve.add_argument_group("dialer Originates (contexts dialer / dialer-connect)")
+    dialer.add_argument("--dialer-outcomes", type=_weights, default={oc.CONNECTED: 1.0},
+                        help="outcome weights, e.g. connected=60,no_answer=15,busy=10,"
+                             "not_found=5,machine=5,agent_unreachable=5 (default: all connected)")
+    dialer.add_argument("--seed", type=int, help="seed of the outcome draw (repeatable runs)")
+    dialer.add_argument("--dialer-agents", type=_csv, default=list(DEFAULT_MEMBERS),
+                        help="registered agents and queue members, in the queue's order")
+    dialer.add_argument("--dialer-trunk", default=DEFAULT_TRUNK,
+                        help="the trunk agent-first calls dial the customer through")
+    dialer.add_argument("--dialer-ring-seconds", type=float,
+                        help="seconds the customer rings before answering or rejecting "
+                             "(default: as recorded, 1.5 / 1)")
+    dialer.add_argument("--dialer-agent-ring-seconds", type=float,
+                        help="seconds an agent's phone rings before answering (recorded: 1.5)")
+    dialer.add_argument("--dialer-talk-seconds", type=float,
+                        help="seconds a connected call talks before the customer hangs up "
+                             "(recorded: 3)")
+    dialer.add_argument("--dialer-queue-wait", type=float, default=QUEUE_WAIT_SECONDS,
+                        help="seconds a customer waits for a free agent before hanging up")
+    dialer.add_argument("--dialer-dial-timeout", type=float, default=DIAL_TIMEOUT_SECONDS,
+                        help="agent first: seconds the customer rings before no answer")
     call = sub.add_parser("call", help="ask a running simulator to place a call")
     call.add_argument("scenario", choices=SCENARIO_NAMES)
     call.add_argument("--customer")
@@ -76,7 +128,8 @@ async def serve(args: argparse.Namespace) -> None:
                        port=args.port, login_failure_delay=args.login_failure_delay,
                        default_speed=args.speed, default_hold=args.hold_for or None,
                        ring_in_use=args.ring_in_use,
-                       agi_target=(args.agi_host, args.agi_port) if args.agi_port else None)
+                       agi_target=(args.agi_host, args.agi_port) if args.agi_port else None,
+                       dialer=build_dialer(args))
     await sim.start()
     runner = web.AppRunner(create_control_app(sim, default_agents=args.demo_agents))
     await runner.setup()

@@ -3,13 +3,13 @@ delays, and the plan for one Originate (which recorded template, which waits, wh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from common.dialer.outcomes import Order
 from telephony.simulator import dialer_outcomes as oc
 from telephony.simulator.call import IdSource, bind_values
 from telephony.simulator.catalogue import endpoint_ext
-from telephony.simulator.dialer_call import retimed
+from telephony.simulator.dialer_call import QueueLine, retimed
 from telephony.simulator.dialer_catalogue import (
     AGENT_ANSWER,
     CUSTOMER_ANSWER,
@@ -24,9 +24,11 @@ from telephony.simulator.originate import OriginateRequest, Trunk
 
 DEFAULT_MEMBERS = ("PJSIP/6001", "PJSIP/6002", "PJSIP/6003")
 DEFAULT_TRUNK = "PJSIP/trunk"       # extensions.conf [dialer]: Dial(PJSIP/${EXTEN}@trunk,...)
+QUEUE = "ventas"                    # extensions.conf [dialer-connect]: the dialer's queue
 QUEUE_WAIT_SECONDS = 120.0          # extensions.conf: Queue(ventas,t,,,120)
 DIAL_TIMEOUT_SECONDS = 30.0         # extensions.conf [dialer]: Dial(…,30,…) rings the customer
 UNKNOWN_UNIQUEID = "<unknown>"      # manager.c: a failed Originate with no ChannelId
+RECORDED_RING_SECONDS = 1.5         # the recorded agents and customer answer after 1.5 s
 
 
 @dataclass
@@ -59,6 +61,12 @@ class Plan:
     call_id: str | None        # None: the originated channel's Uniqueid
     agent: str | None          # agent first: the agent rung
 
+    @property
+    def uniqueid(self) -> str:
+        """The originated channel's Uniqueid (the ChannelId when one was given)."""
+        template = self.dialer.template
+        return self.values[1 + template.uniqueids.index(template.first_channel_uniqueid)].decode()
+
 
 class DialerFloor:
     def __init__(self, settings: DialerSettings | None = None,
@@ -68,6 +76,7 @@ class DialerFloor:
         self.picker = picker or oc.OutcomePicker({oc.CONNECTED: 1})
         self.catalogue = catalogue or DialerCatalogue()
         self.placed: dict[str, int] = {}  # outcome → Originates played with it
+        self.line = QueueLine()           # customers waiting for a free member
 
     def outcome_for(self, request: OriginateRequest) -> str:
         assert request.order is not None
@@ -78,9 +87,13 @@ class DialerFloor:
             # a forced machine without AMD is a person to the dialplan; an unreachable agent
             # customer first is a queue with nobody free, which the queue itself plays out
             outcome = oc.CONNECTED
+        # the originated channel rings longer than the Originate waits for it
         if request.order is Order.CUSTOMER_FIRST and outcome == oc.CONNECTED \
-                and self._customer_ring() > request.timeout:
-            outcome = oc.NO_ANSWER  # rings longer than the Originate waits
+                and self._ring(self.settings.ring_seconds) > request.timeout:
+            outcome = oc.NO_ANSWER
+        if request.order is Order.AGENT_FIRST and outcome != oc.AGENT_UNREACHABLE \
+                and self._ring(self.settings.agent_ring_seconds) > request.timeout:
+            outcome = oc.AGENT_NO_ANSWER
         return outcome
 
     def reachable(self, endpoint: str) -> bool:
@@ -94,10 +107,14 @@ class DialerFloor:
                 return member
         return None
 
-    def _customer_ring(self) -> float:
-        return self.settings.ring_seconds if self.settings.ring_seconds is not None else 1.5
+    @staticmethod
+    def _ring(configured: float | None) -> float:
+        return configured if configured is not None else RECORDED_RING_SECONDS
 
-    def plan(self, request: OriginateRequest, ids: IdSource, action_id: str) -> Plan:
+    def plan(self, request: OriginateRequest, ids: IdSource, action_id: str, *,
+             speed: float) -> Plan:
+        """`speed` scales the recording's spacing and the Originate's Timeout (0: at once); the
+        configured ring, agent ring and talk seconds are real seconds."""
         assert request.order is not None
         outcome = self.outcome_for(request)
         dialer = self.catalogue.template(request.order, request.amd, outcome)
@@ -126,12 +143,15 @@ class DialerFloor:
             call_id = f"failed-{next(ids.sequence)}"
         values = bind_values(dialer.template, params, ids, first_uniqueid=first)
         offsets = retimed([e.offset for e in dialer.template.events], dialer.phases,
-                          self._waits(request))
+                          scaled={TIMEOUT: request.timeout,
+                                  DIAL_TIMEOUT: self.settings.dial_timeout_seconds},
+                          fixed=self._configured_waits(), speed=speed)
         return Plan(outcome, dialer, values, offsets, call_id, agent)
 
-    def _waits(self, request: OriginateRequest) -> dict[str, float]:
+    def _configured_waits(self) -> dict[str, float]:
+        """The waits the user set: real seconds, whatever the speed."""
         s = self.settings
-        waits: dict[str, float] = {TIMEOUT: request.timeout, DIAL_TIMEOUT: s.dial_timeout_seconds}
+        waits: dict[str, float] = {}
         if s.ring_seconds is not None:
             waits[CUSTOMER_ANSWER] = waits[CUSTOMER_REJECT] = s.ring_seconds
         if s.agent_ring_seconds is not None:
@@ -160,18 +180,19 @@ class DialerFloor:
         return bind
 
     def configure(self, body: Mapping[str, object]) -> None:
-        """Changes from the control API / CLI (validated by the caller's types)."""
-        s = self.settings
+        """Changes from the control API / CLI: all of them, or none when one is invalid."""
+        s = replace(self.settings, members=list(self.settings.members),
+                    unreachable=set(self.settings.unreachable))
         for key in ("ring_seconds", "agent_ring_seconds", "talk_seconds", "queue_wait_seconds",
                     "dial_timeout_seconds"):
             if key in body:
                 value = body[key]
-                if value is not None and (isinstance(value, bool)
-                                          or not isinstance(value, int | float) or value < 0):
-                    raise ValueError(f"«{key}» debe ser un número de segundos >= 0 o null")
-                if key.endswith("_wait_seconds") or key.endswith("_timeout_seconds"):
-                    if value is None:
-                        raise ValueError(f"«{key}» no puede ser null")
+                nullable = key not in ("queue_wait_seconds", "dial_timeout_seconds")
+                if (value is None and not nullable) or (value is not None and (
+                        isinstance(value, bool) or not isinstance(value, int | float)
+                        or value < 0)):
+                    raise ValueError(f"«{key}» debe ser un número de segundos >= 0"
+                                     + (" o null" if nullable else ""))
                 setattr(s, key, None if value is None else float(value))
         if "members" in body:
             s.members = _endpoints(body["members"], "members")
@@ -181,19 +202,22 @@ class DialerFloor:
             if not isinstance(body["trunk"], str):
                 raise ValueError("«trunk» debe ser TECH/endpoint, p. ej. PJSIP/trunk")
             s.trunk = Trunk.parse(body["trunk"])
+        weights = self.picker.weights
         if "weights" in body:
-            weights = body["weights"]
-            if not isinstance(weights, dict):
+            if not isinstance(body["weights"], dict):
                 raise ValueError("«weights» debe ser un objeto, p. ej. {\"connected\": 60}")
-            self.picker.weights = oc.check_weights(weights)
+            weights = oc.check_weights(body["weights"])
+        seed = body.get("seed", self.picker.seed)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("«seed» debe ser un entero o null")
+        self.settings = s
+        self.picker.weights = weights
         if "seed" in body:
-            seed = body["seed"]
-            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-                raise ValueError("«seed» debe ser un entero o null")
-            self.picker.reseed(seed)
+            self.picker.reseed(seed)  # type: ignore[arg-type]
 
     def state(self) -> dict[str, object]:
-        return {**self.settings.to_dict(), **self.picker.state(), "placed": dict(self.placed)}
+        return {**self.settings.to_dict(), **self.picker.state(), "placed": dict(self.placed),
+                "waiting_in_queue": len(self.line)}
 
 
 def _endpoints(value: object, key: str) -> list[str]:

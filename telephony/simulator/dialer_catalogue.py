@@ -1,6 +1,6 @@
-"""The recorded dialer traces (traces/dialer, shared/fixtures/ami/dialer) as call templates, one per
-order and outcome, with what playing them needs beyond the generic template (pure but for reading
-the trace files).
+"""The dialer traces (traces/dialer, a copy of shared/fixtures/ami/dialer, and the ones
+traces/synthetic/derive.py tells from them) as call templates, one per order and outcome, with what
+playing them needs beyond the generic template (pure but for reading the trace files).
 
 For each trace the Originate the recorder sent (NAME.sent.txt) says which literals are parameters:
 the customer number, the caller ID, the ChannelId (a Uniqueid like any other once compiled), the
@@ -28,13 +28,10 @@ from telephony.simulator.template import (
     call_events,
     compile_template,
     read_trace,
-    split_calls,
 )
 
-DIALER_DIR = TRACES_DIR / "dialer"  # the dialer recordings; parent-folder ones are one up
 PHASE_GAP = 0.3  # seconds: longer gaps in a recording are waits (ringing, talking, detection)
 CHANNEL_ID_ID = ".999999"  # a recorded ChannelId is compiled as `<epoch>.999999`
-OTHER_ID = ".999998"
 
 # the three waits of a connected call, and the others
 AGENT_ANSWER = "agent_answer"
@@ -48,60 +45,59 @@ DIAL_TIMEOUT = "dial_timeout"  # agent first: the dialplan's Dial() timeout for 
 
 @dataclass(frozen=True)
 class DialerSpec:
-    trace: str                      # NAME in traces/dialer (NAME.txt, NAME.sent.txt)
+    trace: str                      # under traces/, without `.txt` (`dialer/agent-first`)
     action_id: str                  # the recorded Originate this template is cut from
     phases: tuple[str, ...]         # the recording's waits, in order
     agent: str | None = None        # the recorded agent endpoint
     exten_param: bool = False       # the Originate's Exten is a parameter (no queue of that name)
     response_only: bool = False     # the Originate failed before any channel existed
-    parent: bool = False            # a parent-folder trace (NAME.actions.txt), recorded before
-                                    # manager.conf had channelvars: they are added as Asterisk
-                                    # adds them (every snapshot lists each one)
-    part: int | None = None         # which call of a trace holding several
 
     @property
     def path(self) -> str:
-        return f"{self.trace}.txt" if self.parent else f"dialer/{self.trace}.txt"
+        return f"{self.trace}.txt"
 
     @property
     def sent_path(self) -> str:
-        return f"{self.trace}.actions.txt" if self.parent else f"dialer/{self.trace}.sent.txt"
+        return f"{self.trace}.sent.txt"
 
 
 # (order, answering-machine detection, outcome) → spec
 SPECS: dict[tuple[Order, bool, str], DialerSpec] = {
     (Order.AGENT_FIRST, False, oc.CONNECTED): DialerSpec(
-        "agent-first", "dialer-c7-1001", (AGENT_ANSWER, CUSTOMER_ANSWER, TALK), "SIP/6001"),
+        "dialer/agent-first", "dialer-c7-1001", (AGENT_ANSWER, CUSTOMER_ANSWER, TALK), "SIP/6001"),
     (Order.AGENT_FIRST, False, oc.AGENT_UNREACHABLE): DialerSpec(
-        "agent-unreachable", "dialer-c7-1003", (), "SIP/6003", response_only=True),
+        "dialer/agent-unreachable", "dialer-c7-1003", (), "SIP/6003", response_only=True),
     (Order.CUSTOMER_FIRST, False, oc.CONNECTED): DialerSpec(
-        "customer-first", "dialer-c7-1002", (CUSTOMER_ANSWER, AGENT_ANSWER, TALK), "SIP/6001"),
+        "dialer/customer-first", "dialer-c7-1002", (CUSTOMER_ANSWER, AGENT_ANSWER, TALK), "SIP/6001"),
     (Order.CUSTOMER_FIRST, False, oc.BUSY): DialerSpec(
-        "customer-busy", "dialer-c7-1006", (CUSTOMER_REJECT,), exten_param=True),
+        "dialer/customer-busy", "dialer-c7-1006", (CUSTOMER_REJECT,), exten_param=True),
     (Order.CUSTOMER_FIRST, False, oc.NO_ANSWER): DialerSpec(
-        "customer-noanswer", "dialer-c7-1007", (TIMEOUT,), exten_param=True),
+        "dialer/customer-noanswer", "dialer-c7-1007", (TIMEOUT,), exten_param=True),
     (Order.CUSTOMER_FIRST, False, oc.NOT_FOUND): DialerSpec(
-        "customer-not-found", "dialer-c7-1008", (), exten_param=True),
-    # AMD says HUMAN: recorded with a Local-channel customer (a softphone cannot speak one word
-    # and fall silent), so this call's customer is `Local/<number>@outbound-amd;1`/`;2`
+        "dialer/customer-not-found", "dialer-c7-1008", (), exten_param=True),
+    # AMD says HUMAN: recorded only with a Local-channel customer (a softphone cannot speak one
+    # word and fall silent); synthetic/derive.py tells it over the trunk from amd-machine,
+    # amd-human's verdict and customer-first's queue step
     (Order.CUSTOMER_FIRST, True, oc.CONNECTED): DialerSpec(
-        "amd-human", "dialer-c7-1012",
-        (CUSTOMER_ANSWER, "greeting", "greeting_words", AMD_DECISION, AGENT_ANSWER, TALK),
-        "SIP/6001"),
+        "synthetic/dialer-amd-human-trunk", "dialer-c7-1009",
+        (CUSTOMER_ANSWER, AMD_DECISION, AGENT_ANSWER, TALK), "SIP/6001"),
     (Order.CUSTOMER_FIRST, True, oc.MACHINE): DialerSpec(
-        "amd-machine", "dialer-c7-1009", (CUSTOMER_ANSWER, AMD_DECISION), exten_param=True),
-    # agent first, the customer does not answer or is busy: recorded with a Local-channel
-    # customer (`Local/<number>@outbound`), the only agent-first failures there are
-    (Order.AGENT_FIRST, False, oc.NO_ANSWER): DialerSpec(
-        "sip-dialer-noanswer-busy", "dialer-noanswer", (AGENT_ANSWER, DIAL_TIMEOUT), "SIP/6001",
-        parent=True, part=0),
+        "dialer/amd-machine", "dialer-c7-1009", (CUSTOMER_ANSWER, AMD_DECISION), exten_param=True),
+    # agent first, the customer fails: the agent-first recording until the trunk leg rings,
+    # then that leg ends as in the customer-first recordings (synthetic/derive.py)
     (Order.AGENT_FIRST, False, oc.BUSY): DialerSpec(
-        "sip-dialer-noanswer-busy", "dialer-busy", (AGENT_ANSWER,), "SIP/6001", parent=True,
-        part=1),
+        "synthetic/dialer-agent-first-busy", "dialer-c7-1001", (AGENT_ANSWER, CUSTOMER_REJECT),
+        "SIP/6001"),
+    (Order.AGENT_FIRST, False, oc.NO_ANSWER): DialerSpec(
+        "synthetic/dialer-agent-first-noanswer", "dialer-c7-1001", (AGENT_ANSWER, DIAL_TIMEOUT),
+        "SIP/6001"),
+    # the agent's phone rings past the Originate's Timeout: agent-first until it rings, then
+    # the originated channel's timeout as customer-noanswer shows it (synthetic/derive.py)
+    (Order.AGENT_FIRST, False, oc.AGENT_NO_ANSWER): DialerSpec(
+        "synthetic/dialer-agent-noanswer", "dialer-c7-1001", (TIMEOUT,), "SIP/6001"),
+    (Order.AGENT_FIRST, False, oc.NOT_FOUND): DialerSpec(
+        "synthetic/dialer-agent-first-not-found", "dialer-c7-1001", (AGENT_ANSWER,), "SIP/6001"),
 }
-# manager.conf channelvars of the dialer recordings (shared/fixtures/ami/dialer/README.md)
-RECORDED_CHANNEL_VARIABLES = ("CAMPAIGN_ID", "PREINST_ID", "SP_CALL")
-NOISE = frozenset({"RTCPSent", "RTCPReceived"})  # media reports every 5 s of a long ring
 
 
 def sent_originate(path: Path, action_id: str) -> dict[str, str]:
@@ -147,27 +143,6 @@ def _variables_of(events: Sequence[RawEvent]) -> tuple[str, ...]:
     return ()
 
 
-def _with_channel_variables(events: list[RawEvent], names: Sequence[str]) -> list[RawEvent]:
-    """Each snapshot of a trace recorded without channelvars gets one empty line per variable,
-    after its Linkedid (and DestChanVariable after DestLinkedid), as Asterisk prints them; an
-    OriginateResponse lists them as `ChanVariable(<channel>):`."""
-    out = []
-    for ev in events:
-        lines = []
-        for line in ev.block.split(b"\r\n"):
-            lines.append(line)
-            if line.startswith(b"Linkedid: "):
-                lines += [f"ChanVariable: {n}=".encode() for n in names]
-            elif line.startswith(b"DestLinkedid: "):
-                lines += [f"DestChanVariable: {n}=".encode() for n in names]
-        if ev.headers.get("Event") == "OriginateResponse" and ev.headers.get("Response") == \
-                "Success":
-            channel = ev.headers.get("Channel", "")
-            lines += [f"ChanVariable({channel}): {n}=".encode() for n in names]
-        out.append(RawEvent(b"\r\n".join(lines), ev.headers, ev.time, ev.silent))
-    return out
-
-
 def _rename_channel_id(events: list[RawEvent], channel_id: str, stand_in: str) -> list[RawEvent]:
     """A ChannelId is a Uniqueid: give it the recorded ids' shape so it is compiled as one."""
     old, new = channel_id.encode(), stand_in.encode()
@@ -185,20 +160,10 @@ def compile_dialer(key: tuple[Order, bool, str], spec: DialerSpec,
         raise ScenarioError(f"the dialer needs {path.name}, which is not there")
     sent = sent_originate(traces_dir / spec.sent_path, spec.action_id)
     events = [ev for ev in call_events(read_trace(path.read_bytes()), keep_originate_response=True)
-              if ev.headers.get("ActionID", spec.action_id) == spec.action_id
-              and ev.headers.get("Event") not in NOISE]
-    if spec.part is not None:
-        events = split_calls(events)[spec.part]
-    if spec.parent:
-        events = _with_channel_variables(events, RECORDED_CHANNEL_VARIABLES)
+              if ev.headers.get("ActionID", spec.action_id) == spec.action_id]
     if spec.response_only:
         events = [ev for ev in events if ev.headers.get("Event") == "OriginateResponse"]
     channel_id = sent.get("ChannelId")
-    other_id = sent.get("OtherChannelId")
-    if other_id and any(ev.headers.get("Uniqueid") == other_id for ev in events):
-        # a Local channel honours OtherChannelId for its `;2` half; SIP/PJSIP ones do not,
-        # so it is compiled as an ordinary id (fresh on every call)
-        events = _rename_channel_id(events, other_id, f"{int(events[0].time or 0)}{OTHER_ID}")
     if channel_id:
         stand_in = f"{int(events[0].time or 0)}{CHANNEL_ID_ID}"
         events = _rename_channel_id(events, channel_id, stand_in)

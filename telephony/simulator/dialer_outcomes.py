@@ -3,8 +3,8 @@
 Outcomes are drawn by weight (`connected=60,no_answer=15,...`) from a seeded generator, so a run
 is repeatable; a test can force the outcome of the next Originate to a number (once) or set a rule
 for a number (every time). Weights that cannot apply to the call's order are left out of that
-draw: answering-machine detection only exists customer first with `Exten: amd`, an agent who
-cannot be reached only agent first, and an unknown number was only recorded customer first.
+draw: answering-machine detection only exists customer first with `Exten: amd`, and an agent who
+cannot be reached or does not answer only agent first.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ BUSY = "busy"
 NOT_FOUND = "not_found"
 MACHINE = "machine"
 AGENT_UNREACHABLE = "agent_unreachable"
-OUTCOMES = (CONNECTED, NO_ANSWER, BUSY, NOT_FOUND, MACHINE, AGENT_UNREACHABLE)
+AGENT_NO_ANSWER = "agent_no_answer"  # the agent's phone rings past the Originate's Timeout
+OUTCOMES = (CONNECTED, NO_ANSWER, BUSY, NOT_FOUND, MACHINE, AGENT_UNREACHABLE, AGENT_NO_ANSWER)
 DEFAULT_WEIGHTS = {CONNECTED: 60, NO_ANSWER: 15, BUSY: 10, NOT_FOUND: 5, MACHINE: 5,
                    AGENT_UNREACHABLE: 5}
 
@@ -67,10 +68,8 @@ def check_weights(weights: Mapping[str, object]) -> dict[str, float]:
 def applicable(outcome: str, order: Order, *, amd: bool) -> bool:
     if outcome == MACHINE:
         return order is Order.CUSTOMER_FIRST and amd
-    if outcome == AGENT_UNREACHABLE:
+    if outcome in (AGENT_UNREACHABLE, AGENT_NO_ANSWER):
         return order is Order.AGENT_FIRST
-    if outcome == NOT_FOUND:
-        return order is Order.CUSTOMER_FIRST  # no agent-first recording of an unknown number
     return True
 
 

@@ -74,12 +74,6 @@ class IvrChannel:
         return with_variables(data, state)
 
 
-def ivr_annotator(template: Template, values: list[bytes], lookup: Mapping[str, str], *,
-                  clock: Callable[[], float] = time.time) -> Annotate:
-    """Adds the channel variables to the IVR channel's events as the menu call plays."""
-    return IvrChannel(template, values, lookup, clock=clock).annotate
-
-
 def originate_annotator(template: Template, values: list[bytes],
                         variables: Mapping[str, str]) -> Annotate:
     """Adds an Originate's channel variables to the events of the channel it originated. As on

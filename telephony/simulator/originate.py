@@ -44,7 +44,8 @@ class Trunk:
         """`PJSIP/trunk` → Trunk("PJSIP", "trunk")."""
         tech, _, endpoint = device.partition("/")
         if not tech or not endpoint:
-            raise ValueError(f"trunk {device!r} is not TECH/endpoint")
+            raise ValueError(f"el troncal {device!r} no tiene la forma TECH/endpoint "
+                             "(p. ej. PJSIP/trunk)")
         return cls(tech, endpoint)
 
 

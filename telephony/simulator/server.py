@@ -21,8 +21,9 @@ from telephony.simulator.catalogue import (
     endpoint_ext,
 )
 from telephony.simulator.channels import ChannelTable, LiveChannel, snapshot_pairs
-from telephony.simulator.dialer import DialerFloor, Plan
+from telephony.simulator.dialer import QUEUE, DialerFloor
 from telephony.simulator.dialer_call import DialerCall
+from telephony.simulator.dialer_events import abandon_events, unanswered_response
 from telephony.simulator.ivr import IvrChannel, first_uniqueid, originate_annotator
 from telephony.simulator.originate import OriginateRequest
 from telephony.simulator.session import AmiSession
@@ -31,18 +32,10 @@ from telephony.simulator.template import CompiledEvent
 log = logging.getLogger(__name__)
 
 
-def unanswered_response(request: OriginateRequest, action_id: str, plan: Plan,
-                        stamp: str) -> bytes:
-    """OriginateResponse of an Originate whose channel was hung up before it answered: the
-    requested channel string and Reason 1, as manager.c reports a failed Originate."""
-    uniqueid = plan.values[1 + plan.dialer.template.uniqueids.index(
-        plan.dialer.template.first_channel_uniqueid)].decode()
-    return encode([("Event", "OriginateResponse"), ("Privilege", "call,all"),
-                   ("Timestamp", stamp), ("ActionID", action_id), ("Response", "Failure"),
-                   ("Channel", request.channel), ("Context", request.context),
-                   ("Exten", request.exten), ("Reason", "1"), ("Uniqueid", uniqueid),
-                   ("CallerIDNum", request.caller_number or "<unknown>"),
-                   ("CallerIDName", request.caller_name or "<unknown>")])
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("simulated call %s stopped: %r", task.get_name(), task.exception())
+
 
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
 STOP_TIMEOUT = 5.0
@@ -211,6 +204,7 @@ class PbxSimulator:
         task = asyncio.create_task(call.play(), name=f"sim-call-{call.call_id}")
         self._call_tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._forget(cid))
+        task.add_done_callback(_log_failure)
 
     async def originate(self, request: OriginateRequest) -> DialerCall:
         """Play a dialer Originate (agent first or customer first) the way Asterisk answered the
@@ -223,24 +217,29 @@ class PbxSimulator:
                 raise ValueError("call parameters cannot hold line breaks")
         action_id = request.action_id or f"simulator-{next(self._action_ids)}"
         floor = self.dialer
-        plan = floor.plan(request, self._ids, action_id)
+        plan = floor.plan(request, self._ids, action_id, speed=self.default_speed)
         call = DialerCall(
             dialer=plan.dialer, values=plan.values, speed=self.default_speed, emit=self._emit,
             info={"variant": f"dialer:{request.order}:{plan.outcome}", "outcome": plan.outcome,
                   "customer": request.customer, "agents": [plan.agent] if plan.agent else []},
             offsets=plan.offsets, variables=request.variables, is_async=request.is_async,
             call_id=plan.call_id,
-            choose_agent=lambda: floor.free_member(self.busy_endpoints()),
+            choose_agent=lambda: floor.free_member(self.busy_endpoints()), line=floor.line,
             bind_agent=floor.agent_binder(plan.dialer), abandon=self._abandoned,
             queue_wait=floor.settings.queue_wait_seconds,
-            unanswered=lambda stamp: unanswered_response(request, action_id, plan, stamp))
+            unanswered=lambda stamp: unanswered_response(request, action_id, plan.uniqueid, stamp))
         self._launch(call)
         return call
 
-    async def _abandoned(self, call: SimCall) -> None:
-        """A queued customer nobody answered gives up: its channels hang up (cause 16)."""
+    async def _abandoned(self, call: SimCall, held: float) -> None:
+        """A queued customer nobody answered gives up and hangs up (app_queue's abandon)."""
         call.mark_hungup()
-        self._hangup_channels(self.table.owned_by(call.call_id))
+        stamp = f"{time.time():.6f}"
+        for channel in self.table.owned_by(call.call_id):
+            self.table.remove(channel.snapshot["Uniqueid"])
+            for data, classes in abandon_events(snapshot_pairs(channel.snapshot), QUEUE, held,
+                                                stamp):
+                self._broadcast(data, classes)
 
     async def _ivr_lookup(self, params: dict[str, str]) -> dict[str, str]:
         """The variables the FastAGI `lookup` set for this caller (none when it failed)."""
@@ -283,6 +282,7 @@ class PbxSimulator:
         if call is not None:
             for channel in self.table.owned_by(call_id):
                 self.table.remove(channel.snapshot["Uniqueid"])
+        self.dialer.line.poke()  # an agent may be free for a queued customer
 
     def busy_endpoints(self) -> set[str]:
         """Endpoints with a channel up now (`PJSIP/6001`), whatever call it belongs to, and the

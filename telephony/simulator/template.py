@@ -171,8 +171,6 @@ def compile_template(events: Sequence[RawEvent], params: Mapping[str, Sequence[s
             first_channel = ev.headers["Uniqueid"]
     if first_channel is None:
         raise ValueError("a template needs a Newchannel event")
-    if first_channel not in uniqueids:
-        raise ValueError(f"{first_channel!r} is not an id of the recorded events")
 
     literals: list[str] = []
     literal_params: list[str] = []

@@ -25,11 +25,18 @@ async def sim():
 
 
 @pytest.fixture
-def ami_config(sim, keys) -> TelephonyConfig:
+def ami_events() -> str:
+    """The event classes the listener asks for: the service's own, unless a test parametrizes
+    `ami_events`."""
+    return TelephonyConfig.ami_events
+
+
+@pytest.fixture
+def ami_config(sim, keys, ami_events) -> TelephonyConfig:
     return TelephonyConfig(ami_port=sim.port, ami_username=USERNAME, ami_secret=SECRET,
-                           agent_endpoint_patterns=("PJSIP/*",), redis_prefix=keys.prefix,
-                           status_port=0, agi_port=0, ping_interval=0.5, ping_timeout=1.0,
-                           login_timeout=2.0)
+                           ami_events=ami_events, agent_endpoint_patterns=("PJSIP/*",),
+                           redis_prefix=keys.prefix, status_port=0, agi_port=0,
+                           ping_interval=0.5, ping_timeout=1.0, login_timeout=2.0)
 
 
 class ExecutorSink:
@@ -85,14 +92,15 @@ async def dialer_store(dialer_pool):
 
 async def new_campaign(store, pool, campaign_id: str = "c1", *, leads: int = 0, mode=None,
                        agents=tuple(AGENTS), state: str = "running", first: int = 0,
-                       **settings):
+                       order=None, **settings):
     from datetime import UTC, datetime
 
     from common.dialer.outcomes import Order
     from common.dialer.store import Campaign, Mode, NewLead
 
     await store.create_campaign(Campaign(
-        campaign_id, f"Campaña {campaign_id}", mode or Mode.PROGRESSIVE, Order.AGENT_FIRST, 3,
+        campaign_id, f"Campaña {campaign_id}", mode or Mode.PROGRESSIVE,
+        order or Order.AGENT_FIRST, 3,
         {"windows": ALWAYS_OPEN, **settings}, '"Campana" <5550001000>', None, tuple(agents)))
     if leads:
         await store.add_leads(campaign_id, [NewLead(f"p{first + i}", number(first + i))
@@ -131,9 +139,12 @@ async def engine(executor, dialer_store, redis, keys):
 
     async def make(worker: str = "w1", **changes):
         settings = EngineSettings(worker=worker, lease_seconds=changes.pop("lease_seconds", 6.0),
-                                  refresh_seconds=0.3, reclaim_seconds=0.5,
+                                  refresh_seconds=changes.pop("refresh_seconds", 0.3),
+                                  reclaim_seconds=0.5,
                                   reclaim_retry_seconds=0.0, live_every=0.1, measure_seconds=0.5,
-                                  ring_seconds=10.0, **changes)
+                                  ring_seconds=10.0,
+                                  rejected_pause_seconds=changes.pop("rejected_pause_seconds",
+                                                                     0.0), **changes)
         built = DialerEngine(store=dialer_store, redis=redis, keys=keys, executor=executor,
                              settings=settings)
         await built.start()

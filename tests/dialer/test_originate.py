@@ -32,7 +32,8 @@ def test_agent_first_action_matches_the_dialer_context() -> None:
         "Channel": "PJSIP/6001", "Context": "dialer", "Exten": "525512345678", "Priority": "1",
         "Async": "true", "ChannelId": request.channel_id, "Timeout": "20000",
         "CallerID": '"Campaña c7" <5550001000>',
-        "Variable": f"CAMPAIGN_ID=c7,PREINST_ID=1001,SP_CALL={request.attempt_id}"}
+        "Variable": f"CAMPAIGN_ID=c7,PREINST_ID=1001,SP_CALL={request.attempt_id},"
+                    "SP_CID=5550001000"}
 
 
 def test_customer_first_action_rings_the_trunk_into_the_queue_or_amd() -> None:
@@ -40,6 +41,8 @@ def test_customer_first_action_rings_the_trunk_into_the_queue_or_amd() -> None:
     queue = build_originate(_request(Order.CUSTOMER_FIRST, endpoint=None), settings)
     assert (queue["Channel"], queue["Context"], queue["Exten"]) == (
         "PJSIP/525512345678@trunk", "dialer-connect", "ventas")
+    assert queue["CallerID"] == '"Campaña c7" <5550001000>'  # the trunk leg shows it as is
+    assert "SP_CID" not in queue["Variable"]
     amd = build_originate(_request(Order.CUSTOMER_FIRST, endpoint=None, amd=True), settings)
     assert amd["Exten"] == "amd"
 
@@ -71,10 +74,17 @@ async def test_ami_down_interrupts_without_writing(executor, sim) -> None:
 
 
 async def test_ami_lost_mid_call_interrupts_the_live_attempt(executor, sim) -> None:
-    sim.default_hold = 30.0  # the call stays up until the connection goes
+    sim.default_speed = 1.0  # in real time: answered at once, then a talk longer than the test
+    settings = sim.dialer.settings
+    settings.ring_seconds = settings.agent_ring_seconds = 0.0
+    settings.talk_seconds = 60.0
     placing = asyncio.create_task(executor.place_call(_request()))
-    while not sim.live_calls():
+    for _ in range(500):
+        if sim.live_calls():
+            break
         await asyncio.sleep(0.02)
+    assert sim.live_calls()
+    await asyncio.sleep(0.2)
     await sim.drop_connections()
     placed = await asyncio.wait_for(placing, 10)
     assert placed.result.outcome is Outcome.INTERRUPTED and placed.written

@@ -10,12 +10,18 @@ from collections import Counter
 import pytest
 
 from common.dialer.outcomes import Order, Outcome
-from telephony.ami.frames import encode, iter_messages, parse_block
+from telephony.ami.frames import encode, join_repeated, parse_block
+from telephony.channels import EndpointMatcher
 from telephony.dialer.attempts import AttemptTracker
 from telephony.simulator import PbxSimulator
 from telephony.simulator import dialer_outcomes as oc
+from telephony.simulator.__main__ import build_dialer, build_parser
+from telephony.simulator.catalogue import TRACES_DIR
+from telephony.simulator.control import create_control_app
 from telephony.simulator.dialer import DialerFloor, DialerSettings
-from telephony.simulator.dialer_catalogue import DIALER_DIR
+from telephony.simulator.dialer_catalogue import SPECS, sent_originate
+from telephony.simulator.template import call_events, read_trace
+from telephony.tracker import CallTracker
 
 from .amiclient import RawAmi
 
@@ -87,6 +93,8 @@ def settings(**kwargs) -> DialerSettings:
     (agent_first(), Order.AGENT_FIRST, oc.AGENT_UNREACHABLE, Outcome.AGENT_REJECTED),
     (agent_first(), Order.AGENT_FIRST, oc.BUSY, Outcome.BUSY),
     (agent_first(), Order.AGENT_FIRST, oc.NO_ANSWER, Outcome.NO_ANSWER),
+    (agent_first(), Order.AGENT_FIRST, oc.NOT_FOUND, Outcome.INVALID_NUMBER),
+    (agent_first(), Order.AGENT_FIRST, oc.AGENT_NO_ANSWER, Outcome.AGENT_REJECTED),
     (customer_first(), Order.CUSTOMER_FIRST, oc.CONNECTED, Outcome.CONNECTED),
     (customer_first(), Order.CUSTOMER_FIRST, oc.BUSY, Outcome.BUSY),
     (customer_first(), Order.CUSTOMER_FIRST, oc.NO_ANSWER, Outcome.NO_ANSWER),
@@ -95,6 +103,7 @@ def settings(**kwargs) -> DialerSettings:
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.CONNECTED, Outcome.CONNECTED),
     (customer_first(exten="amd"), Order.CUSTOMER_FIRST, oc.BUSY, Outcome.BUSY),
 ], ids=["agent-first", "agent-unreachable", "agent-first-busy", "agent-first-no-answer",
+        "agent-first-not-found", "agent-no-answer",
         "customer-first", "busy", "no-answer", "not-found",
         "amd-machine", "amd-human", "amd-busy"])
 async def test_forced_outcome_reaches_the_tracker(sim, dialer, headers, order, outcome, expected):
@@ -368,6 +377,12 @@ async def test_no_free_agent_within_the_queue_wait_is_abandoned(timed_sim, timed
                                          order=Order.CUSTOMER_FIRST)
     assert result.outcome is Outcome.ABANDONED and result.abandoned
     assert [m for m in messages if m.get("Event") == "AgentCalled"] == []
+    tail = [m["Event"] for m in messages[-5:]]  # the tracker is done at the Hangup
+    assert tail == ["HangupRequest", "MusicOnHoldStop", "QueueCallerAbandon", "QueueCallerLeave",
+                    "Hangup"]
+    abandon = messages[-3]
+    assert abandon["Uniqueid"] == "alone" and abandon["Queue"] == "ventas"
+    assert timed_sim.live_calls() == []
 
 
 # -- the simulator's stream against each recorded trace ---------------------------------------
@@ -386,40 +401,34 @@ def key_headers(message: dict[str, str]) -> dict[str, str | None]:
     return {k: SUFFIX.sub("-*", message[k]) if k in message else None for k in KEY_HEADERS}
 
 
-def recorded(trace: str, action_id: str) -> list[dict[str, str]]:
-    out = []
-    for m in iter_messages((DIALER_DIR / f"{trace}.txt").read_bytes()):
-        if m.get("Event") in (None, "FullyBooted", "PeerStatus") or m.get("Service") == "AMI":
-            continue
-        if m.get("ActionID", action_id) != action_id:
-            continue
-        if trace == "agent-unreachable" and m.get("Event") != "OriginateResponse":
-            continue  # the softphone unregistering before the Originates
-        out.append(m)
-    return out
+def recorded(spec) -> list[dict[str, str]]:
+    """The recorded call the simulator plays for `spec`, as a client saw it."""
+    events = [ev for ev in call_events(read_trace((TRACES_DIR / spec.path).read_bytes()),
+                                       keep_originate_response=True)
+              if ev.headers.get("ActionID", spec.action_id) == spec.action_id
+              and ev.headers.get("Event") != "PeerStatus"]
+    if spec.response_only:
+        events = [ev for ev in events if ev.headers.get("Event") == "OriginateResponse"]
+    return [ev.headers for ev in events]
 
 
-def sent(trace: str, action_id: str) -> dict[str, str]:
-    from telephony.simulator.dialer_catalogue import sent_originate
-    headers = sent_originate(DIALER_DIR / f"{trace}.sent.txt", action_id)
+def sent(spec) -> dict[str, str]:
+    headers = sent_originate(TRACES_DIR / spec.sent_path, spec.action_id)
     return {k: v for k, v in headers.items() if k != "Action"}
 
 
-@pytest.mark.parametrize(("trace", "action_id", "outcome"), [
-    ("agent-first", "dialer-c7-1001", oc.CONNECTED),
-    ("customer-first", "dialer-c7-1002", oc.CONNECTED),
-    ("agent-unreachable", "dialer-c7-1003", oc.AGENT_UNREACHABLE),
-    ("customer-busy", "dialer-c7-1006", oc.BUSY),
-    ("customer-noanswer", "dialer-c7-1007", oc.NO_ANSWER),
-    ("customer-not-found", "dialer-c7-1008", oc.NOT_FOUND),
-    ("amd-machine", "dialer-c7-1009", oc.MACHINE),
-])
-async def test_the_stream_matches_the_recorded_trace(sim, client, trace, action_id, outcome):
+TRACE_CASES = list(SPECS)
+
+
+@pytest.mark.parametrize("key", TRACE_CASES, ids=[SPECS[k].trace + "-" + k[2]
+                                                  for k in TRACE_CASES])
+async def test_the_stream_matches_the_recorded_trace(sim, client, key):
     """The recorded Originate, sent to a simulator set up like the recording's Asterisk (chan_sip
     agents 6001/6002 and trunk pstn-gw): same events, in the same order, with the same key
     headers; only ids, channel suffixes, bridges and timestamps are new."""
+    spec, outcome = SPECS[key], key[2]
     sim.dialer.configure({"members": ["SIP/6001", "SIP/6002"], "trunk": "SIP/pstn-gw"})
-    headers = sent(trace, action_id)
+    headers = sent(spec)
     number = headers["Exten"] if headers["Context"] == "dialer" else \
         headers["Channel"].rsplit("/", 1)[-1]
     sim.dialer.picker.force_next(number, outcome)
@@ -432,9 +441,212 @@ async def test_the_stream_matches_the_recorded_trace(sim, client, trace, action_
     client.send(Action="Ping", ActionID="end2")
     played += await client.until(lambda m: m.get("ActionID") == "end2")
     events = [m for m in played if m.get("Event")]
-    expected = recorded(trace, action_id)
+    expected = recorded(spec)
     assert [m["Event"] for m in events] == [m["Event"] for m in expected]
     for got, want in zip(events, expected):
         assert key_headers(got) == key_headers(want)
         if "ChannelId" in headers and "Linkedid" in want:
             assert got["Linkedid"] == want["Linkedid"] == headers["ChannelId"]
+
+
+# -- control API and CLI ------------------------------------------------------------------------
+
+@pytest.fixture
+async def http(sim, aiohttp_client):
+    return await aiohttp_client(create_control_app(sim))
+
+
+async def test_control_api_forces_the_next_outcome_for_a_number(sim, http, dialer):
+    response = await http.post("/dialer/outcomes", json={CUSTOMER: "busy"})
+    assert response.status == 200
+    assert (await response.json())["next"] == {CUSTOMER: ["busy"]}
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.BUSY
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.CONNECTED  # once only
+    response = await http.post("/dialer/outcomes", json={"rules": {CUSTOMER: "not_found"}})
+    assert (await response.json())["rules"] == {CUSTOMER: "not_found"}
+    for _ in range(2):
+        result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+        assert result.outcome is Outcome.INVALID_NUMBER
+    await http.post("/dialer/outcomes", json={"rules": {CUSTOMER: None}})
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.CONNECTED
+    state = await (await http.get("/dialer")).json()
+    assert state["placed"] == {"busy": 1, "connected": 2, "not_found": 2}
+
+
+async def test_control_api_sets_weights_delays_and_agents(sim, http, dialer):
+    response = await http.post("/dialer/settings", json={
+        "weights": {"busy": 1}, "seed": 3, "ring_seconds": 0.05, "talk_seconds": 0.2,
+        "members": ["PJSIP/7001"], "unreachable": ["PJSIP/7002"], "trunk": "PJSIP/carrier"})
+    assert response.status == 200
+    state = await response.json()
+    assert state["weights"] == {"busy": 1.0} and state["seed"] == 3
+    assert state["ring_seconds"] == 0.05 and state["talk_seconds"] == 0.2
+    assert state["members"] == ["PJSIP/7001"] and state["trunk"] == "PJSIP/carrier"
+    result, _ = await dialer.call(customer_first(), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.BUSY
+    # an agent who is not a registered member cannot be reached
+    await http.post("/dialer/settings", json={"weights": {"connected": 1}})
+    result, _ = await dialer.call(agent_first("PJSIP/6001"), order=Order.AGENT_FIRST)
+    assert result.outcome is Outcome.AGENT_REJECTED
+    result, messages = await dialer.call(agent_first("PJSIP/7001"), order=Order.AGENT_FIRST)
+    assert result.outcome is Outcome.CONNECTED
+    dial = next(m for m in messages if m.get("Event") == "DialBegin" and m.get("Channel"))
+    assert dial["DialString"] == f"{CUSTOMER}@carrier"
+    # configured waits are real seconds even on a simulator playing as fast as possible
+    bridged = next(float(m["Timestamp"]) for m in messages if m.get("Event") == "BridgeEnter"
+                   and m.get("BridgeNumChannels") == "2")
+    ended = next(float(m["Timestamp"]) for m in messages if m.get("Event") == "HangupRequest")
+    assert ended - bridged >= 0.15
+
+
+@pytest.mark.parametrize("body", [
+    {"weights": {"connected": 0}}, {"weights": {"hello": 1}}, {"ring_seconds": -1},
+    {"ring_seconds": "x"}, {"members": "PJSIP/6001"}, {"trunk": "trunk"}, {"seed": "s"},
+    {"queue_wait_seconds": None}, {"colour": "red"}])
+async def test_control_api_refuses_bad_settings_in_spanish_and_changes_nothing(sim, http, body):
+    before = await (await http.get("/dialer")).json()
+    response = await http.post("/dialer/settings", json={"talk_seconds": 9, **body})
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error.startswith(("No se aplicó ningún cambio", "Ajustes desconocidos"))
+    assert await (await http.get("/dialer")).json() == before
+
+
+async def test_control_api_refuses_an_unknown_outcome(sim, http):
+    response = await http.post("/dialer/outcomes", json={CUSTOMER: "maybe"})
+    assert response.status == 400
+    assert "Resultado desconocido" in (await response.json())["error"]
+
+
+async def test_control_api_hangs_up_a_dialer_call(timed_sim, timed_client, aiohttp_client):
+    http = await aiohttp_client(create_control_app(timed_sim))
+    dialer = Dialer(timed_client)
+    action = dialer.send(customer_first(ChannelId="to-end"), order=Order.CUSTOMER_FIRST)
+    bridged = await timed_client.until(lambda m: m.get("Event") == "BridgeEnter"
+                                       and m.get("BridgeNumChannels") == "2")
+    for m in bridged:
+        dialer.tracker.feed(m)
+    calls = (await (await http.get("/calls")).json())["calls"]
+    assert [(c["call_id"], c["outcome"], c["agents"]) for c in calls] == [
+        ("to-end", "connected", ["PJSIP/6001"])]
+    assert (await http.delete("/calls/to-end")).status == 200
+    result, _ = await dialer.result(action)
+    assert result.outcome is Outcome.CONNECTED
+
+
+def test_cli_flags_build_the_dialer_floor():
+    args = build_parser().parse_args([
+        "serve", "--dialer-outcomes", "connected=60,no_answer=15,busy=10,not_found=5,machine=5,"
+        "agent_unreachable=5", "--seed", "42", "--dialer-ring-seconds", "4",
+        "--dialer-talk-seconds", "20", "--dialer-agents", "PJSIP/6001,PJSIP/6002"])
+    floor = build_dialer(args)
+    assert floor.picker.weights == {"connected": 60, "no_answer": 15, "busy": 10,
+                                    "not_found": 5, "machine": 5, "agent_unreachable": 5}
+    assert floor.picker.seed == 42
+    assert floor.settings.ring_seconds == 4 and floor.settings.talk_seconds == 20
+    assert floor.settings.members == ["PJSIP/6001", "PJSIP/6002"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--dialer-outcomes", "connected=lots"])
+
+
+# -- the screen-pop's call tracker sees a real dialer call ----------------------------------------
+
+async def tracked_updates(client: RawAmi) -> list:
+    """Every call update the screen-pop's tracker makes of the stream, until two legs hung up."""
+    tracker = CallTracker(EndpointMatcher(["PJSIP/60*"]))
+    updates = []
+    for block in await read_call(client):
+        updates += tracker.feed(join_repeated(*parse_block(block)))
+    return updates
+
+
+@pytest.mark.parametrize("headers", [agent_first(ChannelId="pop-a"),
+                                     customer_first(ChannelId="pop-c")],
+                         ids=["agent-first", "customer-first"])
+async def test_the_screen_pop_tracker_sees_a_dialer_call_with_its_variables(sim, client, headers):
+    pairs = [("Action", "Originate"), *headers.items(),
+             ("Variable", "CAMPAIGN_ID=c12,PREINST_ID=901"), ("ActionID", "pop")]
+    client.writer.write(encode(pairs))
+    updates = await tracked_updates(client)
+    assert updates and {u.call_id for u in updates} == {headers["ChannelId"]}
+    assert all(u.direction == "outbound" for u in updates)
+    assert all(u.variables == {"CAMPAIGN_ID": "c12", "PREINST_ID": "901"} for u in updates)
+    assert updates[0].agents and "PJSIP/6001" in updates[0].agents
+    assert updates[-1].state == "ended"
+    if headers["Context"] == "dialer":
+        # the agent's phone pops while it rings, before the customer is even dialled; the
+        # number shows once the dialplan runs, as in the recorded agent-first call
+        assert updates[0].state == "ringing"
+        assert [u.customer_number for u in updates] == [None, None, CUSTOMER, CUSTOMER]
+
+
+async def test_an_agent_ringing_longer_than_the_timeout_is_rejected(sim, dialer):
+    sim.dialer.configure({"agent_ring_seconds": 5})
+    result, messages = await dialer.call(agent_first(Timeout="100", ChannelId="slow-agent"),
+                                         order=Order.AGENT_FIRST)
+    assert result.outcome is Outcome.AGENT_REJECTED
+    response = next(m for m in messages if m.get("Event") == "OriginateResponse")
+    assert (response["Response"], response["Reason"]) == ("Failure", "3")
+    assert response["Channel"] == "PJSIP/6001" and response["Uniqueid"] == "slow-agent"
+    hangup = next(m for m in messages if m.get("Event") == "Hangup")
+    assert hangup["Cause"] == "19" and hangup["Uniqueid"] == "slow-agent"
+    assert [m for m in messages if m.get("Event") == "Newchannel"][1:] == []  # no customer leg
+
+
+async def test_a_customer_ringing_longer_than_the_timeout_is_no_answer(sim, dialer):
+    sim.dialer.configure({"ring_seconds": 5})
+    result, messages = await dialer.call(customer_first(Timeout="100"), order=Order.CUSTOMER_FIRST)
+    assert result.outcome is Outcome.NO_ANSWER
+    response = next(m for m in messages if m.get("Event") == "OriginateResponse")
+    assert response["Reason"] == "3" and response["Channel"] == f"PJSIP/{CUSTOMER}@trunk"
+
+
+async def test_waiting_customers_get_the_freed_agent_in_arrival_order(timed_sim, timed_client):
+    timed_sim.dialer.configure({"members": ["PJSIP/6001"]})
+    dialer = Dialer(timed_client)
+    dialer.send(agent_first(ChannelId="on-call"), order=Order.AGENT_FIRST)
+    bridged = await timed_client.until(lambda m: m.get("Event") == "BridgeEnter"
+                                       and m.get("BridgeNumChannels") == "2")
+    for channel_id in ("first", "second"):
+        dialer.send(customer_first(f"52155000000{len(channel_id):02d}", ChannelId=channel_id),
+                    order=Order.CUSTOMER_FIRST)
+        await timed_client.until(lambda m, c=channel_id: m.get("Event") == "QueueCallerJoin"
+                                 and m.get("Uniqueid") == c)
+    for _ in range(100):  # QueueCallerJoin goes out a moment before the queue looks for members
+        if timed_sim.dialer.state()["waiting_in_queue"] == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert timed_sim.dialer.state()["waiting_in_queue"] == 2
+    agent = next(m["Channel"] for m in bridged if m.get("Uniqueid") == "on-call")
+    timed_client.send(Action="Hangup", Channel=agent, ActionID="free")
+    called = await timed_client.until(lambda m: m.get("Event") == "AgentCalled")
+    assert called[-1]["Uniqueid"] == "first"
+    assert timed_sim.dialer.state()["waiting_in_queue"] == 1
+
+
+async def test_core_show_channels_mid_call_lists_both_legs_with_the_variables(timed_sim,
+                                                                            timed_client):
+    """What a listener that reconnects mid-call resynchronises from."""
+    dialer = Dialer(timed_client)
+    pairs = [("Action", "Originate"), *customer_first(ChannelId="resync").items(),
+             ("Variable", "CAMPAIGN_ID=c12,PREINST_ID=901"), ("ActionID", "r1")]
+    timed_client.writer.write(encode(pairs))
+    await timed_client.until(lambda m: m.get("Event") == "BridgeEnter"
+                             and m.get("BridgeNumChannels") == "2")
+    dialer.client.send(Action="CoreShowChannels", ActionID="show")
+    blocks = []
+    while not any(parse_block(b)[0].get("Event") == "CoreShowChannelsComplete" for b in blocks):
+        data = await asyncio.wait_for(timed_client.reader.read(65536), 10)
+        blocks += list(timed_client._frames.feed(data))
+    items = {parse_block(b)[0]["Uniqueid"]: b for b in blocks
+             if parse_block(b)[0].get("Event") == "CoreShowChannel"}
+    assert set(items) >= {"resync"} and len(items) == 2
+    assert variables_of(items["resync"]) == {"CAMPAIGN_ID": "c12", "PREINST_ID": "901",
+                                             "SP_CALL": ""}
+    agent = next(b for uid, b in items.items() if uid != "resync")
+    assert parse_block(agent)[0]["Channel"].startswith("PJSIP/6001-")
+    assert parse_block(agent)[0]["Linkedid"] == "resync"
+    assert variables_of(agent) == {"CAMPAIGN_ID": "", "PREINST_ID": "", "SP_CALL": ""}

@@ -424,7 +424,158 @@ def ivr_queue_callback() -> None:
     dump("ivr-queue-callback.txt", banner, b.blocks + [blocks[-1]])
 
 
+# --- dialer (shared/fixtures/ami/dialer, copied in ../dialer) ---------------------------------
+
+AMD_CUSTOMER, AMD_UNIQUEID = "SIP/pstn-gw-00000016", "1796156376.24"
+AMD_SIPCALLID = "4a4a00fe099bde194d672893641dcb17@127.0.0.1:5060"
+QUEUED_CUSTOMER, QUEUED_UNIQUEID = "SIP/pstn-gw-0000000e", "c7-1002-customer"
+QUEUED_SIPCALLID = "28d5abf603db2fe5630534c5494f78d2@127.0.0.1:5060"
+QUEUE_AGENT = "SIP/6001-0000000f"
+AMD_VERDICT_AFTER = 2.083  # amd-human: Newexten AMD → VarSet AMDSTATUS=HUMAN (HUMAN-800-800)
+QUEUE_PRIORITY_AFTER_AMD = "5"  # [dialer-connect] amd: NoOp 1, AMD 2, NoOp 3, GotoIf 4, queue 5
+
+
+def _as_amd_call(block: Block) -> Block:
+    """A customer-first queue block re-told for the `amd` extension's queue step: Exten `amd`,
+    the queue at priority 5, and the amd-machine call's PREINST_ID/SP_CALL on the customer."""
+    out = []
+    for key, value in block:
+        prefix = "Dest" if key.startswith("Dest") else ""
+        channel = get(block, prefix + "Channel")
+        if key == prefix + "Exten" and value == "ventas" and channel in (AMD_CUSTOMER,
+                                                                         QUEUE_AGENT):
+            value = "amd"
+        elif key == prefix + "Priority" and channel == AMD_CUSTOMER and value == "2":
+            value = QUEUE_PRIORITY_AFTER_AMD
+        elif key == prefix + "ChanVariable" and channel == AMD_CUSTOMER:
+            value = {"PREINST_ID=1002": "PREINST_ID=1009", "SP_CALL=": "SP_CALL=amd-1"}.get(
+                value, value)
+        elif key == "Destination" and value == "ventas":
+            value = "amd"
+        out.append((key, value))
+    return out
+
+
+def dialer_amd_human_trunk() -> None:
+    """amd-machine's call over the trunk until AMD starts, AMD saying HUMAN after amd-human's
+    2.08 s, then customer-first's queue step (`SIP/6001` rings, answers, 3 s talk), re-told for
+    the `amd` extension. The recorded amd-human call had a Local-channel customer."""
+    banner, machine = load("dialer/amd-machine.txt")
+    _, queued = load("dialer/customer-first.txt")
+    head = machine[:23]  # through AMD starting, OriginateResponse Success, the trunk INUSE
+    b = Builder(head)
+    # the verdict's VarSets are amd-machine's own, with amd-human's values
+    b.blocks.append(put(machine[23], Timestamp=f"{ts(machine[20]) + AMD_VERDICT_AFTER:.6f}",
+                        Value="HUMAN"))
+    b.at = ts(b.blocks[-1])
+    b.blocks.append(put(machine[25], Timestamp=f"{b.tick():.6f}", Value="HUMAN-800-800"))
+    b.blocks.append(put(machine[26], Timestamp=f"{b.tick():.6f}",
+                        AppData="AMDSTATUS=HUMAN AMDCAUSE=HUMAN-800-800"))
+    b.blocks.append(put(machine[27], Timestamp=f"{b.tick():.6f}", AppData="0?machine"))
+    start = next(i for i, block in enumerate(queued) if get(block, "Application") == "Queue")
+    tail = rename(queued[start:-1], {QUEUED_CUSTOMER: AMD_CUSTOMER,
+                                     QUEUED_UNIQUEID: AMD_UNIQUEID,
+                                     QUEUED_SIPCALLID: AMD_SIPCALLID})
+    tail = [_as_amd_call(block) for block in shift(tail, b.tick() - ts(tail[0]))]
+    dump("dialer-amd-human-trunk.txt", banner, b.blocks + tail + [machine[-1]])
+    (HERE / "dialer-amd-human-trunk.sent.txt").write_bytes(
+        (REAL / "dialer" / "amd-machine.sent.txt").read_bytes())
+
+
+def retell(block: Block, name: str, at: float, extra: Block = (), drop_keys: tuple = (),
+           **changes: str) -> Block:
+    """A recorded block as another event of the same channel(s): its snapshot(s) with `changes`,
+    the event's own headers in `extra`."""
+    body = [(k, v) for k, v in put(block, **changes)[3:] if k not in drop_keys]
+    return [("Event", name), ("Privilege", get(block, "Privilege") or "call,all"),
+            ("Timestamp", f"{at:.6f}"), *body, *extra]
+
+
+AGENT_FIRST_AGENT, AGENT_FIRST_CUSTOMER = "SIP/6001-0000000c", "SIP/pstn-gw-0000000d"
+# the customer leg's end over the trunk, as the customer-first recordings show it (same trunk
+# peer), and the wait before it: (kind, DialStatus, Hangup cause and text, wait, HANGUPCAUSE)
+AGENT_FIRST_FAILURES = {
+    # customer-busy: rings 1 s, 486 → DialEnd BUSY, Hangup 17 (User busy)
+    "busy": ("BUSY", "17", "User busy", 1.002, "17"),
+    # the dialplan's Dial(…,30) gives up: DialEnd NOANSWER, the trunk leg hung up with no cause
+    # (sip-dialer-noanswer-busy: cause 0, HANGUPCAUSE 16)
+    "noanswer": ("NOANSWER", "0", "Unknown", 30.0, "16"),
+    # customer-not-found: 404 at once → HangupRequest 1, DialEnd NOANSWER, Hangup 1
+    "not-found": ("NOANSWER", "1", "Unallocated (unassigned) number", 0.000291, "1"),
+}
+
+
+def dialer_agent_first_failure(kind: str) -> None:
+    """agent-first.txt until the customer's trunk leg rings (not-found: until it is dialled),
+    then that leg fails as in the customer-first recordings, and the agent's channel runs the
+    rest of `[dialer]` (NoOp DIALSTATUS…, Hangup) as sip-dialer-noanswer-busy shows."""
+    status, cause, cause_text, wait, hangupcause = AGENT_FIRST_FAILURES[kind]
+    banner, blocks = load("dialer/agent-first.txt")
+    head = blocks[:43] if kind == "not-found" else blocks[:48]
+    at = ts(head[-1]) + wait
+    customer = blocks[40] if kind == "not-found" else blocks[43]  # its latest snapshot
+    dial = blocks[42] if kind == "not-found" else blocks[47]      # agent → customer
+    tail: list[Block] = []
+
+    def add(block: Block) -> None:
+        nonlocal at
+        tail.append(block)
+        at += 0.000011
+
+    if kind == "not-found":
+        add(retell(customer, "HangupRequest", at, [("Cause", cause)]))
+    add(retell(dial, "DialEnd", at, [("DialStatus", status)], drop_keys=("DialString",
+                                                                         "DialStatus")))
+    add(retell(customer, "Hangup", at, [("Cause", cause), ("Cause-txt", cause_text)]))
+    add(put(blocks[88], Timestamp=f"{at:.6f}"))  # the trunk NOT_INUSE
+    agent = blocks[21]  # the agent's VarSet DIALSTATUS (empty) at the Dial
+    add(put(agent, Timestamp=f"{at:.6f}", Value=status))
+    add(retell(blocks[19], "Newexten", at, Priority="3",
+               AppData=f"DIALSTATUS={status} HANGUPCAUSE={hangupcause}"))
+    add(retell(blocks[19], "Newexten", at, Priority="4", Application="Hangup", AppData=""))
+    add(put(blocks[98], Timestamp=f"{at:.6f}", Priority="4"))  # SoftHangupRequest 16
+    add(put(blocks[100], Timestamp=f"{at:.6f}", Priority="4"))  # Hangup 16
+    add(put(blocks[101], Timestamp=f"{at:.6f}"))  # the agent's phone NOT_INUSE
+    add(put(blocks[102], Timestamp=f"{at:.6f}"))  # its queue member status
+    add(put(blocks[89], Timestamp=f"{at:.6f}", AnswerTime="", BillableSeconds="0",
+            Disposition="BUSY" if status == "BUSY" else "NO ANSWER"))
+    name = f"dialer-agent-first-{kind}"
+    dump(f"{name}.txt", banner, head + tail + [blocks[-1]])
+    (HERE / f"{name}.sent.txt").write_bytes((REAL / "dialer" / "agent-first.sent.txt").read_bytes())
+
+
+def dialer_agent_noanswer() -> None:
+    """agent-first.txt until the agent's phone rings, then the Originate's own timeout as
+    customer-noanswer.txt shows it for the originated channel (Cdr NO ANSWER, OriginateResponse
+    Failure Reason 3 with the requested channel, Hangup 19), here on the agent's channel, after
+    the agent-first Originate's 30 s Timeout."""
+    banner, blocks = load("dialer/agent-first.txt")
+    _, timed_out = load("dialer/customer-noanswer.txt")
+    head = blocks[:17]  # through the agent's phone RINGING
+    ringing = blocks[14]  # the agent's Newstate Ringing: its latest snapshot
+    at = ts(blocks[4]) + 30.0  # Timeout: 30000 after the Newchannel
+    cdr, response, hangup = timed_out[-5], timed_out[-4], timed_out[-3]
+    tail = [
+        put(cdr, Timestamp=f"{at:.6f}", Destination="", DestinationContext="agents-sip",
+            Channel=AGENT_FIRST_AGENT, StartTime="2026-12-01 20:14:03",
+            EndTime="2026-12-01 20:14:33", Duration="30", UniqueID="c7-1001-agent"),
+        put(response, Timestamp=f"{at + 0.000214:.6f}", ActionID="dialer-c7-1001",
+            Channel="SIP/6001", Context="dialer", Exten="5215512345678",
+            Uniqueid="c7-1001-agent"),
+        retell(ringing, "Hangup", at + 0.000243, list(hangup[-2:])),
+        put(blocks[101], Timestamp=f"{at + 0.000274:.6f}"),  # the phone NOT_INUSE
+        put(blocks[102], Timestamp=f"{at + 0.000281:.6f}"),  # its queue member status
+    ]
+    dump("dialer-agent-noanswer.txt", banner, head + tail + [blocks[-1]])
+    (HERE / "dialer-agent-noanswer.sent.txt").write_bytes(
+        (REAL / "dialer" / "agent-first.sent.txt").read_bytes())
+
+
 def main() -> None:
+    dialer_agent_noanswer()
+    for kind in AGENT_FIRST_FAILURES:
+        dialer_agent_first_failure(kind)
+    dialer_amd_human_trunk()
     ringall_other_answers()
     linear_noanswer_then_next()
     rrmemory()
