@@ -364,9 +364,10 @@ class CallbackDispatcher:
         for endpoint in members:
             for username in sorted(await self._redis.smembers(self._keys.endpoint_agents(endpoint))):
                 username = _text(username)
-                raw = await self._redis.hget(self._keys.agent_state(username), "state")
-                if agent_state(raw) != "available":
-                    continue
+                state, unreachable = await self._redis.hmget(
+                    self._keys.agent_state(username), ["state", "unreachable"])
+                if agent_state(state) != "available" or agent_state(unreachable) is True:
+                    continue  # busy, paused, signed out, or not acknowledging its pops
                 key = self._keys.dialer_agent_reservation(username)
                 if await self._redis.set(key, token, nx=True, ex=int(self._settings.lease)):
                     return endpoint, (key, token)
@@ -442,13 +443,12 @@ class CallbackDispatcher:
             await pipe.execute()
 
 
-def agent_state(raw) -> str | None:
-    """The `state` field of an agent_state hash: JSON text (screenpop.agents.AgentState)."""
+def agent_state(raw):
+    """A field of an agent_state hash: each is JSON text (screenpop.agents.AgentState)."""
     try:
-        value = json.loads(raw) if raw is not None else None
+        return json.loads(raw) if raw is not None else None
     except ValueError:
         return None
-    return value if isinstance(value, str) else None
 
 
 def _text(value) -> str | None:

@@ -158,6 +158,15 @@ async def test_a_caller_who_joined_earlier_and_still_waits_goes_first(redis, key
     assert [c.number for c in placer.calls] == ["5511110001"]
 
 
+async def test_an_agent_whose_pops_go_unacknowledged_is_not_given_a_callback(redis, keys,
+                                                                            agi_port):
+    await request_callback(agi_port, "5215511110001", T0 + 10)
+    await agent(redis, keys, "ana", "PJSIP/6001")
+    await AgentStateStore(redis, keys).update("ana", lambda s: dataclasses.replace(
+        s, unreachable=True))
+    assert await dispatcher(redis, keys, FakePlacer()).run_once() == []
+
+
 async def test_a_reserved_agent_is_not_given_a_callback(redis, keys, agi_port):
     await request_callback(agi_port, "5215511110001", T0 + 10)
     await agent(redis, keys, "ana", "PJSIP/6001")
