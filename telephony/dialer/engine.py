@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 STEP_EVERY = 1.0          # a runner's step at least this often
 SETTLE_TRIES = 4          # writes of an attempt's end before leaving it to the lease
+STOP_TIMEOUT = 3.0        # the longest stop() waits for each of its loops
 REDIS_RETRY_CAP = 5.0
 
 
@@ -109,6 +110,7 @@ class DialerEngine:
         self.started = False
         self._tasks: list[asyncio.Task] = []
         self._woken: dict[str, float] = {}  # attempt id → when its agent's availability was read
+        self._refreshing = asyncio.Lock()
         executor.on_written = self._written
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -124,9 +126,8 @@ class DialerEngine:
         the lease runs out, and are reclaimed then (by any engine)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
         self._tasks.clear()
         for runner in list(self.runners.values()):
             await runner.stop()
@@ -170,6 +171,12 @@ class DialerEngine:
                 await asyncio.sleep(backoff_delay(failures, base=0.5, cap=REDIS_RETRY_CAP))
 
     async def refresh_campaigns(self, only: str | None = None) -> None:
+        """Runners for the running campaigns, states for the others. One refresh at a time: the
+        periodic one and a control message must not both start a runner for one campaign."""
+        async with self._refreshing:
+            await self._refresh_campaigns(only)
+
+    async def _refresh_campaigns(self, only: str | None) -> None:
         running = set(await self.store.running_campaigns())
         names = {only} if only is not None else running | set(self.runners)
         for campaign_id in names:
@@ -218,7 +225,7 @@ class DialerEngine:
                 await asyncio.sleep(backoff_delay(failures, base=0.2, cap=REDIS_RETRY_CAP))
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await asyncio.wait_for(pubsub.aclose(), STOP_TIMEOUT)
 
     async def _on_message(self, channel: str | bytes, data: str | bytes) -> None:
         channel = channel.decode() if isinstance(channel, bytes) else channel
@@ -350,8 +357,7 @@ class CampaignRunner:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
         for task in list(self._fast_tasks):
             task.cancel()
         for call in list(self.calls.values()):
