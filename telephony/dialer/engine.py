@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 
 STEP_EVERY = 1.0          # a runner's step at least this often
 SETTLE_TRIES = 4          # writes of an attempt's end before leaving it to the lease
+STOP_TIMEOUT = 3.0        # the longest stop() waits for each of its loops
+READ_WAIT = 0.5           # a blocking Redis read returns after this, so stop() need not cut it
 REDIS_RETRY_CAP = 5.0
 
 
@@ -109,11 +111,14 @@ class DialerEngine:
         self.started = False
         self._tasks: list[asyncio.Task] = []
         self._woken: dict[str, float] = {}  # attempt id → when its agent's availability was read
+        self._refreshing = asyncio.Lock()
+        self._stopping = asyncio.Event()
         executor.on_written = self._written
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.started = True
+        self._stopping.clear()
         for name, loop in (("supervise", self._supervise), ("listen", self._listen),
                            ("commands", self._commands), ("renew", self._renew)):
             self._tasks.append(asyncio.create_task(loop(), name=f"dialer-{name}"))
@@ -122,11 +127,16 @@ class DialerEngine:
     async def stop(self) -> None:
         """Stops placing calls. Live calls are left to Asterisk: their leads stay claimed until
         the lease runs out, and are reclaimed then (by any engine)."""
+        # the Redis readers finish their blocking read by themselves (a command cancelled
+        # mid-read would leave its connection behind); the rest only sleep between turns
+        self._stopping.set()
+        readers = [t for t in self._tasks if t.get_name() in ("dialer-listen", "dialer-commands")]
+        if readers:
+            await asyncio.wait(readers, timeout=STOP_TIMEOUT)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
         self._tasks.clear()
         for runner in list(self.runners.values()):
             await runner.stop()
@@ -170,6 +180,12 @@ class DialerEngine:
                 await asyncio.sleep(backoff_delay(failures, base=0.5, cap=REDIS_RETRY_CAP))
 
     async def refresh_campaigns(self, only: str | None = None) -> None:
+        """Runners for the running campaigns, states for the others. One refresh at a time: the
+        periodic one and a control message must not both start a runner for one campaign."""
+        async with self._refreshing:
+            await self._refresh_campaigns(only)
+
+    async def _refresh_campaigns(self, only: str | None) -> None:
         running = set(await self.store.running_campaigns())
         names = {only} if only is not None else running | set(self.runners)
         for campaign_id in names:
@@ -198,15 +214,15 @@ class DialerEngine:
     async def _listen(self) -> None:
         """Agent state changes and campaign control messages wake the runners concerned."""
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.keys.agent_states_channel,
                                        self.keys.dialer_control_channel)
                 failures = 0
-                while True:
+                while not self._stopping.is_set():
                     message = await pubsub.get_message(ignore_subscribe_messages=True,
-                                                       timeout=1.0)
+                                                       timeout=READ_WAIT)
                     if message is not None:
                         await self._on_message(message["channel"], message["data"])
             except asyncio.CancelledError:
@@ -218,7 +234,7 @@ class DialerEngine:
                 await asyncio.sleep(backoff_delay(failures, base=0.2, cap=REDIS_RETRY_CAP))
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await asyncio.wait_for(pubsub.aclose(), STOP_TIMEOUT)
 
     async def _on_message(self, channel: str | bytes, data: str | bytes) -> None:
         channel = channel.decode() if isinstance(channel, bytes) else channel
@@ -244,9 +260,9 @@ class DialerEngine:
         """The agents' «llamar» / «saltar» on preview offers (Keys.dialer_commands(worker))."""
         key = self.keys.dialer_commands(self.settings.worker)
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             try:
-                item = await self.redis.blpop([key], timeout=1)
+                item = await self.redis.blpop([key], timeout=READ_WAIT)
                 failures = 0
             except asyncio.CancelledError:
                 raise
@@ -350,13 +366,12 @@ class CampaignRunner:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        for task in list(self._fast_tasks):
+            await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
+        tasks = [*self._fast_tasks, *(c.task for c in self.calls.values() if c.task)]
+        for task in tasks:
             task.cancel()
-        for call in list(self.calls.values()):
-            if call.task is not None:
-                call.task.cancel()
+        if tasks:  # nothing of this runner may still be using Redis or the pool afterwards
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
         for attempt_id in list(self.offers):
             with contextlib.suppress(Exception):
                 await self._withdraw(attempt_id, "el dialer se detuvo")

@@ -161,9 +161,16 @@ class OriginateExecutor:
         return len(self._live)
 
     async def place(self, request: OriginateRequest) -> AttemptResult:
+        """Places the call and returns its outcome once every leg has hung up (or
+        `Outcome.INTERRUPTED`, see the module's docstring). `attempt_id` and `channel_id` must
+        be unique (e.g. `cb-<uuid hex>`): a repeated one, a number without digits, an agent-first
+        request without endpoint or a variable holding `,` raise ValueError, nothing written.
+        In the telephony process the executor is `TelephonyService.dialer.executor`."""
         return (await self.place_call(request)).result
 
     async def place_call(self, request: OriginateRequest) -> PlacedCall:
+        """`place`, also saying the call's id (None when Asterisk made no channel) and whether
+        the Originate was written."""
         action = build_originate(request, self.settings)
         key = request.attempt_id
         if key in self._live:
