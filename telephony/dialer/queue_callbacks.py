@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -208,10 +209,12 @@ def dial_number(e164: str) -> str:
 
 def call_for(request: Request, queue: str, endpoint: str) -> CallbackCall:
     data = request.data
-    attempt = f"{CALLBACK_PREFIX}{request.id}-{request.attempts + 1}"
+    # unique per dial, also when a request a dead process was dialling is dialled again with
+    # the same count: the ChannelId becomes the call's id in the tracker and the call records
+    dial = f"{request.id}-{request.attempts + 1}-{uuid.uuid4().hex[:8]}"
     preinst = data.get("preinstallation_id")
     return CallbackCall(queue=queue, endpoint=endpoint, number=dial_number(str(data["number"])),
-                        attempt_id=attempt, channel_id=f"cb-{request.id}-{request.attempts + 1}",
+                        attempt_id=f"{CALLBACK_PREFIX}{dial}", channel_id=f"cb-{dial}",
                         preinstallation_id=str(preinst) if preinst else None,
                         requested_in_call=data.get("call_id"))
 

@@ -135,7 +135,8 @@ async def test_callbacks_are_dialled_in_place_order_one_per_free_agent(redis, ke
     [call] = placer.calls
     assert (call.endpoint, call.number) == ("PJSIP/6001", "5511110001")
     assert call.requested_in_call == "c1" and call.preinstallation_id == "1001"
-    assert call.attempt_id.startswith("callback-") and call.attempt_id.endswith("-1")
+    assert call.attempt_id.startswith(f"callback-{call.channel_id.split('-')[1]}-1-")
+    assert call.channel_id.startswith("cb-") and len(call.channel_id) <= 40
     # the second waits for a free agent, keeping its place
     assert [json.loads(m)["number"] for m in await redis.zrange(
         keys.callback_requests("ventas"), 0, -1)] == ["+525511110002"]
