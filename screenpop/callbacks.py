@@ -7,14 +7,11 @@ gave up (telephony.ivr.callback stores them; telephony.dialer.queue_callbacks di
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from common.keys import Keys
 from common.phones import display
 from screenpop.index import PreinstallationIndex
-
-log = logging.getLogger(__name__)
 
 LISTED = 100           # pending requests shown per queue
 FAILED_SHOWN = 20      # latest failed callbacks shown per queue

@@ -383,8 +383,9 @@ class CallbackDispatcher:
     async def _dial(self, held: _Held, call: CallbackCall) -> str:
         request, queue = held.request, held.queue
         self.stats.dialled += 1
-        log.info("callback dialling queue=%s number=%s agent=%s attempt=%d", queue,
-                 request.data.get("number"), call.endpoint, request.attempts + 1)
+        log.info("callback dialling queue=%s number=%s agent=%s attempt=%d asked_in=%s "
+                 "call=%s", queue, request.data.get("number"), call.endpoint,
+                 request.attempts + 1, call.requested_in_call, call.channel_id)
         renew = asyncio.create_task(self._keep_lease(held))
         try:
             try:
