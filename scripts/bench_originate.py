@@ -135,7 +135,8 @@ async def main(calls: int, agent_count: int) -> None:
         env = {**os.environ, "AMI_PORT": str(port), "REDIS_URL": redis_url,
                "REDIS_PREFIX": keys.prefix, "DATABASE_URL": url, "TELEPHONY_NODE": "bench",
                "TELEPHONY_STATUS_PORT": "0", "AGI_PORT": "0", "LOG_LEVEL": "WARNING",
-               "AGENT_ENDPOINT_PATTERNS": "PJSIP/*"}
+               "AGENT_ENDPOINT_PATTERNS": "PJSIP/*",
+               "DIALER_REJECTED_PAUSE_SECONDS": "0"}  # the fake fails every agent leg
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "telephony",
                                                        cwd=ROOT, env=env)
         await asyncio.sleep(3.0)  # login, migrations, first campaign refresh
