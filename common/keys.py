@@ -273,3 +273,21 @@ class Keys:
         """Hash: call id → JSON of the disposition still to apply to its lead (attempt_id,
         disposition, effect, callback_at, callback_for, by, saved_at)."""
         return f"{self.prefix}:wrapup:pending-data"
+
+    # --- appended by the queue callbacks (telephony.dialer.queue_callbacks) ---------------------
+    @property
+    def callback_queues(self) -> str:
+        """Set of queue names that ever had a callback request (the FastAGI `callback` script
+        adds the queue with each request), so the supervisor page knows which queues to list."""
+        return f"{self.prefix}:callbacks:queues"
+
+    def callbacks_processing(self, queue: str) -> str:
+        """Hash: request JSON (a member taken from callback_requests) → JSON {"place", "worker",
+        "lease_until"} while one telephony process dials it; a lease that runs out puts the
+        request back in callback_requests at its place (no TTL: leases are checked each round)."""
+        return f"{self.prefix}:callbacks:{queue}:processing"
+
+    def callbacks_finished(self, queue: str) -> str:
+        """Sorted set: JSON of finished callbacks (the request + outcome connected|failed,
+        attempts, last_outcome, finished_at) → epoch seconds finished; the latest 200 are kept."""
+        return f"{self.prefix}:callbacks:{queue}:finished"

@@ -65,6 +65,7 @@ class AgentState:
     unreachable: bool = False
     unreachable_call: str | None = None
     unreachable_at: float | None = None
+    endpoint: str | None = None  # the account's phone (its first endpoint): where the dialer rings
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "label": STATE_LABELS[self.state]}
@@ -112,8 +113,13 @@ def choose(current: AgentState, target: str, reason: str | None, now: float,
     return current if current.state == "available" else current.moved("available", now)
 
 
-def signed_in(current: AgentState, now: float) -> AgentState:
-    return current.moved("available", now) if current.state == "offline" else current
+def signed_in(current: AgentState, now: float, endpoint: str | None = None) -> AgentState:
+    """`endpoint`: the account's phone, kept in the state for the dialer's agent-first calls."""
+    if current.state == "offline":
+        return current.moved("available", now, endpoint=endpoint or current.endpoint)
+    if endpoint and endpoint != current.endpoint:
+        return dataclasses.replace(current, endpoint=endpoint)
+    return current
 
 
 def signed_out(current: AgentState, now: float) -> AgentState:

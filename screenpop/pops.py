@@ -13,8 +13,9 @@ from screenpop.wisphub.models import Preinstallation
 
 # When one agent has several endpoints in the same call, the most engaged leg speaks for them.
 _LEG_PRIORITY = ("answered", "ringing", "transferred", "answered_elsewhere", "missed", "ended")
-# Set by the dialer on the calls it places (see telephony.tracker.VARIABLES).
-DIALER_VARIABLES = frozenset({"CAMPAIGN_ID", "CAMPAIGN", "PREINST_ID"})
+# Set by the dialer on the calls it places (see telephony.tracker.VARIABLES); a queue callback
+# (telephony.dialer.queue_callbacks) has no campaign, but its SP_CALL attempt id.
+DIALER_VARIABLES = frozenset({"CAMPAIGN_ID", "CAMPAIGN", "PREINST_ID", "SP_CALL"})
 
 
 def record_payload(record: Preinstallation, *, missing: Iterable[str] | None = None,

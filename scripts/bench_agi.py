@@ -8,20 +8,25 @@ AGI sessions, each one a fresh TCP connection doing what Asterisk 20 does for
 byte of the environment to the server's close, i.e. how long the AGI step holds the call.
 Callers are drawn from the index (one match, a shared number, none) in equal parts.
 
-    .venv/bin/python scripts/bench_agi.py [--sessions 200] [--lookups 10000] [--rate 100]
+    .venv/bin/python scripts/bench_agi.py [--sessions 200] [--think 20] [--duration 60]
+                                          [--lookups 10000] [--rate 100] [--profile FILE]
 
-Two runs: a closed loop (200 sessions always busy: how many look-ups/s the server answers) and an
-open loop (calls arrive at --rate per second, at most 200 sessions at once: the latency a call
-sees at that load).
+Three runs: 200 calls in progress, each doing its look-up and then spending --think seconds (mean)
+before the next call takes its place (what Asterisk carrying 200 calls sends: the latency a
+call sees); an open loop (calls arrive at --rate per second, at most 200 sessions at once); a
+closed loop (200 sessions always busy: how many look-ups/s the server answers, CPU-bound). Each
+run reports the server's CPU per look-up (from /proc); --profile FILE profiles the server.
 Uses REDIS_URL (default redis://127.0.0.1:6379/0) under a fresh key prefix it removes at the end.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
 import multiprocessing
 import os
+import pstats
 import random
 import sys
 import time
@@ -54,7 +59,7 @@ ENV_TEMPLATE = (
 
 WARM_UP = 200
 # commands the lookup sends → what it answered (telephony/ivr/lookup.py)
-ANSWERS = {0: "over budget (defaults)", 1: "none", 3: "many", 5: "one"}
+ANSWERS = {0: "over budget (defaults)", 1: "none", 2: "many", 3: "one"}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -90,16 +95,23 @@ async def seed(redis_url: str, keys: Keys, count: int) -> None:
     await redis.aclose()
 
 
-def serve(redis_url: str, prefix: str, port: int, ready) -> None:
-    logging.basicConfig(level=logging.ERROR)  # over-budget look-ups are counted by the client
+def serve(redis_url: str, prefix: str, port: int, ready, stop, profile: str | None) -> None:
+    # as deployed (LOG_LEVEL=INFO), into /dev/null: over-budget look-ups are counted by the client
+    logging.basicConfig(level=logging.INFO, stream=open(os.devnull, "w"))
 
     async def main() -> None:
         redis = redisconn.connect(redis_url, socket_timeout=2.0)
         ivr = create_ivr(TelephonyConfig(redis_url=redis_url, redis_prefix=prefix, agi_port=port),
                          redis=redis)
         await ivr.start()
+        profiler = cProfile.Profile() if profile else None
+        if profiler is not None:
+            profiler.enable()
         ready.set()
-        await asyncio.Event().wait()
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
     uvloop.run(main())
 
 
@@ -161,6 +173,34 @@ async def open_loop(port: int, sessions: int, lookups: int, numbers: list[str],
     return latencies, results, time.perf_counter() - started
 
 
+async def calls_loop(port: int, sessions: int, think: float, duration: float,
+                     numbers: list[str]) -> tuple[list[float], Counter[str], float]:
+    """As a PBX carrying `sessions` calls: each call does its AGI look-up, then spends `think`
+    seconds on average (exponential) in the menu, the queue and the conversation before the next
+    caller takes its place; the look-ups are spread as calls really start, not all at once."""
+    latencies: list[float] = []
+    results: Counter[str] = Counter()
+    rng = random.Random(13)
+    counter = iter(range(10**9))
+    started = time.perf_counter()
+    deadline = started + duration
+
+    async def pause(seconds: float) -> bool:
+        """Sleep, but not past the deadline; False once it has passed."""
+        await asyncio.sleep(max(0.0, min(seconds, deadline - time.perf_counter())))
+        return time.perf_counter() < deadline
+
+    async def channel() -> None:
+        wait = rng.uniform(0, think)  # calls already in progress at the start
+        while await pause(wait):
+            await one(port, next(counter), rng.choice(numbers), time.perf_counter(), latencies,
+                      results)
+            wait = rng.expovariate(1 / think)
+
+    await asyncio.gather(*(channel() for _ in range(sessions)))
+    return latencies, results, time.perf_counter() - started
+
+
 async def one(port: int, n: int, caller: str, since: float, latencies: list[float],
               results: Counter[str]) -> None:
     try:
@@ -172,13 +212,23 @@ async def one(port: int, n: int, caller: str, since: float, latencies: list[floa
     results[ANSWERS.get(commands, f"{commands} commands")] += 1
 
 
-async def drive(port: int, args: argparse.Namespace, numbers: list[str]) -> list[tuple]:
+async def drive(port: int, args: argparse.Namespace, numbers: list[str], pid: int) -> list[tuple]:
+    """Each run: (name, (latencies, answers, seconds), server CPU seconds it used)."""
     rng = random.Random(3)
     for n in range(WARM_UP):  # connections, number metadata, the Lua script
         await session(port, n, rng.choice(numbers))
-    runs = [("closed loop", await closed_loop(port, args.sessions, args.lookups, numbers))]
-    runs.append((f"open loop, {args.rate:g} calls/s",
-                 await open_loop(port, args.sessions, args.lookups, numbers, args.rate)))
+    plans = [
+        (f"{args.sessions} calls, a look-up each {args.think:g} s on average",
+         lambda: calls_loop(port, args.sessions, args.think, args.duration, numbers)),
+        (f"open loop, {args.rate:g} calls/s",
+         lambda: open_loop(port, args.sessions, args.lookups, numbers, args.rate)),
+        ("closed loop", lambda: closed_loop(port, args.sessions, args.lookups, numbers)),
+    ]
+    runs = []
+    for name, run in plans:
+        before = cpu_seconds(pid)
+        result = await run()
+        runs.append((name, result, cpu_seconds(pid) - before))
     return runs
 
 
@@ -188,7 +238,13 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=10000, help="look-ups in each run")
     parser.add_argument("--rate", type=float, default=100.0,
                         help="calls/s reaching the IVR in the open-loop run")
+    parser.add_argument("--think", type=float, default=20.0,
+                        help="seconds a call spends between look-ups in the calls run (mean)")
+    parser.add_argument("--duration", type=float, default=60.0,
+                        help="seconds the calls run lasts")
     parser.add_argument("--records", type=int, default=5000, help="preinstallations in the index")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile the server (cProfile) and write its stats to FILE")
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     keys = Keys(prefix=f"bench-agi-{uuid.uuid4().hex[:8]}")
@@ -198,31 +254,33 @@ def main() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, nothing inherited
-    ready = spawn.Event()
-    server = spawn.Process(target=serve, args=(redis_url, keys.prefix, port, ready), daemon=True)
+    ready, stop = spawn.Event(), spawn.Event()
+    server = spawn.Process(target=serve, args=(redis_url, keys.prefix, port, ready, stop,
+                                               args.profile), daemon=True)
     server.start()
     try:
         if not ready.wait(15):
             sys.exit("the FastAGI server did not start")
-        cpu_before = cpu_seconds(server.pid)
-        runs = uvloop.run(drive(port, args, callers(args.records)))
-        server_cpu = cpu_seconds(server.pid) - cpu_before
+        runs = uvloop.run(drive(port, args, callers(args.records), server.pid))
     finally:
-        server.terminate()
-        server.join(5)
+        stop.set()
+        server.join(15)
+        if server.is_alive():
+            server.terminate()
+            server.join(5)
         asyncio.run(forget(redis_url, keys))
     print(f"FastAGI look-ups, at most {args.sessions} concurrent AGI sessions, "
           f"{args.records} records in the index; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
-    total = WARM_UP
-    for name, (latencies, results, seconds) in runs:
+    for name, (latencies, results, seconds), cpu in runs:
         ms = [value * 1000 for value in latencies]
-        total += len(ms)
-        print(f"  {name}: {len(ms)} look-ups in {seconds:.2f} s = {len(ms) / seconds:,.0f}/s")
+        print(f"  {name}: {len(ms)} look-ups in {seconds:.2f} s = {len(ms) / seconds:,.1f}/s")
         print(f"    latency ms: p50 {percentile(ms, 0.5):.2f} · p99 {percentile(ms, 0.99):.2f} · "
               f"p99.9 {percentile(ms, 0.999):.2f} · max {max(ms):.2f}   (target p99 <= 10 ms)")
         print("    answers: " + ", ".join(f"{k} {v}" for k, v in results.most_common()))
-    print(f"  server CPU per look-up: {server_cpu / total * 1000:.2f} ms")
+        print(f"    server CPU per look-up: {cpu / max(1, len(ms)) * 1000:.2f} ms")
+    if args.profile:
+        pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
 
 
 async def forget(redis_url: str, keys: Keys) -> None:

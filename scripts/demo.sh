@@ -88,6 +88,8 @@ pick_port SCREENPOP_PORT "${SCREENPOP_PORT:-8080}" "screenpop"
 export AMI_HOST=127.0.0.1 AMI_PORT AMI_USERNAME=screenpop AMI_SECRET=screenpop-demo
 export AGI_HOST=127.0.0.1 AGI_PORT
 export AGENT_ENDPOINT_PATTERNS="${AGENT_ENDPOINT_PATTERNS:-PJSIP/*,SIP/*,!*/trunk*,!*/pstn*}"
+# the demo's IVR callers who ask to be called back are dialled back to the demo agents
+export CALLBACK_QUEUES="${CALLBACK_QUEUES:-ventas=PJSIP/6001,PJSIP/6002}"
 export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1
 export SCREENPOP_SECRET_KEY="${SCREENPOP_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 export WISPHUB_URL="http://127.0.0.1:$SANDBOX_PORT/api/" WISPHUB_PANEL_URL="http://127.0.0.1:$SANDBOX_PORT/"

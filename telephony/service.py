@@ -29,8 +29,12 @@ from common.records.writer import RecordWriter, WriterMetrics, writer_for
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
 from telephony.config import TelephonyConfig
+from telephony.dialer.originate import OriginateExecutor, OriginateSettings
+from telephony.dialer.queue_callbacks import CallbackDispatcher, CallbackSettings, ExecutorPlacer
+from telephony.dialer.runtime import Dialer, DialerFeed
 from telephony.ivr import Ivr, create_ivr
 from telephony.publisher import CallPublisher, Heartbeat
+from telephony.queue_waits import QueueWaits, QueueWaitsFeed
 from telephony.records import CallRecorder, RecordingFeed, RecordingPublisher
 from telephony.tracker import CallTracker
 
@@ -111,6 +115,8 @@ class TelephonyService:
         self._runner: web.AppRunner | None = None
         self.status_port: int | None = None
         self.ivr: Ivr | None = None  # FastAGI IVR, set by create_service
+        self.dialer: Dialer | None = None  # Originate executor and engine, set by create_service
+        self.callbacks: CallbackDispatcher | None = None  # queue callbacks, when configured
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self._status_app(), access_log=None)
@@ -125,11 +131,19 @@ class TelephonyService:
         self.listener.start()
         if self.ivr is not None:  # FastAGI IVR
             await self.ivr.start()
+        if self.dialer is not None:
+            await self.dialer.start()
+        if self.callbacks is not None:
+            self.callbacks.start()
         log.info("telephony started node=%s ami=%s:%s status=http://%s:%s/status",
                  self.config.node_name, self.config.ami_host, self.config.ami_port,
                  self.config.status_host, self.status_port)
 
     async def stop(self) -> None:
+        if self.callbacks is not None:
+            await self.callbacks.stop()
+        if self.dialer is not None:
+            await self.dialer.stop()
         if self.ivr is not None:  # FastAGI IVR
             await self.ivr.stop()
         await self.listener.stop()
@@ -171,6 +185,8 @@ class TelephonyService:
             "publisher": {"backlog": self.publisher.backlog, "redis_ok": self.publisher.redis_ok,
                           "last_error": self.publisher.last_error},
         }
+        if self.dialer is not None:
+            body["dialer"] = self.dialer.status()
         return web.json_response(body, status=200 if body["ok"] else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -230,6 +246,10 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
                        on_resync=lambda: publisher.request_reconcile(tracker.live_call_ids))
     sink = RecordingFeed(feed, recorder, tracker.live_call_ids, time.time) if recorder else feed
     listener = AmiListener(config, sink, retry_base=retry_base, retry_cap=retry_cap)
+    executor = OriginateExecutor(listener, OriginateSettings(trunk=config.dialer_trunk))
+    waits = QueueWaits()
+    listener.sink = DialerFeed(executor, QueueWaitsFeed(waits, sink))
+    listener.on_state = executor.ami_state
     heartbeat = Heartbeat(redis, keys, config.node_name,
                           lambda: (listener.state, listener.stats.events),
                           interval=heartbeat_interval)
@@ -239,6 +259,20 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
     registry.register(service)
     service.ivr = create_ivr(config, redis=redis)  # FastAGI IVR
     registry.register(service.ivr)
+    service.dialer = Dialer(config, redis=redis, keys=keys, executor=executor,
+                            database_url=database_url,
+                            records=records.submit if records is not None else None,
+                            registry=registry)
+    registry.register(service.dialer)
+    if config.callback_queues:
+        service.callbacks = CallbackDispatcher(
+            redis, keys, ExecutorPlacer(executor, ring_seconds=config.dialer_ring_seconds),
+            waits, CallbackSettings(queues=dict(config.callback_queues),
+                                    attempts=config.callback_attempts,
+                                    retry_delay=config.callback_retry_seconds,
+                                    interval=config.callback_interval),
+            worker=config.dialer_name)
+        registry.register(service.callbacks)
     if records is not None:
         registry.register(WriterMetrics(records, "telephony"))
     return service

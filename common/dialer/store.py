@@ -541,6 +541,59 @@ class DialerStore:
             now - timedelta(days=days))
         return AbandonStats(row["answered"], row["abandoned"])
 
+    # --- what the dialer engine (telephony.dialer.engine) adds -------------------------------
+
+    async def running_campaigns(self) -> list[str]:
+        rows = await self._pool.fetch("SELECT campaign_id FROM dialer_campaigns "
+                                      "WHERE state = 'running' ORDER BY campaign_id")
+        return [row["campaign_id"] for row in rows]
+
+    async def campaign_state(self, campaign_id: str) -> str | None:
+        """draft, running, paused or stopped; None when the campaign does not exist."""
+        return await self._pool.fetchval("SELECT state FROM dialer_campaigns "
+                                         "WHERE campaign_id = $1", campaign_id)
+
+    async def release(self, claim: Claim, now: datetime, detail: str) -> bool:
+        """Ends an attempt that never reached the customer through no fault of theirs (AMI
+        down, an offer nobody answered): recorded as interrupted, not counted as an attempt,
+        due again after the interrupted delay. False when the claim is no longer this dialer's."""
+        rules = await self.rules(claim.campaign_id)
+        outcome = Outcome.INTERRUPTED
+        after = LeadState(claim.zone, attempts=claim.attempts, last_attempt_at=now,
+                          last_outcome=outcome, last_conversation_at=claim.last_conversation_at,
+                          callback_at=claim.callback_at)
+        state, next_at = _state_of(next_eligible(after, rules, now))
+        row = await self._pool.fetchrow(
+            FINISH, claim.lead_id, claim.attempt_id, state, 0, str(outcome), now, None, next_at,
+            False, False, False, None, None, detail, None)
+        if row is not None and claim.callback_at is not None:
+            # a callback not honoured yet stays first in line
+            await self._pool.execute(
+                "UPDATE dialer_leads SET priority = 1, callback_agent = $2 WHERE lead_id = $1 "
+                "AND state = 'ready'", claim.lead_id, claim.callback_agent)
+        return row is not None
+
+    async def set_call_id(self, attempt_id: uuid.UUID, call_id: str) -> None:
+        """Joins an attempt to its call record (call_records.call_id = the Originate ChannelId)."""
+        await self._pool.execute("UPDATE dialer_attempts SET call_id = $2 WHERE attempt_id = $1",
+                                 attempt_id, call_id)
+
+    async def measured(self, campaign_id: str, *, recent: int = 200) -> dict[str, float]:
+        """The campaign's latest `recent` finished attempts that rang the customer: how many,
+        how many a person answered, mean seconds from placing to answer, mean talk seconds."""
+        row = await self._pool.fetchrow(
+            "SELECT count(*) AS dialled, count(*) FILTER (WHERE answered) AS answered, "
+            "coalesce(avg(extract(epoch FROM answered_at - started_at)) FILTER (WHERE answered), "
+            "0) AS answer_seconds, coalesce(avg(extract(epoch FROM ended_at - "
+            "agent_connected_at)) FILTER (WHERE outcome = 'connected' AND agent_connected_at "
+            "IS NOT NULL), 0) AS talk_seconds FROM (SELECT * FROM dialer_attempts "
+            "WHERE campaign_id = $1 AND ended_at IS NOT NULL AND outcome NOT IN "
+            "('skipped', 'agent_rejected', 'interrupted') ORDER BY started_at DESC LIMIT $2) a",
+            campaign_id, recent)
+        return {"dialled": row["dialled"], "answered": row["answered"],
+                "answer_seconds": float(row["answer_seconds"]),
+                "talk_seconds": float(row["talk_seconds"])}
+
 
 def _finish_row(claim: Claim, result: AttemptResult | Outcome, rules: Rules,
                 now: datetime) -> tuple:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common.envelope import CallUpdate
+from common.envelope import DIALER_CALL_VARIABLE, CallUpdate
 from screenpop.pops import customer, placed_by_agent
 
 PROTOCOL_VERSION = 1
@@ -68,6 +68,7 @@ IVR_STEPS: dict[str, tuple[str, str]] = {
 }
 INVALID_IVR_STEP = ("Inválida", "Tecla no válida")
 IVR_MATCHES = frozenset({"one", "many", "none", "unknown"})
+CALLBACK_PREFIX = "callback-"  # of SP_CALL on the calls telephony.dialer.queue_callbacks places
 
 
 def is_call_id(value: object) -> bool:
@@ -101,6 +102,7 @@ def pop(update: CallUpdate, endpoint: str, leg: str, match: Mapping[str, Any]) -
         "event_at": update.event_at,
         "match": dict(match),
         "ivr": ivr(update.variables),
+        "callback": callback(update.variables),
     }
 
 
@@ -119,7 +121,8 @@ def ivr(variables: Mapping[str, str]) -> dict[str, Any] | None:
     started = _epoch(variables.get("IVR_STARTED"))
     if not path and started is None:
         return None
-    keys = [path] if path in IVR_STEPS else list(path)
+    closed = path.startswith("cerrado")
+    keys = ["cerrado", *path.removeprefix("cerrado")] if closed else list(path)
     steps = [{"key": key, "short": short, "label": label}
              for key in keys for short, label in [IVR_STEPS.get(key, INVALID_IVR_STEP)]]
     match = variables.get("SP_MATCH")
@@ -127,6 +130,15 @@ def ivr(variables: Mapping[str, str]) -> dict[str, Any] | None:
             "queue_entered_at": _epoch(variables.get("QUEUE_ENTERED")),
             "lookup_match": match if match in IVR_MATCHES else None,
             "lookup_preinstallation_id": variables.get("SP_PREINST_ID") or None}
+
+
+def callback(variables: Mapping[str, str]) -> dict[str, Any] | None:
+    """A call the queue callbacks placed for a caller who asked in the IVR to be called back
+    (its dialer attempt id, SP_CALL, is `callback-…`), else None."""
+    attempt = variables.get(DIALER_CALL_VARIABLE, "")
+    if not attempt.startswith(CALLBACK_PREFIX) or not is_call_id(attempt):
+        return None
+    return {"attempt_id": attempt}
 
 
 def hello(user: Mapping[str, Any], endpoints: Iterable[str], *, server_time: float,

@@ -56,7 +56,10 @@ class PopRouter:
         self._users = users
         self._hub = hub
         self._agents: dict[str, tuple[float, frozenset[str]]] = {}
-        self._matches: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+        # call id → ((linked record, customer number), match): an agent-first Originate rings
+        # the agent before the customer's number is known, so a new number is a new match
+        self._matches: OrderedDict[str, tuple[tuple[str | None, str | None], dict[str, Any]]] = \
+            OrderedDict()
         # Agent-state bookkeeping takes several Redis round trips: it runs behind the pops,
         # in order, on its own task (run_states), so it never delays the next pop.
         self._state_work: asyncio.Queue[tuple[str, CallUpdate, str]] = asyncio.Queue(STATE_BACKLOG)
@@ -162,7 +165,7 @@ class PopRouter:
         """The call was just linked to `record`: tell all the user's tabs (through their agent
         channel, whichever node holds them). Returns the new pop."""
         match = linked_payload(record, await self._records.installed(record.id))
-        self._remember(update.call_id, record.id, match)
+        self._remember(update.call_id, (record.id, update.customer_number), match)
         self._call_log.matched(update.call_id, match, by=user.username)
         pop = protocol.pop(update, *leg, match)
         await self._redis.publish(self._keys.agent_channel(user.username), json.dumps(pop))
@@ -182,17 +185,18 @@ class PopRouter:
     async def _match_for(self, update: CallUpdate) -> dict[str, Any]:
         link = await self._records.linked_id(update.call_id)
         cached = self._matches.get(update.call_id)
-        if cached is not None and cached[0] == link:
+        if cached is not None and cached[0] == (link, update.customer_number):
             self._matches.move_to_end(update.call_id)
             return cached[1]
         subject = await self._records.subject_of(update)
         match = subject.pop_match()
         self._call_log.matched(update.call_id, match)
-        self._remember(update.call_id, link, match)
+        self._remember(update.call_id, (link, update.customer_number), match)
         return match
 
-    def _remember(self, call_id: str, link: str | None, match: dict[str, Any]) -> None:
-        self._matches[call_id] = (link, match)
+    def _remember(self, call_id: str, key: tuple[str | None, str | None],
+                  match: dict[str, Any]) -> None:
+        self._matches[call_id] = (key, match)
         self._matches.move_to_end(call_id)
         while len(self._matches) > MATCHES_KEPT:
             self._matches.popitem(last=False)

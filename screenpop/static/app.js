@@ -67,6 +67,7 @@
     return pop.state === "ended" && pop.reason === "answered_elsewhere" ? "elsewhere" : pop.state;
   }
   function directionText(pop) {
+    if (pop.callback) return "Devolución de llamada";
     if (pop.direction === "outbound") return pop.placed_by_agent ? "Saliente · marcada por usted" : "Saliente";
     return pop.queue ? `Entrante · cola ${pop.queue}` : "Entrante";
   }

@@ -36,6 +36,7 @@ from screenpop.script.progress import CallProgressStore
 from screenpop.script.provider import default_provider_config_path, load_provider_config
 from screenpop.users import UserStore
 from screenpop.web import actions, agent_api, api, auth, guided, status, ws
+from screenpop.web.callbacks import add_callback_routes
 from screenpop.web.metrics import Metrics
 from screenpop.web.security import add_security_headers, refuse_malformed_call_ids
 from screenpop.web.sessions import SessionStore
@@ -152,6 +153,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     add_wrapup_routes(app, dispositions or DispositionSettings.from_env({}),
                       database_url or database.url)
     add_preview_routes(app)
+    add_callback_routes(app)  # the IVR's pending callbacks (supervisor page)
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
         add_qa_routes(app, qa, database)
     # campaigns, do-not-call and the live campaign view

@@ -133,7 +133,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                            retry_after=verdict.wait_seconds or None)
     await throttle.succeeded(username, address)
     session = await app[SESSIONS].create(user.username)
-    await app[AGENT_STATES].update(user.username, lambda s: agents.signed_in(s, time.time()))
+    phone = user.endpoints[0] if user.endpoints else None
+    await app[AGENT_STATES].update(user.username,
+                                   lambda s: agents.signed_in(s, time.time(), phone))
     await app[ROUTER].follow_live_calls(user)
     response = web.HTTPFound("/")
     sessions.set_cookie(response, session, ttl=config.session_ttl, secure=config.cookie_secure)

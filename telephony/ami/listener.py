@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -39,6 +39,10 @@ SHUTTING_DOWN = "asterisk is shutting down"
 class Resync:
     """The channels alive right after a (re)login, for CallTracker.resync."""
     channels: list[dict[str, str]]
+
+
+class AmiUnavailable(ConnectionError):
+    """An action could not be written: the listener is not logged in to AMI now."""
 
 
 class EventSink(Protocol):
@@ -76,6 +80,8 @@ class AmiListener:
     retry_base: float = 0.5
     retry_cap: float = 30.0
     rand: random.Random = field(default_factory=random.Random)
+    # called with the new state on every change (the dialer gives up its calls when AMI goes)
+    on_state: Callable[[ListenerState], None] | None = None
 
     def __post_init__(self) -> None:
         self.state: ListenerState = "disconnected"
@@ -108,6 +114,15 @@ class AmiListener:
     @property
     def connected(self) -> bool:
         return self.state == "connected"
+
+    def send_action(self, action: dict[str, Any]) -> asyncio.Future:
+        """Writes an action on the live session now and returns the Future of its answer
+        (await it under a timeout). Raises AmiUnavailable when not logged in."""
+        session = self._session
+        if session is None or self.state != "connected":
+            raise AmiUnavailable(f"AMI no está conectado ({self.state}) "
+                                 f"host={self.config.ami_host}:{self.config.ami_port}")
+        return session.send_action(action)
 
     # --- the supervisor ---------------------------------------------------------------------
     async def _supervise(self) -> None:
@@ -199,6 +214,11 @@ class AmiListener:
         if state != self.state:
             log.info("AMI state %s -> %s", self.state, state)
             self.state = state
+            if self.on_state is not None:
+                try:
+                    self.on_state(state)
+                except Exception:
+                    log.exception("AMI state watcher failed")
 
     # --- per-session work -------------------------------------------------------------------
     def _new_session(self, attempt: _Attempt) -> Session:

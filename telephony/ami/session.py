@@ -90,6 +90,10 @@ class GuardedProtocol(AMIProtocol):
         try:
             action = self.responses.get(message.id) if message.id else None
             super().handle_message(message)
+            if action is not None and message.get("Event") == "OriginateResponse":
+                # panoramisk hands an action's events to the action only; the dialer's attempt
+                # tracker needs this one in stream order with the channel events around it
+                self.factory.dispatch(message)
             if action is not None and action.future.done() and not action.future.cancelled():
                 self.factory.action_completed(action)
         except Exception as exc:  # noqa: BLE001 - one bad message must not drop the link
@@ -118,6 +122,9 @@ class Session(Manager):
             on_login=lambda _manager: on_login(),
             on_disconnect=lambda _manager, exc: on_lost(exc),
             on_connect=self._watch_login,
+            # a Session never reconnects, but should an action ever be queued for a resend, an
+            # Originate must not be: the dialer has already given up on it and freed its lead
+            forgetable_actions=("ping", "login", "originate"),
         )
         self._on_login_refused = on_login_refused
         self._on_list_complete = on_list_complete

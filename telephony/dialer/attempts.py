@@ -18,7 +18,11 @@ from common.dialer.outcomes import AttemptFacts, AttemptResult, Order, classify
 
 BUFFERED_CALLS = 256
 BUFFERED_EVENTS_PER_CALL = 256
-RELEVANT = frozenset({"Newchannel", "Hangup", "DialBegin", "DialEnd", "AgentConnect", "VarSet"})
+RELEVANT = frozenset({"Newchannel", "Hangup", "DialBegin", "DialEnd", "AgentConnect", "VarSet",
+                      "UserEvent"})
+# extensions.conf [dialer-connect] reports AMD() with `UserEvent(DialerAMD,Status: …,Cause: …)`:
+# the AMI user reads the user class, not the dialplan class that VarSet belongs to
+AMD_USER_EVENT = "DialerAMD"
 
 
 @dataclass
@@ -46,6 +50,14 @@ class AttemptTracker:
         self._by_action[action_id] = attempt
         if channel_id:
             self._by_linkedid[channel_id] = attempt
+
+    def forget(self, key: str) -> None:
+        """Drops an attempt given up on (its events, if any still come, are ignored)."""
+        for action_id, attempt in list(self._by_action.items()):
+            if attempt.key == key:
+                del self._by_action[action_id]
+                if attempt.uniqueid:
+                    self._by_linkedid.pop(attempt.uniqueid, None)
 
     @property
     def pending(self) -> int:
@@ -140,6 +152,10 @@ def _apply(attempt: _Attempt, message: Mapping[str, str]) -> None:
     elif event == "VarSet" and uniqueid and uniqueid == attempt.customer_uniqueid \
             and message.get("Variable") == "AMDSTATUS":
         facts.amd_status = message.get("Value")
+        facts.amd_decided_at = at
+    elif event == "UserEvent" and message.get("UserEvent") == AMD_USER_EVENT and uniqueid \
+            and uniqueid == attempt.customer_uniqueid and facts.amd_status is None:
+        facts.amd_status = message.get("Status")
         facts.amd_decided_at = at
 
 

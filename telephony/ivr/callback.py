@@ -49,6 +49,13 @@ def callback_request(env: dict[str, str], query: dict[str, str],
     return queue, min(entered, now), json.dumps(request, separators=(",", ":"))
 
 
+async def _store(redis, keys: Keys, queue: str, payload: str, place: float) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(keys.callback_requests(queue), {payload: place})
+        pipe.sadd(keys.callback_queues, queue)
+        await pipe.execute()
+
+
 def create_callback(redis, keys: Keys, *, budget: float,
                     clock: Callable[[], float] = time.time) -> Callable[[AgiSession], Awaitable[None]]:
     async def callback(session: AgiSession) -> None:
@@ -63,7 +70,7 @@ def create_callback(redis, keys: Keys, *, budget: float,
             return
         queue, place, payload = request
         try:
-            await within(budget, redis.zadd(keys.callback_requests(queue), {payload: place}))
+            await within(budget, _store(redis, keys, queue, payload, place))
         except (TimeoutError, RedisError, OSError) as exc:
             log.warning("agi callback not stored channel=%s queue=%s: %s", session.channel,
                         queue, type(exc).__name__)

@@ -22,6 +22,7 @@ _REPLY = re.compile(r"(\d{3})([ -])(.*)")
 _RESULT = re.compile(r"result=(\S*)(?:\s+\((.*)\))?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENV_KEY = re.compile(r"agi_\w+")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][\w()]*")
 
 
 class AgiProtocolError(ValueError):
@@ -105,7 +106,7 @@ def quote(value: str) -> str:
 
 
 def set_variable(name: str, value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][\w()]*", name):
+    if not _VARIABLE_NAME.fullmatch(name):
         raise ValueError(f"not a channel variable name: {name!r}")
     return f"SET VARIABLE {name} {quote(value)}"
 

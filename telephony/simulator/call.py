@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from itertools import count
 
@@ -50,7 +50,10 @@ class SimCall:
     def __init__(self, *, scenario: str, template: Template, values: list[bytes],
                  speed: float, hold_at: str | None, hold_for: float | None,
                  emit: Emit, info: Mapping[str, object],
-                 annotate: Callable[[CompiledEvent, bytes], bytes] | None = None) -> None:
+                 annotate: Callable[[CompiledEvent, bytes], bytes] | None = None,
+                 steps: Mapping[int, Callable[[], Awaitable[None]]] | None = None) -> None:
+        """`steps`: work the PBX does before the event at that index (a FastAGI exchange),
+        awaited in playback order."""
         if speed < 0:
             raise ValueError("speed must be >= 0")
         if hold_at is not None and hold_at not in HOLD_POINTS:
@@ -69,6 +72,7 @@ class SimCall:
         self._hold_for = hold_for
         self._emit = emit
         self._annotate = annotate
+        self._steps = dict(steps or {})
         self._held = asyncio.Event()
         self._released = asyncio.Event()
         self._done = asyncio.Event()
@@ -89,6 +93,10 @@ class SimCall:
                     if delay > 0:
                         self._flush(batch)
                         await asyncio.sleep(delay)
+                step = self._steps.get(index)
+                if step is not None:
+                    self._flush(batch)
+                    await step()
                 values[0] = b"%.6f" % time.time()
                 data = render(event, values)
                 if self._annotate is not None:

@@ -96,6 +96,12 @@ SPECS: dict[str, ScenarioSpec] = {
     "inbound_ivr": ScenarioSpec(
         "ivr-menu.txt", (SIP_6001, SIP_6002), ("5215587654321",), ("Maria Lopez",), ("ventas",),
         ("ringall",), ("5550001001",)),
+    "ivr_after_hours": ScenarioSpec(
+        "synthetic/ivr-after-hours.txt", (), ("5215587654321",), ("Maria Lopez",),
+        did=("5550001001",), answers=False),
+    "ivr_callback": ScenarioSpec(
+        "synthetic/ivr-queue-callback.txt", (), ("5215587654321",), ("Maria Lopez",), ("ventas",),
+        did=("5550001001",), answers=False),
     "agent_outbound": ScenarioSpec("sip-agent-outbound.txt", (SIP_6001,), ("5512345678",)),
     "dialer_agent_first": ScenarioSpec(
         "sip-dialer-agent-first.txt", (SIP_6001,), ("5533334444",), ("Campana c1",),
@@ -132,7 +138,11 @@ SPECS: dict[str, ScenarioSpec] = {
 
 # Scenarios whose call a queue hands to its members (the rest ring one given agent).
 QUEUE_SCENARIOS = frozenset({"inbound_queue", "inbound_ivr", "dialer_customer_first"})
-SCENARIO_NAMES = ("inbound_queue", "inbound_direct", "inbound_ivr", "agent_outbound",
+# IVR calls that never reach an agent: after hours (the caller asks to be called back, or not),
+# and a caller who leaves the queue asking to be called back.
+IVR_SCENARIOS = frozenset({"inbound_ivr", "ivr_after_hours", "ivr_callback"})
+SCENARIO_NAMES = ("inbound_queue", "inbound_direct", "inbound_ivr", "ivr_after_hours",
+                  "ivr_callback", "agent_outbound",
                   "dialer_agent_first", "dialer_customer_first", "dialer_noanswer", "dialer_busy",
                   "blind_transfer", "attended_transfer", "inbound_hold")
 
@@ -192,7 +202,8 @@ class Catalogue:
         if len(ordered) < need:
             raise ScenarioError(f"scenario {scenario!r} ({key}) needs {need} agent(s), got "
                                 f"{len(ordered)}")
-        ordered += [ordered[0]] * (len(spec.agents) - len(ordered))
+        if spec.agents:
+            ordered += [ordered[0]] * (len(spec.agents) - len(ordered))
         return Choice(key, tuple(ordered[:len(spec.agents)]))
 
     def _queue_variant(self, agents: Sequence[str], strategy: str, answered_by: str | None,

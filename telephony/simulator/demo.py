@@ -1,6 +1,7 @@
 """Demo mode: keep placing a mix of calls at real-time speed so pops come and go.
 
-Like a queue with `ringinuse=no`, a demo call only rings agents who are not on a call; while
+Some IVR calls reach no agent (after hours, or a caller who leaves the queue asking to be called
+back): their callbacks come back as calls to free agents. Like a queue with `ringinuse=no`, a demo call only rings agents who are not on a call; while
 every agent is busy the demo waits. Answered calls last the simulator's `default_hold`, long
 enough to follow the guided script.
 """
@@ -15,6 +16,10 @@ from telephony.simulator.server import PbxSimulator
 
 log = logging.getLogger(__name__)
 
+# IVR calls that reach no agent: after hours, and a caller who gives up waiting in the queue;
+# both ask to be called back, so the queue callbacks later ring a free agent for them.
+IVR_ONLY = ("ivr_after_hours", "ivr_callback")
+IVR_ONLY_SHARE = 0.15
 NAMES = ("Juan Pérez", "María López", "José Hernández", "Guadalupe García", "Luis Martínez")
 
 
@@ -25,6 +30,9 @@ def next_call(rand: random.Random, free_agents: Sequence[str], numbers: Sequence
     if not free_agents:
         return None
     customer = rand.choice(numbers)
+    if rand.random() < IVR_ONLY_SHARE:  # rings nobody: it ends in a callback request
+        return rand.choice(IVR_ONLY), {"customer": customer, "name": rand.choice(NAMES),
+                                       "agents": [], "speed": 1.0}
     kind = rand.choice(("inbound_queue", "inbound_ivr", "inbound_direct", "agent_outbound"))
     if kind == "inbound_ivr" and len(free_agents) < 2:
         kind = "inbound_queue"  # the recorded IVR call's queue rings two members

@@ -6,18 +6,25 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import urlencode
 
 from telephony.ami.frames import encode, join_repeated, parse_block
 from telephony.channels import endpoint_name
 from telephony.simulator.agi_client import run_agi
 from telephony.simulator.call import IdSource, SimCall, bind_values
-from telephony.simulator.catalogue import QUEUE_SCENARIOS, Catalogue, ScenarioError, endpoint_ext
+from telephony.simulator.catalogue import (
+    IVR_SCENARIOS,
+    QUEUE_SCENARIOS,
+    Catalogue,
+    ScenarioError,
+    endpoint_ext,
+)
 from telephony.simulator.channels import ChannelTable, LiveChannel, snapshot_pairs
 from telephony.simulator.dialer import QUEUE, DialerFloor
 from telephony.simulator.dialer_call import DialerCall
 from telephony.simulator.dialer_events import abandon_events, unanswered_response
-from telephony.simulator.ivr import ivr_annotator
+from telephony.simulator.ivr import IvrChannel, first_uniqueid, originate_annotator
 from telephony.simulator.originate import OriginateRequest
 from telephony.simulator.session import AmiSession
 from telephony.simulator.template import CompiledEvent
@@ -32,6 +39,12 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
 STOP_TIMEOUT = 5.0
+
+
+def callback_steps(template) -> list[int]:
+    """Indexes of the events where the dialplan runs the FastAGI `callback` script."""
+    return [i for i, event in enumerate(template.events)
+            if event.name == "Newexten" and b"/callback?" in event.fmt]
 
 
 class PbxSimulator:
@@ -123,9 +136,12 @@ class PbxSimulator:
                          answered_by: str | None = None, ring_no_answer: Sequence[str] = (),
                          did: str | None = None, hold_at: str | None = None,
                          hold_for: float | None = None, speed: float | None = None,
-                         channel_id: str | None = None, action_id: str | None = None) -> SimCall:
-        """Start playing a scenario; returns at once with the call (see catalogue.SCENARIO_NAMES)."""
-        for value in (customer, name, queue, did, channel_id, action_id, *agents):
+                         channel_id: str | None = None, action_id: str | None = None,
+                         variables: dict[str, str] | None = None) -> SimCall:
+        """Start playing a scenario; returns at once with the call (see catalogue.SCENARIO_NAMES).
+        `variables`: an Originate's channel variables, carried by the channel it creates."""
+        for value in (customer, name, queue, did, channel_id, action_id, *agents,
+                      *(variables or {}).values()):
             if value is not None and ("\r" in value or "\n" in value):
                 raise ValueError("call parameters cannot hold line breaks")
         if scenario in QUEUE_SCENARIOS and not self.ring_in_use:
@@ -159,16 +175,27 @@ class PbxSimulator:
                 hold_at = "answered"
         values = bind_values(template, params, self._ids, first_uniqueid=channel_id)
         annotate = None
-        if scenario == "inbound_ivr":
+        steps: dict[int, Callable[[], Awaitable[None]]] = {}
+        if scenario in IVR_SCENARIOS:
             recorded = dict(zip(template.literal_params, template.literals))
-            annotate = ivr_annotator(template, values,
-                                     await self._ivr_lookup({**recorded, **params}))
+            call_params = {**recorded, **params}
+            after_hours = scenario == "ivr_after_hours"
+            lookup = {} if after_hours else await self._ivr_lookup(call_params)
+            channel = IvrChannel(template, values, lookup, path="cerrado" if after_hours else "",
+                                 path_steps=("c",) if after_hours else
+                                 ("1", "c") if scenario == "ivr_callback" else None)
+            annotate = channel.annotate
+            steps = {index: self._agi_callback(call_params, channel, values, template,
+                                               after_hours=after_hours)
+                     for index in callback_steps(template)}
+        elif variables:
+            annotate = originate_annotator(template, values, variables)
         call = SimCall(scenario=scenario, template=template, values=values,
                        speed=self.default_speed if speed is None else speed, hold_at=hold_at,
                        hold_for=hold_for, emit=self._emit,
                        info={"variant": choice.key, "customer": customer,
                              "agents": list(choice.agents)},
-                       annotate=annotate)
+                       annotate=annotate, steps=steps)
         self._launch(call)
         return call
 
@@ -225,6 +252,29 @@ class PbxSimulator:
         log.info("ivr lookup for %s: %s %s", params.get("customer"), result.status,
                  result.variables)
         return result.variables
+
+    def _agi_callback(self, params: dict[str, str], channel: IvrChannel, values: list[bytes],
+                      template, *, after_hours: bool) -> Callable[[], Awaitable[None]]:
+        """The dialplan's AGI(agi://…/callback?…) step, with what Asterisk expands into it: the
+        queue, when the caller joined it (after hours: when they called), their record, the
+        call's linkedid."""
+        async def step() -> None:
+            if self.agi_target is None:
+                log.warning("ivr callback for %s: no FastAGI server to store it",
+                            params.get("customer"))
+                return
+            state = channel.state
+            entered = state["IVR_STARTED"] if after_hours else state.get("QUEUE_ENTERED", "")
+            query = urlencode({"queue": params.get("queue") or "ventas", "entered": entered,
+                               "preinst": state.get("SP_PREINST_ID", ""),
+                               "call": first_uniqueid(template, values).decode()})
+            host, port = self.agi_target
+            result = await run_agi(host, port, f"callback?{query}",
+                                   caller=params.get("customer", ""), did=params["did"])
+            log.info("ivr callback for %s: %s %s", params.get("customer"), result.status,
+                     result.variables)
+
+        return step
 
     def _forget(self, call_id: str) -> None:
         self._call_tasks.pop(call_id, None)

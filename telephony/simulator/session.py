@@ -235,7 +235,9 @@ class AmiSession:
         try:
             await self._sim.start_call(scenario, agents=[request.channel],
                                        channel_id=request.channel_id,
-                                       speed=self._sim.default_speed, **params)
+                                       speed=self._sim.default_speed,
+                                       variables={k: v for k, v in request.variables
+                                                  if k != "SIMULATOR_SCENARIO"}, **params)
         except ValueError as exc:
             log.warning("Originate could not be simulated: %s", exc)
 

@@ -232,8 +232,21 @@ def test_the_ivr_calls_the_services_fastagi_scripts():
     assert globals_()["AGI_SERVER"] == f"{DEFAULTS.agi_host}:{DEFAULTS.agi_port}"
     agi = [s for s in dialplan() if s.app == "AGI"]
     assert [s.data.split("?")[0] for s in agi] == ["agi://${AGI_SERVER}/lookup",
+                                                   "agi://${AGI_SERVER}/callback",
                                                    "agi://${AGI_SERVER}/callback"]
+    assert [s.context for s in agi] == ["ivr", "ivr-closed", "queue-exit"]
     assert "s" in extensions("ivr")
+
+
+def test_a_caller_the_lookup_found_gets_the_pending_priority_from_the_dialplan():
+    steps = [s for s in dialplan() if s.context == "ivr"]
+    agi = next(i for i, s in enumerate(steps) if s.app == "AGI" and "/lookup?" in s.data)
+    skip, raise_prio = steps[agi + 1], steps[agi + 2]
+    assert skip.app == "GotoIf" and '"${SP_MATCH}" != "one"' in skip.data \
+        and '"${SP_MATCH}" != "many"' in skip.data
+    assert (raise_prio.app, raise_prio.data) == ("Set", "QUEUE_PRIO=${PENDING_PRIO}")
+    assert globals_()["PENDING_PRIO"] == "10"
+    assert any(s.app == "Set" and s.data == "QUEUE_PRIO=0" for s in steps[:agi])  # the default
 
 
 def test_the_callback_request_carries_what_the_callback_script_reads():
@@ -241,9 +254,14 @@ def test_the_callback_request_carries_what_the_callback_script_reads():
 
     from telephony.ivr.callback import callback_request
 
-    [step] = [s for s in dialplan() if s.app == "AGI" and "/callback?" in s.data]
-    query = {key: values[0] for key, values in parse_qs(step.data.split("?", 1)[1]).items()}
+    closed, waiting = [s for s in dialplan() if s.app == "AGI" and "/callback?" in s.data]
+    query = {key: values[0] for key, values in parse_qs(waiting.data.split("?", 1)[1]).items()}
     assert query == {"queue": "${SP_QUEUE}", "entered": "${QUEUE_ENTERED}",
+                     "preinst": "${SP_PREINST_ID}", "call": "${CHANNEL(linkedid)}"}
+    # after hours the place in line is when the caller called; the callback goes to ventas
+    query = {key: values[0] for key, values in parse_qs(closed.data.split("?", 1)[1],
+                                                        keep_blank_values=True).items()}
+    assert query == {"queue": "ventas", "entered": "${IVR_STARTED}",
                      "preinst": "${SP_PREINST_ID}", "call": "${CHANNEL(linkedid)}"}
     # the same request as Asterisk expands it is accepted
     expanded = {"queue": "ventas", "entered": "1796155700", "preinst": "1001",

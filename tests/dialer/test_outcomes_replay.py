@@ -183,3 +183,26 @@ def test_unanswered_calls_take_the_most_specific_fact(dial_status, cause, reason
     facts = AttemptFacts(Order.CUSTOMER_FIRST, originate="Failure", reason=reason,
                          customer_dial_status=dial_status, customer_hangup_cause=cause)
     assert classify(facts).outcome is outcome
+
+
+def as_production_sees_it(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The stream telephony's AMI user gets (manager.conf: no dialplan class): no VarSet or
+    Newexten, and the dialplan's `UserEvent(DialerAMD,Status: …,Cause: …)` after AMD()."""
+    seen = []
+    for message in messages:
+        if message.get("Event") == "VarSet" and message.get("Variable") == "AMDSTATUS":
+            seen.append({**{k: v for k, v in message.items()
+                            if k not in ("Event", "Privilege", "Variable", "Value")},
+                         "Event": "UserEvent", "Privilege": "user,all",
+                         "UserEvent": "DialerAMD", "Status": message["Value"],
+                         "Cause": "TOOLONG-5000"})
+        elif message.get("Event") not in ("VarSet", "Newexten"):
+            seen.append(message)
+    return seen
+
+
+@pytest.mark.parametrize("trace, outcome", [("amd-machine", Outcome.MACHINE),
+                                            ("amd-human", Outcome.CONNECTED)])
+def test_amd_verdict_from_the_dialplan_user_event(trace, outcome):
+    (result,) = replay(trace, as_production_sees_it(recorded(trace))).values()
+    assert result == (outcome, False)

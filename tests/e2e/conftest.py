@@ -12,7 +12,7 @@ from screenpop.sandbox.server import WispHubSandbox
 from screenpop.sync import IndexSync
 from screenpop.wisphub.gateway import create_gateway
 from telephony.config import TelephonyConfig
-from telephony.service import create_service
+from telephony.service import TelephonyService, create_service
 from telephony.simulator.server import PbxSimulator
 from tests.screenpop.conftest import PASSWORD, Node, agents, users  # noqa: F401 (fixtures)
 
@@ -25,6 +25,7 @@ class Stack:
     simulator: PbxSimulator
     node: Node
     index: PreinstallationIndex
+    telephony: TelephonyService
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ async def stack(redis, redis_url, keys, users, database):  # noqa: F811 - pytest
     # IVR calls run their look-up against telephony's FastAGI server, as the dialplan does
     simulator.agi_target = ("127.0.0.1", telephony.ivr.port)
     node = await Node(config, redis, index).start()
-    yield Stack(sandbox, simulator, node, index)
+    yield Stack(sandbox, simulator, node, index, telephony)
     await node.stop()
     await telephony.stop()
     await simulator.stop()

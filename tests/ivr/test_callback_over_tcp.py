@@ -20,6 +20,7 @@ async def test_a_callback_request_keeps_the_callers_place_and_record(ivr, redis,
     assert {k: request[k] for k in ("number", "queue", "preinstallation_id", "call_id")} == {
         "number": "+525512345678", "queue": "ventas", "preinstallation_id": "1001",
         "call_id": "1796155799.1"}
+    assert await redis.smembers(keys.callback_queues) == {"ventas"}  # the supervisor page lists it
 
 
 async def test_callers_are_kept_in_the_order_they_joined(ivr, redis, keys):

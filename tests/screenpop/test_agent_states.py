@@ -71,6 +71,16 @@ def test_wrap_up_waits_for_the_last_live_call_of_the_agent():
     assert stored == both
 
 
+def test_the_endpoint_signed_in_with_stays_through_every_state():
+    start = agents.signed_in(AgentState("ana"), 100.0, "PJSIP/6001")
+    talking = agents.on_call(start, "c1", "answered", "answered", None, 110.0, SETTINGS)
+    wrap = agents.on_call(talking, "c1", "ended", "ended", None, 120.0, SETTINGS)
+    assert {start.endpoint, talking.endpoint, wrap.endpoint} == {"PJSIP/6001"}
+    moved = agents.signed_in(wrap, 130.0, "PJSIP/6002")  # the account's phone changed
+    assert (moved.state, moved.endpoint) == ("wrap_up", "PJSIP/6002")
+    assert AgentState.from_hash("ana", moved.to_hash()) == moved
+
+
 def test_settings_from_env():
     settings = AgentSettings.from_env({"ACK_DEADLINE": "1.5", "WRAPUP_MAX_SECONDS": "30",
                                        "PAUSE_REASONS": "Comida, Baño"})
@@ -100,6 +110,8 @@ async def test_state_api_and_supervisor_sees_changes_live(nodes, agents, users, 
     update = await watcher.next_of("agent_state")
     assert (update["agent"]["username"], update["agent"]["state"], update["agent"]["reason"]) == (
         "ana", "paused", "Comida")
+    # the dialer reads the phone to ring from the state hash sign-in wrote
+    assert await redis.hget(keys.agent_state("ana"), "endpoint") == '"PJSIP/6001"'
 
     listed = await sofia.http.get(f"{node.url}/api/agents")
     states = {a["username"]: (a["display_name"], a["state"])

@@ -36,3 +36,24 @@ def test_after_hours_before_any_key_and_garbage_times():
     odd = ivr_of(IVR_PATH="t", IVR_STARTED="nan", QUEUE_ENTERED="ayer", SP_MATCH="lots")
     assert odd["started_at"] is None and odd["queue_entered_at"] is None
     assert odd["lookup_match"] is None and odd["steps"][0]["short"] == "Sin tecla"
+
+
+def test_after_hours_then_a_callback_request():
+    assert [s["short"] for s in ivr_of(IVR_PATH="cerradoc")["steps"]] == ["Cerrado", "Devolución"]
+    assert [s["short"] for s in ivr_of(IVR_PATH="1c")["steps"]] == ["Contratar", "Devolución"]
+
+
+def callback_of(**variables: str):
+    update = CallUpdate(call_id="1797.5", direction="outbound", state="ringing",
+                        customer_number="5512345678", agents={"PJSIP/6001": "ringing"},
+                        variables=variables)
+    return pop(update, "PJSIP/6001", "ringing", {"status": "none", "preinstallations": []})
+
+
+def test_a_callback_the_queue_callbacks_placed_says_so_and_rings():
+    placed = callback_of(SP_CALL="callback-ab12cd-1")
+    assert placed["callback"] == {"attempt_id": "callback-ab12cd-1"}
+    assert placed["placed_by_agent"] is False  # it rings the agent like an inbound call
+    assert callback_of(SP_CALL="42", CAMPAIGN_ID="c1")["callback"] is None  # a campaign's call
+    assert callback_of(SP_CALL="callback-<b>x</b>")["callback"] is None
+    assert callback_of()["callback"] is None

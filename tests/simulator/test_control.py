@@ -29,13 +29,17 @@ async def http(sim, aiohttp_client):
      {"scenario": "inbound_direct", "customer": "+525598765432", "agents": ["PJSIP/6002"]}),
     ("llamada saliente del 6001 al 5533334444",
      {"scenario": "agent_outbound", "customer": "5533334444", "agents": ["PJSIP/6001"]}),
+    ("llamada fuera de horario de 55 1234 5678",
+     {"scenario": "ivr_after_hours", "customer": "5512345678", "agents": []}),
+    ("llamada de 5512345678 que pide devolución en la cola ventas",
+     {"scenario": "ivr_callback", "customer": "5512345678", "agents": [], "queue": "ventas"}),
 ])
 def test_parse_order(text, expected):
     assert parse_order(text) == expected
 
 
 @pytest.mark.parametrize("text", ["hola", "llamada entrante a la cola ventas",
-                                  "llamada directa al 6001"])
+                                  "llamada directa al 6001", "llamada fuera de horario"])
 def test_parse_order_rejects_with_a_spanish_message(text):
     with pytest.raises(SayError) as info:
         parse_order(text)
@@ -113,3 +117,12 @@ async def test_call_cli_posts_to_the_control_endpoint(sim, http, capsys):
                                       "--control-url", url])
     assert await place_call(args) == 0
     assert '"scenario": "agent_outbound"' in capsys.readouterr().out
+
+
+async def test_the_ivr_callback_scenarios_start_from_the_control_endpoint(sim, http):
+    for body in ({"scenario": "ivr_after_hours", "customer": "5512345678"},
+                 {"text": "llamada de 5512345678 que pide devolución en la cola ventas"}):
+        response = await http.post("/calls" if "scenario" in body else "/say", json=body)
+        assert response.status == 202, await response.text()
+        call = await response.json()
+        assert call["agents"] == [] and call["scenario"] in ("ivr_after_hours", "ivr_callback")

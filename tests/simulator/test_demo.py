@@ -9,7 +9,7 @@ import pytest
 
 from telephony.simulator.catalogue import ScenarioError
 from telephony.simulator.control import create_control_app
-from telephony.simulator.demo import next_call, run_demo
+from telephony.simulator.demo import IVR_ONLY, next_call, run_demo
 from telephony.simulator.server import PbxSimulator
 
 from .amiclient import RawAmi
@@ -78,10 +78,11 @@ async def test_an_order_with_its_own_hold_overrides_the_default(floor):
 
 def test_the_demo_only_calls_free_agents_and_waits_when_none_is():
     rand = random.Random(1)
-    picks = [next_call(rand, ["PJSIP/6002"], NUMBERS) for _ in range(50)]
-    assert all(params["agents"] == ["PJSIP/6002"] for _, params in picks)
+    picks = [next_call(rand, ["PJSIP/6002"], NUMBERS) for _ in range(80)]
+    assert all(params["agents"] == ([] if scenario in IVR_ONLY else ["PJSIP/6002"])
+               for scenario, params in picks)
     assert {scenario for scenario, _ in picks} == {"inbound_queue", "inbound_direct",
-                                                   "agent_outbound"}
+                                                   "agent_outbound", *IVR_ONLY}
     assert next_call(rand, [], NUMBERS) is None
 
 
@@ -105,8 +106,15 @@ async def test_the_running_demo_never_rings_an_agent_who_is_on_a_call(floor):
     finally:
         demo.cancel()
         await asyncio.gather(demo, return_exceptions=True)
-    placed = [c for c in floor.live_calls() if c is not on_a_call]
+    placed = [c for c in floor.live_calls() if c is not on_a_call and c.info["agents"]]
     # every round after the first found both agents on a call and placed nothing
     assert len(placed) == 1
     assert "PJSIP/6001" not in placed[0].info["agents"][:1]
     assert placed[0].info["agents"][0] == "PJSIP/6002"
+
+
+async def test_the_demo_s_ivr_only_calls_play_to_the_end_without_an_agent(floor):
+    for scenario in IVR_ONLY:
+        call = await floor.start_call(scenario, customer="5512345678", agents=[], speed=0.0)
+        await call.wait_done(timeout=10)
+        assert call.state == "done" and call.info["agents"] == []

@@ -362,6 +362,87 @@ def _renumber(key: str, value: str, n: int) -> str:
                   lambda m: f"-{int(m.group(1), 16) + 0x20 * n:08x}", value)
 
 
+# --- IVR: after hours, and a callback asked for while waiting in the queue --------------------
+# ivr-menu.txt: the caller is the Local pair IVR_1 (root, .50) / IVR_2 (.51, runs the dialplan).
+IVR_1 = "Local/5550001001@from-pstn-0000000d;1"
+IVR_2 = "Local/5550001001@from-pstn-0000000d;2"
+IVR_ANSWERED = 22   # blocks up to here: the caller's channels are up, in the IVR
+IVR_QUEUED = 38     # blocks up to here: also in the queue, music on hold, before any agent rings
+CALLBACK_AGI = ("agi://127.0.0.1:4573/callback?queue=ventas&entered={entered}&preinst={preinst}"
+                "&call=1795497128.50")
+
+
+def steps(b: Builder, context: str, exten: str, first: int, *apps: tuple[str, str],
+          wait: float = 0.000011) -> int:
+    """Newexten events of IVR_2 running `apps` from priority `first`; returns the next one."""
+    for offset, (app, data) in enumerate(apps):
+        b.channel_event("Newexten", IVR_2, [("Extension", exten), ("Application", app),
+                                            ("AppData", data)],
+                        wait=wait, privilege="dialplan,all", Context=context, Exten=exten,
+                        Priority=str(first + offset))
+        wait = 0.000011
+    return first + len(apps)
+
+
+def dtmf(b: Builder, digit: str, wait: float, **changes: str) -> None:
+    b.channel_event("DTMFBegin", IVR_2, [("Digit", digit), ("Direction", "Received")], wait=wait,
+                    privilege="dtmf,all", **changes)
+    b.channel_event("DTMFEnd", IVR_2, [("Digit", digit), ("DurationMs", "250"),
+                                       ("Direction", "Received")], wait=0.25,
+                    privilege="dtmf,all", **changes)
+
+
+def caller_hangs_up(b: Builder, **changes: str) -> None:
+    b.channel_event("Hangup", IVR_2, [("Cause", "16"), ("Cause-txt", "Normal Clearing")],
+                    **changes)
+    b.hangup(IVR_1, "16", "Normal Clearing")
+    b.device("Local/5550001001@from-pstn", "NOT_INUSE")
+
+
+def ivr_after_hours() -> None:
+    """Closed: the message, the offer to be called back, 1, the FastAGI `callback`, the
+    confirmation, and the dialplan hangs up. No queue, no agent."""
+    banner, blocks = load("ivr-menu.txt")
+    b = Builder(blocks[:IVR_ANSWERED])
+    ctx = {"Context": "ivr-closed", "Exten": "s"}
+    steps(b, "ivr-closed", "s", 1, ("Set", "IVR_PATH=cerrado"),
+          ("Playback", "/etc/asterisk/sounds/es/fuera-de-horario"), wait=0.5)
+    steps(b, "ivr-closed", "s", 3, ("Set", "TIMEOUT(digit)=3"),
+          ("BackGround", "/etc/asterisk/sounds/es/callback-oferta"), wait=7.5)
+    dtmf(b, "1", 2.0, Priority="4", **ctx)
+    b.channel_event("VarSet", IVR_2, [("Variable", "BACKGROUNDSTATUS"), ("Value", "SUCCESS")],
+                    privilege="dialplan,all", Priority="4", **ctx)
+    steps(b, "ivr-closed", "1", 1, ("Set", "IVR_PATH=cerradoc"), ("Set", "SP_CALLBACK=failed"),
+          ("AGI", CALLBACK_AGI.format(entered="1795497128", preinst="")))
+    steps(b, "ivr-closed", "1", 4, ("GotoIf", "0?bye,1"),
+          ("Playback", "/etc/asterisk/sounds/es/callback-confirmado"), wait=0.01)
+    steps(b, "ivr-closed", "1", 6, ("Hangup", ""), wait=5.5)
+    caller_hangs_up(b, Context="ivr-closed", Exten="1", Priority="6")
+    dump("ivr-after-hours.txt", banner, b.blocks + [blocks[-1]])
+
+
+def ivr_queue_callback() -> None:
+    """Menu 1 → queue ventas; no agent is free; after the periodic offer the caller presses 1:
+    the queue lets them go to queue-exit, the FastAGI `callback` stores the request, the
+    confirmation plays and the dialplan hangs up."""
+    banner, blocks = load("ivr-menu.txt")
+    b = Builder(blocks[:IVR_QUEUED])
+    ctx = {"Context": "ivr-main", "Exten": "1", "Priority": "2"}
+    dtmf(b, "1", 45.0, **ctx)
+    b.channel_event("MusicOnHoldStop", IVR_2, **ctx)
+    b.channel_event("QueueCallerLeave", IVR_2, [("Queue", "ventas"), ("Position", "1"),
+                                                ("Count", "0")], privilege="agent,all", **ctx)
+    b.device("Queue:ventas", "NOT_INUSE")
+    steps(b, "queue-exit", "1", 1, ("Set", "IVR_PATH=1c"), ("Set", "SP_CALLBACK=failed"),
+          ("GotoIf", "0?failed"),
+          ("AGI", CALLBACK_AGI.format(entered="1795497131", preinst="1001")))
+    steps(b, "queue-exit", "1", 5, ("GotoIf", "0?failed"),
+          ("Playback", "/etc/asterisk/sounds/es/callback-confirmado"), wait=0.01)
+    steps(b, "queue-exit", "1", 7, ("Hangup", ""), wait=5.5)
+    caller_hangs_up(b, Context="queue-exit", Exten="1", Priority="7")
+    dump("ivr-queue-callback.txt", banner, b.blocks + [blocks[-1]])
+
+
 # --- dialer (shared/fixtures/ami/dialer, copied in ../dialer) ---------------------------------
 
 AMD_CUSTOMER, AMD_UNIQUEID = "SIP/pstn-gw-00000016", "1796156376.24"
@@ -522,6 +603,8 @@ def main() -> None:
     queue_hold()
     pjsip_inbound_direct()
     inbound_anonymous()
+    ivr_after_hours()
+    ivr_queue_callback()
 
 
 if __name__ == "__main__":
