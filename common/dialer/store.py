@@ -564,8 +564,8 @@ class DialerStore:
                           callback_at=claim.callback_at)
         state, next_at = _state_of(next_eligible(after, rules, now))
         row = await self._pool.fetchrow(
-            FINISH, claim.lead_id, claim.attempt_id, state, 0, str(outcome), now, None, next_at,
-            False, False, False, None, None, detail, None)
+            FINISH_ONE, claim.lead_id, claim.attempt_id, state, 0, str(outcome), None, next_at,
+            False, False, False, None, None, detail, None, now)
         if row is not None and claim.callback_at is not None:
             # a callback not honoured yet stays first in line
             await self._pool.execute(
