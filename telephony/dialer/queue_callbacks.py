@@ -362,16 +362,25 @@ class CallbackDispatcher:
 
     async def _reserve_agent(self, members: Sequence[str],
                              request: Request) -> tuple[str, tuple[str, str]] | None:
-        """An available member agent, reserved (the dialer engines honour the same key)."""
+        """An available member agent, reserved (the dialer engines honour the same key). Who
+        is at which phone comes from the agents' live states (screenpop keeps each signed-in
+        agent's endpoint there)."""
         token = f"callback-{request.id}"
+        keys = self._keys
+        usernames = sorted(_text(name) for name in await self._redis.smembers(keys.agent_states))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for username in usernames:
+                pipe.hmget(keys.agent_state(username), ["state", "unreachable", "endpoint"])
+            states = await pipe.execute()
+        at_endpoint: dict[str, list[str]] = {}
+        for username, (state, unreachable, endpoint) in zip(usernames, states, strict=True):
+            if agent_state(state) != "available" or agent_state(unreachable) is True:
+                continue  # busy, paused, signed out, or not acknowledging its pops
+            if isinstance(phone := agent_state(endpoint), str):
+                at_endpoint.setdefault(phone, []).append(username)
         for endpoint in members:
-            for username in sorted(await self._redis.smembers(self._keys.endpoint_agents(endpoint))):
-                username = _text(username)
-                state, unreachable = await self._redis.hmget(
-                    self._keys.agent_state(username), ["state", "unreachable"])
-                if agent_state(state) != "available" or agent_state(unreachable) is True:
-                    continue  # busy, paused, signed out, or not acknowledging its pops
-                key = self._keys.dialer_agent_reservation(username)
+            for username in at_endpoint.get(endpoint, ()):
+                key = keys.dialer_agent_reservation(username)
                 if await self._redis.set(key, token, nx=True, ex=int(self._settings.lease)):
                     return endpoint, (key, token)
         return None

@@ -10,7 +10,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from screenpop.agents import AgentStateStore
-from screenpop.users import UserStore
 from telephony.config import TelephonyConfig
 from telephony.dialer.queue_callbacks import (
     CallbackDispatcher,
@@ -23,7 +22,6 @@ from telephony.dialer.queue_callbacks import (
 from telephony.ivr import create_ivr
 from telephony.queue_waits import QueueWaits
 from telephony.simulator.agi_client import run_agi
-from tests.screenpop.conftest import FAST_HASHER
 
 T0 = 1_796_155_000.0
 MEMBERS = ("PJSIP/6001", "PJSIP/6002")
@@ -65,10 +63,9 @@ async def request_callback(port: int, caller: str, entered: float, preinst: str 
 
 
 async def agent(redis, keys, username: str, endpoint: str, state: str = "available") -> None:
-    """An account on `endpoint`, in `state`, written by screenpop's own stores."""
-    await UserStore(redis, keys, FAST_HASHER).add(username, "secreto-123", "agent", [endpoint])
+    """An agent at `endpoint`, in `state`, as screenpop's agent-state store records it."""
     await AgentStateStore(redis, keys).update(username, lambda current: dataclasses.replace(
-        current, state=state, since=T0))
+        current, state=state, since=T0, endpoint=endpoint))
 
 
 def dispatcher(redis, keys, placer, waits=None, clock=None, worker="t1", **settings):

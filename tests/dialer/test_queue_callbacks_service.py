@@ -14,10 +14,8 @@ import pytest
 
 from common.settings import ConfigError
 from screenpop.agents import AgentStateStore, signed_in
-from screenpop.users import UserStore
 from telephony.config import TelephonyConfig, parse_callback_queues
 from telephony.service import create_service
-from tests.screenpop.conftest import FAST_HASHER
 
 CALLER = dict(customer="5215512345678", name="Juan Perez", agents=[], speed=0.0)
 
@@ -49,7 +47,7 @@ async def service(sim, ami_config, redis):
 
 
 async def sign_in(redis, keys, username: str, endpoint: str) -> None:
-    await UserStore(redis, keys, FAST_HASHER).add(username, "secreto-123", "agent", [endpoint])
+    """An agent signed in at `endpoint`, as screenpop's agent-state store records it."""
     await AgentStateStore(redis, keys).update(username, lambda s: signed_in(s, 1.0, endpoint))
 
 
