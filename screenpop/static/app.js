@@ -585,6 +585,11 @@
     field(view, "customer").textContent = pop.customer_display || "Número oculto";
     drawIvr(entry);
     field(view, "dismiss").hidden = live(pop);
+    // A call placed to the agent first (dialer, callback) learns its customer after it rang:
+    // the guided script was rendered before, so it is fetched again for the record now known.
+    const popMatch = JSON.stringify(pop.match || null);
+    if (entry.popMatch !== undefined && popMatch !== entry.popMatch && entry.guide) entry.guide.reload();
+    entry.popMatch = popMatch;
     const matchKey = JSON.stringify([pop.match, entry.record || null]);
     if (matchKey !== entry.matchKey) {
       entry.matchKey = matchKey;

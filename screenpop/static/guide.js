@@ -421,7 +421,7 @@ window.ScreenpopGuide = (() => {
     });
 
     load();
-    return { apply, key, resume, answers: () => progress.answers };
+    return { apply, key, resume, reload: load, answers: () => progress.answers };
   }
 
   return { create };

@@ -99,6 +99,9 @@ async def test_a_waiting_caller_s_callback_is_dialled_and_pops_as_a_callback(
     await expect(card.locator("[data-f=direction]")).to_have_text("Devolución de llamada")
     await expect(card.locator("[data-f=customer]")).to_have_text("+52 55 1234 5678")
     await expect(card.locator(".record-name")).to_have_text(RECORD)
+    # the phone rang before the customer was dialled: the guided call follows the record found
+    await expect(card.locator("[data-f=script] .step-title")).to_be_visible()
+    await expect(card.locator("[data-f=script]")).not_to_contain_text("sin preinstalación vinculada")
     await screenshot(page, shots, "agent-callback-1440.png")
     await page.set_viewport_size({"width": 380, "height": 800})
     await expect(card.locator("[data-f=direction]")).to_be_visible()
