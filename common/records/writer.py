@@ -251,12 +251,14 @@ def records_database_url(env: Mapping[str, str]) -> str | None:
     return env.get("DATABASE_URL", "").strip() or None
 
 
-def pool_connector(url: str) -> Callable[[], Awaitable[asyncpg.Pool]]:
-    """What RecordWriter needs to open its own small pool on `url`: the schema is brought up to
-    date first (one node at a time; a database that was down at start-up is migrated when it
-    answers, as the writer retries)."""
+def pool_connector(url: str, *, max_size: int = 2,
+                   reset_sessions: bool = True) -> Callable[[], Awaitable[asyncpg.Pool]]:
+    """What RecordWriter (and the dialer) need to open a small pool of their own on `url`: the
+    schema is brought up to date first (one node at a time; a database that was down at start-up
+    is migrated when it answers, as the writer retries). See create_pool for `reset_sessions`."""
     async def connect() -> asyncpg.Pool:
-        pool = await create_pool(url, min_size=1, max_size=2)
+        pool = await create_pool(url, min_size=1, max_size=max_size,
+                                 reset_sessions=reset_sessions)
         try:
             async with pool.acquire() as conn:
                 applied = await migrate(conn, load_migrations())

@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from common.backoff import backoff_delay
 from common.dialer.outcomes import Outcome
 from common.dialer.store import DialerStore
+from common.dialer.upkeep import LeadQueueUpkeep
 from common.keys import Keys
 from common.records.facts import Fact
 from common.records.writer import pool_connector
@@ -28,6 +29,7 @@ from telephony.dialer.pacing import PacingSettings
 
 log = logging.getLogger(__name__)
 
+POOL_SIZE = 4  # claims, finishes, lease renewals and the upkeep at once
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
 
 
@@ -57,6 +59,7 @@ class Dialer:
         self._records = records
         self._pool: asyncpg.Pool | None = None
         self._task: asyncio.Task | None = None
+        self._upkeep: asyncio.Task | None = None  # VACUUMs the lead queue as dead rows pile up
         self.latency = Histogram(
             "telephony_dialer_originate_latency_seconds",
             "From an assigned agent becoming available to the Originate written for them",
@@ -77,7 +80,9 @@ class Dialer:
         failures = 0
         while True:
             try:
-                self._pool = await pool_connector(self._database_url)()
+                # the store changes no session state: no reset query on every release
+                self._pool = await pool_connector(self._database_url, max_size=POOL_SIZE,
+                                                  reset_sessions=False)()
                 break
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 self.last_error = f"PostgreSQL no responde ({type(exc).__name__}: {exc}); " \
@@ -100,6 +105,7 @@ class Dialer:
                                     pacing=PacingSettings(abandon_cap=cfg.dialer_abandon_cap)),
             records=self._records, on_latency=self.latency.observe)
         await self.engine.start()
+        self._upkeep = asyncio.create_task(LeadQueueUpkeep(self._pool).run(), name="dialer-upkeep")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -107,6 +113,11 @@ class Dialer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._upkeep
+            self._upkeep = None
         if self.engine is not None:
             await self.engine.stop()
             self.engine = None
