@@ -6,7 +6,11 @@ its limit, so a blocking pool with a bounded wait is used.
 """
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
 MAX_CONNECTIONS = 512
 POOL_WAIT_SECONDS = 5.0
@@ -22,3 +26,12 @@ def connect(url: str, *, socket_timeout: float | None = None,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=socket_timeout,
         health_check_interval=health_check_interval)
     return aioredis.Redis.from_pool(pool)
+
+
+async def close_pubsub(pubsub: PubSub, timeout: float) -> None:
+    """Closes a subscription on its way out of a reconnect loop; a Redis that is gone or slow to
+    answer cannot hold the loop up (the connection is dropped either way)."""
+    try:
+        await asyncio.wait_for(pubsub.aclose(), timeout)
+    except (RedisError, OSError, TimeoutError):
+        pass

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from common.backoff import backoff_delay
 from common.dialer.campaigns import STATE_LABELS, CampaignBook, CampaignRow, actions_for
 from common.keys import Keys
+from common.redisconn import close_pubsub
 from common.tasks import cancel_and_wait
 from screenpop.campaigns.form import MODE_LABELS
 from screenpop.push import protocol
@@ -107,10 +108,7 @@ class CampaignLive:
             except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("live campaign view: engine channel lost: %s", exc)
             finally:
-                try:
-                    await asyncio.wait_for(pubsub.aclose(), COMMAND_TIMEOUT)
-                except (RedisError, OSError, TimeoutError):
-                    pass
+                await close_pubsub(pubsub, COMMAND_TIMEOUT)
             await asyncio.sleep(backoff_delay(attempt))
             attempt += 1
 

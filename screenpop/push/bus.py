@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from common.backoff import backoff_delay
 from common.envelope import CallUpdate, EnvelopeError
 from common.keys import Keys
+from common.redisconn import close_pubsub
 from common.tasks import cancel_requested
 from screenpop.preview.offers import PreviewOffers
 from screenpop.push import protocol
@@ -74,10 +75,7 @@ class CallBus:
             finally:
                 self.ready.clear()
                 self._pubsub = None
-                try:
-                    await asyncio.wait_for(pubsub.aclose(), COMMAND_TIMEOUT)
-                except (RedisError, OSError, TimeoutError):
-                    pass
+                await close_pubsub(pubsub, COMMAND_TIMEOUT)
             await asyncio.sleep(backoff_delay(attempt))
             attempt += 1
 

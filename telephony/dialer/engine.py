@@ -27,7 +27,6 @@ the campaign id on Keys.dialer_control_channel, and otherwise every second.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -40,6 +39,7 @@ from common.backoff import backoff_delay
 from common.dialer.store import Claim, DialerStore
 from common.keys import Keys
 from common.records.facts import Fact, event_fact
+from common.redisconn import close_pubsub
 from telephony.dialer.campaign import CampaignRunner, describe
 from telephony.dialer.floor import parse_command
 from telephony.dialer.originate import OriginateExecutor, OriginateRequest, PlacedCall
@@ -211,8 +211,7 @@ class DialerEngine:
                 log.warning("%s", self.last_error)
                 await asyncio.sleep(backoff_delay(failures, base=0.2, cap=REDIS_RETRY_CAP))
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), STOP_TIMEOUT)
+                await close_pubsub(pubsub, STOP_TIMEOUT)
 
     async def _on_message(self, channel: str | bytes, data: str | bytes) -> None:
         channel = channel.decode() if isinstance(channel, bytes) else channel
