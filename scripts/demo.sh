@@ -89,7 +89,7 @@ export AMI_HOST=127.0.0.1 AMI_PORT AMI_USERNAME=screenpop AMI_SECRET=screenpop-d
 export AGI_HOST=127.0.0.1 AGI_PORT
 export AGENT_ENDPOINT_PATTERNS="${AGENT_ENDPOINT_PATTERNS:-PJSIP/*,SIP/*,!*/trunk*,!*/pstn*}"
 # the demo's IVR callers who ask to be called back are dialled back to the demo agents
-export CALLBACK_QUEUES="${CALLBACK_QUEUES:-ventas=PJSIP/6001,PJSIP/6002}"
+export CALLBACK_QUEUES="${CALLBACK_QUEUES:-ventas=PJSIP/6001,PJSIP/6002,PJSIP/6003}"
 export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1
 export SCREENPOP_SECRET_KEY="${SCREENPOP_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 export WISPHUB_URL="http://127.0.0.1:$SANDBOX_PORT/api/" WISPHUB_PANEL_URL="http://127.0.0.1:$SANDBOX_PORT/"
@@ -106,6 +106,8 @@ say "creating the demo accounts"
   die "could not create the demo accounts; see $LOGS/accounts.log"
 "$PY" -m screenpop users add agente2 --password agente2 --role agent --endpoint PJSIP/6002 --name "Luis Ramírez" >/dev/null 2>>"$LOGS/accounts.log" ||
   die "could not create the demo accounts; see $LOGS/accounts.log"
+"$PY" -m screenpop users add agente3 --password agente3 --role agent --endpoint PJSIP/6003 --name "Rita Mendoza" >/dev/null 2>>"$LOGS/accounts.log" ||
+  die "could not create the demo accounts; see $LOGS/accounts.log"
 "$PY" -m screenpop users add supervisor --password supervisor --role supervisor --name "Supervisora" >/dev/null 2>>"$LOGS/accounts.log" ||
   die "could not create the demo accounts; see $LOGS/accounts.log"
 
@@ -114,7 +116,7 @@ say "starting the PBX simulator (AMI on $AMI_PORT, control on $CONTROL_PORT)"
 start simulator "$LOGS/simulator.log" "$PY" -m telephony.simulator serve --port "$AMI_PORT" \
   --control-port "$CONTROL_PORT" --username "$AMI_USERNAME" --secret "$AMI_SECRET" \
   --demo --demo-agents PJSIP/6001,PJSIP/6002 --demo-numbers "$DEMO_NUMBERS" --demo-interval 12 \
-  --agi-host "$AGI_HOST" --agi-port "$AGI_PORT"
+  --agi-host "$AGI_HOST" --agi-port "$AGI_PORT" --dialer-talk-seconds 90
 wait_for_tcp "the PBX simulator" "$AMI_PORT" "$LOGS/simulator.log"
 
 say "starting telephony (status on $TELEPHONY_STATUS_PORT)"
@@ -136,11 +138,13 @@ sys.exit(1)
 PY
 
 # A small progressive campaign over the sandbox's pending preinstallations of one zone, taken by
-# agente1 and agente2, open every hour so the demo dials whenever it runs. It is created with the
+# the three agents, open every hour so the demo dials whenever it runs. The simulator's inbound
+# calls ring only agente1 and agente2, so agente3 (PJSIP/6003) is free for the dialer: its calls
+# and the IVR's callbacks show within seconds of signing in as agente3. It is created with the
 # CLI and started; without the dialer engine it simply stays running (nothing else changes).
-say "creating and starting the demo campaign (progressive, agente1 and agente2)"
+say "creating and starting the demo campaign (progressive, agente1 to agente3)"
 "$PY" -m screenpop campaigns create --name "Demo progresiva" --mode progressive \
-  --agent agente1 --agent agente2 --zone "ZONA CENTRO - CORTE 15" --max-attempts 3 \
+  --agent agente1 --agent agente2 --agent agente3 --zone "ZONA CENTRO - CORTE 15" --max-attempts 3 \
   $(for day in mon tue wed thu fri sat sun; do printf -- '--hours %s=00:00-23:59 ' "$day"; done) \
   --no-holidays --start >"$LOGS/campaign.log" 2>&1 ||
   say "the demo campaign could not be created (see $LOGS/campaign.log); the demo goes on without it"
@@ -163,6 +167,7 @@ cat <<MSG
   Pantalla de asesor:  http://127.0.0.1:$SCREENPOP_PORT/
   Cuentas de prueba:   agente1 / agente1  (PJSIP/6001)
                        agente2 / agente2  (PJSIP/6002)
+                       agente3 / agente3  (PJSIP/6003: llamadas de la campaña y devoluciones)
                        supervisor / supervisor
   Campañas:            http://127.0.0.1:$SCREENPOP_PORT/campaigns  (como supervisor)
   El simulador coloca una llamada cada ~12 s. Para una llamada a mano:
