@@ -3,9 +3,11 @@ WispHub writes.
 
 In this order:
 1. the record an agent linked to the call (`keys.call_link`) — a choice made on purpose wins;
-2. else the only pending record matching the caller's number (a number an agent linked before
+2. else the record the call was placed for: the dialer's and the IVR callbacks' calls carry it in
+   the `PREINST_ID` channel variable (a number shared by several records still pops that one);
+3. else the only pending record matching the caller's number (a number an agent linked before
    counts as that record, see PreinstallationIndex.match);
-3. else the record the call was last about (`keys.call_record`): the call's state expires soon
+4. else the record the call was last about (`keys.call_record`): the call's state expires soon
    after it ends and an activated record leaves the pending list, but the call is still about it.
 
 A record that has left the pending index is read from the copy kept when the call's writes were
@@ -26,7 +28,7 @@ from screenpop.wisphub.models import Preinstallation
 RECORD_TTL_SECONDS = 30 * 24 * 3600  # as long as the call's progress and operations
 NO_MATCH = Match("none", ())
 
-Source = Literal["link", "match", "remembered"]
+Source = Literal["link", "placed", "match", "remembered"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class CallSubject:
         """The `match` object of the call's pops (docs/websocket.md)."""
         if self.source == "link" and self.record is not None:
             return linked_payload(self.record, self.installed)
-        if self.source == "remembered" and self.record is not None:
+        if self.source in ("placed", "remembered") and self.record is not None:
             return {"status": "one",
                     "preinstallations": [record_payload(self.record, installed=self.installed)]}
         return match_payload(self.match)
@@ -61,7 +63,11 @@ class CallRecords:
         link, remembered, kept, raw = await self._redis.mget(
             keys.call_link(call_id), keys.call_record(call_id), keys.call_write_target(call_id),
             keys.call(call_id))
-        subject = await self._resolve(_text(link), _text(remembered), _kept(kept), _number(raw))
+        update = _update(raw)
+        subject = await self._resolve(
+            _text(link), _text(remembered), _kept(kept),
+            to_e164(update.customer_number) if update else None,
+            update.preinstallation_id if update else None)
         if subject.record is not None and subject.record.id != _text(remembered):
             await self._redis.set(keys.call_record(call_id), subject.record.id,
                                   ex=RECORD_TTL_SECONDS)
@@ -74,7 +80,7 @@ class CallRecords:
             keys.call_link(update.call_id), keys.call_record(update.call_id),
             keys.call_write_target(update.call_id))
         return await self._resolve(_text(link), _text(remembered), _kept(kept),
-                                   to_e164(update.customer_number))
+                                   to_e164(update.customer_number), update.preinstallation_id)
 
     async def installed(self, record_id: str) -> Installed | None:
         """The record's installation mark (it was activated), if any."""
@@ -102,7 +108,8 @@ class CallRecords:
         return record
 
     async def _resolve(self, link: str | None, remembered: str | None,
-                       kept: Preinstallation | None, number: str | None) -> CallSubject:
+                       kept: Preinstallation | None, number: str | None,
+                       placed_for: str | None) -> CallSubject:
         async def load(record_id: str) -> Preinstallation | None:
             record = await self._index.get(record_id)
             return record or (kept if kept is not None and kept.id == record_id else None)
@@ -111,6 +118,9 @@ class CallRecords:
         if record is not None:
             return CallSubject(record, "link", NO_MATCH, await self._index.installed(record.id))
         match = await self._index.match(number) if number else NO_MATCH
+        record = await load(placed_for) if placed_for else None
+        if record is not None:
+            return CallSubject(record, "placed", match, await self._index.installed(record.id))
         if match.status == "one":
             found = match.preinstallations[0]
             return CallSubject(found, "match", match, match.installed.get(found.id))
@@ -135,11 +145,10 @@ def _kept(raw: str | bytes | None) -> Preinstallation | None:
         return None
 
 
-def _number(raw: str | bytes | None) -> str | None:
+def _update(raw: str | bytes | None) -> CallUpdate | None:
     if not raw:
         return None
     try:
-        return to_e164(CallUpdate.from_json(raw).customer_number)
+        return CallUpdate.from_json(raw)
     except EnvelopeError:
         return None
-

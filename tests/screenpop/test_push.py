@@ -1,6 +1,8 @@
 """Pops over real WebSockets: who gets what, ringall, replay on reconnect, tabs, linking."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.screenpop.conftest import call, record
 
 REQUIRED_KEYS = {"type", "version", "call_id", "direction", "state", "agent_endpoint",
@@ -146,6 +148,33 @@ async def test_linking_in_one_tab_updates_the_other_and_the_number_then_matches(
     nxt = await tab1.pop("fam2")
     assert nxt["match"]["status"] == "one"
     assert nxt["match"]["preinstallations"][0]["id"] == "202"
+
+
+async def test_a_dialer_call_pops_the_record_it_was_placed_for_among_several_on_its_number(
+        nodes, agents, users, index, telephony):
+    await index.replace_all([
+        record("211", "María López", ["+525511112222"]),
+        record("212", "José López", ["+525511112222"]),
+    ], source="test")
+    await users.add("ana", "secreto-123", "agent", ["PJSIP/6001"])
+    node = await nodes()
+    ana = agents(node, "ana")
+    await ana.sign_in()
+    tab = await ana.socket()
+    # agent first: the agent's phone rings before the customer's number is known
+    ringing = replace(call("dl-1", {"PJSIP/6001": "ringing"}, number=None, direction="outbound",
+                           queue=None), variables={"CAMPAIGN_ID": "c1", "PREINST_ID": "212"})
+    await telephony.publish(ringing)
+    pop = await tab.pop("dl-1")
+    assert [p["id"] for p in pop["match"]["preinstallations"]] == ["212"]
+    await telephony.publish(replace(ringing, customer_number="5511112222", seq=2,
+                                    agents={"PJSIP/6001": "answered"}, state="answered"))
+    answered = await tab.pop("dl-1")
+    assert answered["match"]["status"] == "one"
+    assert [p["id"] for p in answered["match"]["preinstallations"]] == ["212"]
+    async with ana.http.get(f"{node.url}/api/calls/dl-1/script") as response:
+        assert response.status == 200
+        assert (await response.json())["record"]["id"] == "212"
 
 
 async def test_link_is_refused_for_calls_not_live_at_the_agent_and_without_csrf(
