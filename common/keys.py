@@ -291,3 +291,9 @@ class Keys:
         """Sorted set: JSON of finished callbacks (the request + outcome connected|failed,
         attempts, last_outcome, finished_at) → epoch seconds finished; the latest 200 are kept."""
         return f"{self.prefix}:callbacks:{queue}:finished"
+
+    def dialer_campaign_pacer(self, campaign_id: str) -> str:
+        """String: the dialer engine (worker name) that places a predictive campaign's calls
+        beyond one per free agent, so two engines never both add them (expires; renewed by
+        its holder at each step)."""
+        return f"{self.prefix}:dialer:campaign:{campaign_id}:pacer"

@@ -203,11 +203,29 @@ class CampaignRunner:
         decision = decide(mode, Floor(idle_agents=len(idle), talking_agents=talking,
                                       calls_ringing=ringing), self.measured, self._pacing())
         self.dial_ratio = decision.dial_ratio
-        for index in range(decision.calls):
+        calls = decision.calls
+        if calls > len(idle) and not await self._hold_pacer():
+            calls = len(idle)  # another engine paces this campaign's extra calls
+        for index in range(calls):
             view = idle[index] if index < len(idle) else None
             if not await self._take(view, now, zones, woken_at, preview=False,
                                     agent_first=False):
                 break
+
+    async def _hold_pacer(self) -> bool:
+        """Whether this engine places the campaign's calls beyond one per free agent: one engine
+        at a time does (each counts only its own ringing calls), the others one per agent."""
+        engine = self.engine
+        key = engine.keys.dialer_campaign_pacer(self.campaign_id)
+        worker, ttl = engine.settings.worker, max(1, int(engine.settings.lease_seconds))
+        if await engine.redis.set(key, worker, nx=True, ex=ttl):
+            return True
+        holder = await engine.redis.get(key)
+        holder = holder.decode() if isinstance(holder, bytes) else holder
+        if holder != worker:
+            return False
+        await engine.redis.expire(key, ttl)
+        return True
 
     async def _take(self, view: AgentView | None, now: datetime, zones: Sequence[str],
                     woken_at: float | None, *, preview: bool, agent_first: bool = True) -> bool:

@@ -247,6 +247,33 @@ async def test_predictive_dials_more_calls_than_idle_agents_when_few_answer(
     assert 2 < peak <= 10  # above one call per idle agent, never past max_ratio (5) per agent
 
 
+async def test_two_engines_on_one_predictive_campaign_pace_it_as_one(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    from common.dialer.store import Mode
+
+    sim.default_speed = 1.0
+    sim.dialer.settings.ring_seconds = 0.05
+    await new_campaign(dialer_store, dialer_pool, leads=30, agents=("ana", "luis"),
+                       order=Order.CUSTOMER_FIRST, mode=Mode.PREDICTIVE, ring_seconds=1,
+                       retry_minutes={"no_answer": 0})
+    for n in range(30):
+        sim.dialer.picker.set_rule(f"52{number(n)}", "no_answer")
+    await _history(dialer_pool, attempts=60, answered=12, abandoned=0)
+    for username in ("ana", "luis"):
+        await set_agent(redis, keys, username)
+    await engine("w1")
+    await engine("w2")
+    await eventually(lambda: _at_least(finished(dialer_pool), 60 + 40), timeout=90)
+    # one engine paces the calls beyond one per free agent; the other adds one per agent at most
+    overlapping = await dialer_pool.fetchval(
+        "SELECT count(*) FROM dialer_attempts a JOIN dialer_attempts b "
+        "ON a.claimed_by <> b.claimed_by AND b.started_at < a.ended_at "
+        "AND a.started_at < b.ended_at "
+        "WHERE a.agent IS NULL AND b.agent IS NULL AND 'past' NOT IN (a.claimed_by, b.claimed_by)")
+    assert overlapping == 0
+    assert 2 < await _peak(dialer_pool) <= 10  # never past max_ratio (5) per agent
+
+
 async def test_predictive_at_the_abandonment_cap_paces_one_call_per_agent(
         engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
     # 1 of 12 answered calls abandoned in 30 days: 8 %, over the 3 % cap
