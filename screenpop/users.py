@@ -159,8 +159,13 @@ class UserStore:
 
     # --- reads -----------------------------------------------------------------------------
     async def get(self, username: str) -> User | None:
-        """The active account (from this node's directory)."""
-        return (await self._current()).users.get(username)
+        """The active account (from this node's directory; a name it lacks is read once more,
+        so an account added a moment ago is known at its first sign-in)."""
+        user = (await self._current()).users.get(username)
+        if user is None and not self._stale:
+            self.forget()
+            user = (await self._current()).users.get(username)
+        return user
 
     async def list(self) -> list[User]:
         """The active accounts, by username (from this node's directory)."""

@@ -48,6 +48,7 @@ CALLBACK_PREFIX = "callback-"  # of the attempt id (SP_CALL) a callback's Origin
 SCAN = 50  # requests read from the head of a queue per round
 FINISHED_KEPT = 200
 REDIS_TIMEOUT = 2.0
+STOP_TIMEOUT = 5.0
 CONNECTED = "connected"
 # the dialler died or lost AMI before the outcome was known: not counted against the caller
 INTERRUPTED = "interrupted"
@@ -298,10 +299,16 @@ class CallbackDispatcher:
                                 value=len(self._calls))
 
     async def stop(self) -> None:
+        """Cancels the loop and the dials in progress; waits for them at most STOP_TIMEOUT (a
+        dial's lease runs out and another process takes its request back)."""
         tasks = [t for t in (self._task, *self._calls) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+            if pending:
+                log.warning("queue callbacks: %d dials did not stop in %.0f s", len(pending),
+                            STOP_TIMEOUT)
         self._task = None
 
     async def _run(self) -> None:
