@@ -99,9 +99,17 @@ async def test_two_engines_never_overlap_a_number_or_an_agent(
         await new_campaign(dialer_store, dialer_pool, campaign_id, leads=15,
                            retry_minutes={"no_answer": 0})
     await engines("engine-a")
-    await engines("engine-b")
     for username in AGENTS:
         await set_agent(redis, keys, username)
+
+    async def dialled_by_a():
+        return await dialer_pool.fetchval(
+            "SELECT count(*) FROM dialer_attempts WHERE claimed_by = 'engine-a'") > 0
+
+    # the second engine joins once the first is dialling: from then on both race for every
+    # agent who becomes available and every due number (whichever reacts first wins each)
+    await eventually(dialled_by_a, timeout=60)
+    await engines("engine-b")
 
     async def over():
         return await dialer_pool.fetchval(
