@@ -462,7 +462,7 @@ class DialerStore:
             due = next_eligible(LeadState(row["time_zone"], callback_at=callback_at,
                                           do_not_call=row["dnc"], consent=row["consent"]),
                                 rules, now)
-            state, next_at = _state_of(due)
+            state, next_at = lead_state_of(due)
             await conn.execute("UPDATE dialer_callbacks SET done_at = $2 WHERE lead_id = $1 "
                                "AND done_at IS NULL", lead["lead_id"], now)
             await conn.execute(
@@ -516,7 +516,7 @@ class DialerStore:
             for lead in leads:
                 rules = await self.rules(lead["campaign_id"])
                 last = Outcome(lead["last_outcome"]) if lead["last_outcome"] else None
-                state, next_at = _state_of(next_eligible(
+                state, next_at = lead_state_of(next_eligible(
                     LeadState(lead["time_zone"], attempts=lead["attempts"],
                               last_attempt_at=lead["last_attempt_at"], last_outcome=last,
                               last_conversation_at=lead["last_conversation_at"]), rules, now))
@@ -562,7 +562,7 @@ class DialerStore:
         after = LeadState(claim.zone, attempts=claim.attempts, last_attempt_at=now,
                           last_outcome=outcome, last_conversation_at=claim.last_conversation_at,
                           callback_at=claim.callback_at)
-        state, next_at = _state_of(next_eligible(after, rules, now))
+        state, next_at = lead_state_of(next_eligible(after, rules, now))
         row = await self._pool.fetchrow(
             FINISH_ONE, claim.lead_id, claim.attempt_id, state, 0, str(outcome), None, next_at,
             False, False, False, None, None, detail, None, now)
@@ -606,7 +606,7 @@ def _finish_row(claim: Claim, result: AttemptResult | Outcome, rules: Rules,
     after = LeadState(claim.zone, attempts=claim.attempts + counts, last_attempt_at=now,
                       last_outcome=outcome,
                       last_conversation_at=conversation or claim.last_conversation_at)
-    state, next_at = _state_of(next_eligible(after, rules, now))
+    state, next_at = lead_state_of(next_eligible(after, rules, now))
     answered = result.answered_at is not None and outcome is not Outcome.MACHINE
     rest_until = None
     if conversation is not None:
@@ -626,7 +626,9 @@ def _claim(row: asyncpg.Record) -> Claim:
                  row["lease_until"])
 
 
-def _state_of(due: Eligibility) -> tuple[str, datetime | None]:
+def lead_state_of(due: Eligibility) -> tuple[str, datetime | None]:
+    """A lead's state and due time for when it may next be dialled (also used by the call's
+    result on the agent screen, screenpop.wrapup)."""
     if due.at is not None or due.why is Why.NO_WINDOW:
         return "ready", due.at
     if due.why is Why.EXHAUSTED:

@@ -11,7 +11,7 @@ from common.dialer.schedule import LeadState, next_eligible
 from common.dialer.store import (
     DialerStore,
     Disposition,
-    _state_of,  # the store's one mapping of a due time to a state
+    lead_state_of,
 )
 from screenpop.wrapup.store import WrapUpStore
 
@@ -54,5 +54,5 @@ async def _back_on_the_rules(db: Database, lead: dict, now: datetime) -> None:
         lead["time_zone"], attempts=lead["attempts"], last_attempt_at=lead["last_attempt_at"],
         last_outcome=last, last_conversation_at=lead["last_conversation_at"],
         do_not_call=lead["dnc"], consent=lead["consent"]), rules, now)
-    state, next_at = _state_of(due)
+    state, next_at = lead_state_of(due)
     await db.store.reschedule(lead["lead_id"], state, next_at, now)
