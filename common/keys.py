@@ -255,6 +255,13 @@ class Keys:
         the dialer engine `worker` that holds the attempt (expires)."""
         return f"{self.prefix}:dialer:commands:{worker}"
 
+    @property
+    def dialer_agents_freed_channel(self) -> str:
+        """Pub/sub channel: the username whose dialer reservation was just released (published
+        by the release itself), so every engine, not only the one that held the agent, offers
+        that agent the next call at once."""
+        return f"{self.prefix}:bus:dialer-agents-freed"
+
     def dialer_agent_reservation(self, username: str) -> str:
         """String: the attempt id an engine reserved this agent for, from claim until the call
         ends (expires), so two engines never give one agent two calls."""

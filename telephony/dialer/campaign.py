@@ -243,11 +243,11 @@ class CampaignRunner:
                 agent=view.username if view is not None else None, limit=1)
         except BaseException:
             if view is not None and token is not None:
-                await engine.reservations.release(view.username, token)
+                await engine.reservations.give_back(view.username, token)
             raise
         if not claims:
             if view is not None and token is not None:
-                await engine.reservations.release(view.username, token)
+                await engine.reservations.give_back(view.username, token)
             return False
         claim = claims[0]
         attempt_id = str(claim.attempt_id)
@@ -294,9 +294,8 @@ class CampaignRunner:
         finally:
             self.calls.pop(request.attempt_id, None)
             self.engine.forget_woken(request.attempt_id)
-            if call.agent:
-                self.engine.agent_changed(call.agent)
-            self.wake()
+            if not call.agent:  # an agent's release wakes every engine (dialer_agents_freed)
+                self.wake()
 
     async def _settle(self, call: _Call, placed: PlacedCall) -> None:
         engine = self.engine
@@ -396,7 +395,6 @@ class CampaignRunner:
                 await self._clear_offer(offer.agent, command.attempt_id)
                 await engine.reservations.release(offer.agent, command.attempt_id)
             engine.outcomes[str(Outcome.SKIPPED)] += 1
-            engine.agent_changed(offer.agent)
             return
         await self._clear_offer(offer.agent, command.attempt_id)
         view = next((v for v in self._views if v.username == offer.agent), None)

@@ -8,7 +8,8 @@ Per campaign, each step reads the assigned agents' live states from Redis
 (telephony.dialer.reservations), claims a due lead in PostgreSQL (DialerStore.claim, callbacks
 first) and either originates the call or, in preview, puts the record on the agent's screen and
 waits for «llamar» / «saltar». A step runs at once when an assigned agent's state changes
-(Keys.agent_states_channel), when a call of the campaign ends, when the campaign pages publish
+(Keys.agent_states_channel) or an engine releases one of them (Keys.dialer_agents_freed_channel,
+heard by every engine alike), when a call of the campaign ends, when the campaign pages publish
 the campaign id on Keys.dialer_control_channel, and otherwise every second.
 
 - Agent first (any mode; predictive is progressive there: every call needs its agent) rings the
@@ -196,7 +197,8 @@ class DialerEngine:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.keys.agent_states_channel,
-                                       self.keys.dialer_control_channel)
+                                       self.keys.dialer_control_channel,
+                                       self.keys.dialer_agents_freed_channel)
                 failures = 0
                 while not self._stopping.is_set():
                     message = await pubsub.get_message(ignore_subscribe_messages=True,
@@ -218,6 +220,9 @@ class DialerEngine:
         data = data.decode() if isinstance(data, bytes) else data
         if channel == self.keys.dialer_control_channel:
             await self.refresh_campaigns(only=data.strip())
+            return
+        if channel == self.keys.dialer_agents_freed_channel:
+            self.agent_changed(data)
             return
         try:
             state = json.loads(data)

@@ -4,7 +4,9 @@ ever give one agent two calls. Each reservation expires, so a dead engine frees 
 
 A reservation is taken with a token of its own (SET NX), handed over to the attempt's id once
 the claim succeeded, refreshed while the call lasts, and deleted only by its holder
-(compare-and-delete), so a late release never frees an agent someone else holds.
+(compare-and-delete), so a late release never frees an agent someone else holds. The release
+after an attempt announces the freed agent on Keys.dialer_agents_freed_channel in the same script, so every
+engine (the holder included) hears of it the same way and races for that agent on equal terms.
 """
 from __future__ import annotations
 
@@ -19,7 +21,11 @@ end
 return 0
 """
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('DEL', KEYS[1])
+    if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+    return 1
+end
 return 0
 """
 _REFRESH = """
@@ -62,8 +68,16 @@ class Reservations:
                                            max(1, int(seconds * 1000))]))
 
     async def release(self, username: str, token: str) -> bool:
+        """Frees the agent after their attempt (call, offer) and announces it."""
+        return bool(await self._release(
+            keys=[self._keys.dialer_agent_reservation(username)],
+            args=[token, self._keys.dialer_agents_freed_channel, username]))
+
+    async def give_back(self, username: str, token: str) -> bool:
+        """Frees a reservation no attempt used (no lead was due), silently: announcing it would
+        wake every engine into the same empty claim, over and over."""
         return bool(await self._release(keys=[self._keys.dialer_agent_reservation(username)],
-                                        args=[token]))
+                                        args=[token, "", username]))
 
     async def refresh(self, held: dict[str, str]) -> int:
         """Extends username → token reservations still held; returns how many were."""

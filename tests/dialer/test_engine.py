@@ -77,6 +77,30 @@ async def test_progressive_campaign_with_three_agents_calls_all_fifty(
         assert await redis.get(keys.dialer_agent_reservation(username)) is None
 
 
+async def test_an_agent_freed_by_a_call_is_announced_to_every_engine(
+        engine, dialer_store, dialer_pool, redis, keys, sim) -> None:
+    """The engine that held the agent is not the only one to know: the release is published,
+    so another engine running the same agents offers the next call as quickly."""
+    await new_campaign(dialer_store, dialer_pool, leads=1, agents=("ana",))
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.dialer_agents_freed_channel)
+    await set_agent(redis, keys, "ana")
+    await engine()
+    await eventually(lambda: _at_least(finished(dialer_pool), 1))
+    freed = []
+
+    async def announced() -> bool:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if message is not None:
+            freed.append(message["data"])
+        return bool(freed)
+
+    await eventually(announced)
+    await pubsub.aclose()
+    assert freed == ["ana"]
+    assert await redis.get(keys.dialer_agent_reservation("ana")) is None
+
+
 async def _equals(value, expected) -> bool:
     return (await value) == expected
 
