@@ -23,6 +23,13 @@ blocks, so the pop path costs one deque append per fact.
 - The IVR: the channel variables IVR_PATH, IVR_STARTED, QUEUE_ENTERED, SP_MATCH and
   SP_PREINST_ID (manager.conf channelvars) give the menu keys, the time in the IVR, the queue
   wait and the FastAGI look-up's result.
+- Calls no agent ever rang (the tracker publishes nothing for them): after hours, hung up in
+  the menu, left the queue, asked to be called back, or a direct number whose agent could not be
+  reached. Their record is written when their last channel hangs up, from what the channels
+  carried: the caller's number, the queue, the IVR variables, who hung up, and why nobody took
+  the call (`unreached`). Dialer calls are left to the dialer, which knows their customer and
+  outcome (telephony.dialer.engine); an agent's own calls that never reached a customer
+  (internal calls) leave no record.
 - The recording: asterisk-config/extensions.conf records
   `${RECORDINGS}/${STRFTIME(${EPOCH},,%Y/%m/%d)}/${CHANNEL(linkedid)}.wav` when the call enters
   the dialplan; the linkedid is the call id and the date is the PBX's local date (TZ_NAME), so
@@ -38,7 +45,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from common.envelope import CallUpdate
+from common.envelope import CAMPAIGN_VARIABLE, DIALER_CALL_VARIABLE, CallUpdate
+from common.phones import is_withheld
 from common.records.facts import (
     NO_HOLD,
     RESYNC_START_GAP,
@@ -52,6 +60,7 @@ from common.records.facts import (
     gap_fact,
     resync_end_fact,
 )
+from telephony.ami.frames import channel_variables
 from telephony.ami.listener import EventSink, Resync
 from telephony.channels import EndpointMatcher
 
@@ -86,6 +95,13 @@ class _Channels:
     on_hold: dict[str, float] = field(default_factory=dict)  # Uniqueid → on hold since
     held_seconds: float = 0.0  # holds that ended
     holds: int = 0
+    # what a call no agent ever rang is recorded from
+    started_at: float = 0.0
+    seen_from_start: bool = False  # its first channel's Newchannel was seen
+    caller: str | None = None  # the first channel's CallerIDNum
+    queue: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)  # channelvars at each Hangup
+    has_agent: bool = False
 
     def hold(self, now: float) -> Hold:
         running = sum(max(0.0, now - since) for since in self.on_hold.values())
@@ -100,6 +116,20 @@ class _Channels:
 
 def recording_file(call_id: str, started_at: float, tz: ZoneInfo) -> str:
     return f"{datetime.fromtimestamp(started_at, tz):%Y/%m/%d}/{call_id}.wav"
+
+
+def unreached_reason(variables: Mapping[str, str], queue: str | None) -> str:
+    """Why an inbound call ended with no agent ever rung, from what extensions.conf left in its
+    channel variables (migration 0007's values)."""
+    if variables.get("SP_CALLBACK") == "ok":
+        return "callback"
+    if variables.get("IVR_PATH", "").startswith("cerrado"):
+        return "after_hours"
+    if queue or variables.get("QUEUE_ENTERED"):
+        return "queue"
+    if variables.get("IVR_STARTED"):
+        return "ivr"
+    return "failed"  # a direct number whose agent could not be called
 
 
 class CallRecorder:
@@ -121,12 +151,16 @@ class CallRecorder:
             uid, linkedid = event.get(prefix + "Uniqueid"), event.get(prefix + "Linkedid")
             channel = event.get(prefix + "Channel")
             if uid and linkedid and channel and name != "Hangup":
-                self._place(uid, linkedid, channel)
+                self._place(uid, linkedid, channel, event)
         uid = event.get("Uniqueid", "")
         group = self._by_linkedid.get(self._linkedid_of.get(uid, ""))
         if group is None:
             return
-        if name in ("Hold", "Unhold"):
+        if name in ("Newchannel", "NewCallerid") and uid == event.get("Linkedid"):
+            group.caller = event.get("CallerIDNum") or group.caller
+        elif name == "QueueCallerJoin":
+            group.queue = event.get("Queue") or group.queue
+        elif name in ("Hold", "Unhold"):
             self._hold(name, uid, group, event)
         elif name == "HangupRequest":
             group.requested_by = uid
@@ -137,11 +171,14 @@ class CallRecorder:
                 group.causes[uid] = int(event.get("Cause", ""))
             except ValueError:
                 pass
-            group.unhold(uid, _event_time(event))
+            at = _event_time(event)
+            group.unhold(uid, at)
+            group.variables.update(channel_variables(event))
             group.live.discard(uid)
             linkedid = self._linkedid_of.pop(uid, "")
             if not group.live and linkedid not in self._calls:
-                self._by_linkedid.pop(linkedid, None)  # never published: nothing to record
+                self._by_linkedid.pop(linkedid, None)  # never published
+                self._unreached(linkedid, group, at)
 
     def _hold(self, name: str, uid: str, group: _Channels, event: Mapping[str, str]) -> None:
         at = _event_time(event)
@@ -159,7 +196,7 @@ class CallRecorder:
                                     name.lower(), self._agents.endpoint_of(channel) or channel,
                                     {"channel": channel}))
 
-    def _place(self, uid: str, linkedid: str, channel: str) -> None:
+    def _place(self, uid: str, linkedid: str, channel: str, event: Mapping[str, str]) -> None:
         previous = self._linkedid_of.get(uid)
         if previous == linkedid:
             return
@@ -169,9 +206,13 @@ class CallRecorder:
                 old.live.discard(uid)
         group = self._by_linkedid.get(linkedid)
         if group is None:
-            group = self._by_linkedid[linkedid] = _Channels()
+            group = self._by_linkedid[linkedid] = _Channels(
+                started_at=_event_time(event),
+                seen_from_start=uid == linkedid and event.get("Event") == "Newchannel")
             while len(self._by_linkedid) > CALLS_KEPT:
                 self._by_linkedid.popitem(last=False)
+        if self._agents.endpoint_of(channel):
+            group.has_agent = True
         group.names[uid] = channel
         group.live.add(uid)
         self._linkedid_of[uid] = linkedid
@@ -216,6 +257,33 @@ class CallRecorder:
             self._calls.pop(call_id, None)
             if group is not None and not group.live:
                 self._by_linkedid.pop(call_id, None)
+
+    def _unreached(self, call_id: str, group: _Channels, at: float) -> None:
+        """The record of a call that ended with no agent ever rung (see the module's notes)."""
+        variables = group.variables
+        if group.has_agent or not call_id or variables.get(CAMPAIGN_VARIABLE) \
+                or variables.get(DIALER_CALL_VARIABLE):
+            return
+        reason = unreached_reason(variables, group.queue)
+        ivr = Ivr.from_variables(variables)
+        hangup_by, cause = self._hangup(call_id, group)
+        self._submit(event_fact(call_id, "started", group.started_at, "started", self._node,
+                                {"direction": "inbound"}))
+        if not group.seen_from_start:
+            self._submit(gap_fact(call_id, RESYNC_START_GAP))
+        recorded = ivr.queue_entered_at is not None  # extensions.conf records from the queue on
+        self._submit(call_fact(
+            call_id, direction="inbound",
+            customer_number=None if is_withheld(group.caller) else group.caller,
+            campaign_id=None, preinstallation_id=None, queue=group.queue,
+            ring_at=group.started_at, answered_at=None, ended_at=at, hangup_by=hangup_by,
+            hangup_cause=cause,
+            recording_file=recording_file(call_id, group.started_at, self._tz) if recorded
+            else None, complete=True, hold=group.hold(at), ivr=ivr, unreached=reason))
+        for uid, channel in group.names.items():
+            self._submit(channel_fact(call_id, uid, channel))
+        self._submit(event_fact(call_id, "ended", at, "ended", hangup_by,
+                                {"hangup_cause": cause, "unreached": reason}))
 
     def _agent_leg(self, call_id: str, call: _Call, endpoint: str, leg: str, at: float) -> None:
         times = call.agents.get(endpoint)

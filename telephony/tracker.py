@@ -50,7 +50,7 @@ from common.envelope import (
     CallUpdate,
 )
 from common.phones import is_withheld
-from telephony.ami.frames import values_of
+from telephony.ami.frames import channel_variables
 from telephony.channels import EndpointMatcher
 from telephony.legs import Call, Channel, answer, finish, ring, stop_ringing
 
@@ -79,16 +79,6 @@ def _timestamp(event: Mapping[str, str], default: float) -> float:
         return float(event["Timestamp"])
     except (KeyError, ValueError):
         return default
-
-
-def _variables(event: Mapping[str, str], prefix: str) -> list[tuple[str, str]]:
-    """The non-empty `NAME=value` pairs of one snapshot's ChanVariable headers."""
-    pairs = []
-    for item in values_of(event, prefix + "ChanVariable"):
-        name, sep, value = item.partition("=")
-        if sep and name and value:
-            pairs.append((name, value))
-    return pairs
 
 
 class CallTracker:
@@ -342,7 +332,7 @@ class CallTracker:
         for prefix in ("", "Dest"):
             ch = self._channels.get(event.get(prefix + "Uniqueid", ""))
             if ch is not None:
-                self._set_variables(ch.call, _variables(event, prefix))
+                self._set_variables(ch.call, channel_variables(event, prefix))
 
     def _set_variables(self, call: Call, pairs: list[tuple[str, str]]) -> None:
         for name, value in pairs:
@@ -384,7 +374,7 @@ class CallTracker:
             exten = snap.get("Exten")
             if not ch.endpoint and call.dialled is None and not is_withheld(exten):
                 call.dialled = exten  # the number the customer leg runs or was dialled as
-            self._set_variables(call, _variables(snap, ""))
+            self._set_variables(call, channel_variables(snap))
         if call.dialled is None and call.root_is_agent:
             # no customer leg up yet, or one with no digits: the agent's phone dialled them
             root = next((s for s in snaps if s["Uniqueid"] == call.id), None)

@@ -32,9 +32,9 @@ STATEMENTS: dict[str, str] = {
             preinstallation_id, queue, ring_at, answered_at, ended_at, wait_seconds,
             talk_seconds, hangup_by, hangup_cause, recording_file, complete, hold_seconds,
             hold_count, ivr_path, ivr_started_at, queue_entered_at, ivr_seconds,
-            queue_wait_seconds, lookup_match, lookup_preinstallation_id)
+            queue_wait_seconds, lookup_match, lookup_preinstallation_id, unreached)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18::jsonb, $19, $20, $21, $22, $23, $24)
+                $18::jsonb, $19, $20, $21, $22, $23, $24, $25)
         ON CONFLICT (call_id) DO UPDATE SET
             direction = excluded.direction,
             customer_number = coalesce(excluded.customer_number, r.customer_number),
@@ -61,6 +61,7 @@ STATEMENTS: dict[str, str] = {
             lookup_match = coalesce(excluded.lookup_match, r.lookup_match),
             lookup_preinstallation_id = coalesce(excluded.lookup_preinstallation_id,
                                                  r.lookup_preinstallation_id),
+            unreached = coalesce(r.unreached, excluded.unreached),
             updated_at = now()""",
     # screenpop: which preinstallation the call is about; an agent's link is never undone by a
     # later automatic match
@@ -169,6 +170,9 @@ class Hold(NamedTuple):
     count: int = 0  # times the customer was put on hold
 
 
+CLOSED = "cerrado"  # extensions.conf [ivr-closed]: the first IVR_PATH step after hours
+
+
 class Ivr(NamedTuple):
     """What the IVR left in the call's channel variables (telephony/ivr, extensions.conf)."""
     path: tuple[str, ...] = ()  # the menu keys in order ("1", "t" timeout, "cerrado" …)
@@ -180,8 +184,8 @@ class Ivr(NamedTuple):
     @classmethod
     def from_variables(cls, variables: dict[str, str]) -> Ivr:
         raw = variables.get("IVR_PATH", "")
-        # multi-letter values are one step (cerrado: called after hours), else one key a step
-        path = (raw,) if len(raw) > 1 and raw.isalpha() else tuple(raw)
+        # one key a step, after `cerrado` (called after hours) when the path starts with it
+        path = (CLOSED, *raw.removeprefix(CLOSED)) if raw.startswith(CLOSED) else tuple(raw)
         match = variables.get("SP_MATCH")
         return cls(path, _epoch(variables.get("IVR_STARTED")),
                    _epoch(variables.get("QUEUE_ENTERED")),
@@ -205,7 +209,9 @@ def call_fact(call_id: str, *, direction: str, customer_number: str | None,
               campaign_id: str | None, preinstallation_id: str | None, queue: str | None,
               ring_at: float, answered_at: float | None, ended_at: float | None,
               hangup_by: str | None, hangup_cause: int | None, recording_file: str | None,
-              complete: bool, hold: Hold = NO_HOLD, ivr: Ivr = NO_IVR) -> Fact:
+              complete: bool, hold: Hold = NO_HOLD, ivr: Ivr = NO_IVR,
+              unreached: str | None = None) -> Fact:
+    """`unreached`: why a call ended without an agent taking it (migration 0007's values)."""
     wait = talk = None
     if ended_at or answered_at:
         wait = round((answered_at or ended_at or ring_at) - ring_at, 3)
@@ -226,7 +232,7 @@ def call_fact(call_id: str, *, direction: str, customer_number: str | None,
         hangup_by if complete else None, hangup_cause if complete else None, recording_file,
         complete, round(hold.seconds, 3), hold.count, json.dumps(list(ivr.path)),
         utc(ivr.started_at), utc(ivr.queue_entered_at), ivr_seconds, queue_wait,
-        ivr.lookup_match, ivr.lookup_preinstallation_id))
+        ivr.lookup_match, ivr.lookup_preinstallation_id, unreached))
 
 
 def channel_fact(call_id: str, uniqueid: str, channel: str) -> Fact:

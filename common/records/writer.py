@@ -2,7 +2,11 @@
 
 `submit` never blocks, never raises and does no I/O, so the pop path only appends to a deque.
 One task takes up to BATCH_LIMIT facts at a time and writes them in one transaction (one
-`executemany` per kind, in facts.ORDER). While the database does not answer the batch goes back
+`executemany` per kind, in facts.ORDER). It lets `linger` seconds pass after the first fact of a
+batch before taking it: a call's first update brings a burst of facts (the call, its channels,
+its agents, its events, screenpop's match), and writing them as one transaction rather than as
+they trickle in costs both the service and PostgreSQL a fraction of the work, on the cores the
+pops need at that very moment. While the database does not answer the batch goes back
 to the front and is retried with capped backoff; past `max_queued` the oldest facts are dropped,
 counted, and each call that lost one gets a gap note once the database is back. A fact the
 database refuses (bad data) is dropped alone and counted as a write failure, so it cannot hold
@@ -29,6 +33,7 @@ from common.tasks import cancel_and_wait, cancel_requested, wait_set
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 1000
+LINGER = 0.2
 WRITE_TIMEOUT = 10.0
 GAPS_KEPT = 10_000  # calls waiting for their gap note (past that, only the counter says it)
 _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
@@ -38,7 +43,8 @@ _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
 class RecordWriter:
     def __init__(self, connect: Callable[[], Awaitable[asyncpg.Pool]], *,
                  max_queued: int = 200_000, retry_base: float = 0.5, retry_cap: float = 30.0,
-                 rand: random.Random | None = None, owns_pool: bool = True) -> None:
+                 rand: random.Random | None = None, owns_pool: bool = True,
+                 linger: float = LINGER) -> None:
         """`connect` gives the pool to write with; `owns_pool=False` when it is the process's
         shared one (common.db.pool.LazyPool.get): the writer then never closes it."""
         self._connect = connect
@@ -46,6 +52,7 @@ class RecordWriter:
         self._max_queued = max_queued
         self._retry_base = retry_base
         self._retry_cap = retry_cap
+        self._linger = linger
         self._rand = rand or random.Random()
         self._queue: deque[tuple[Fact, float]] = deque()
         self._gapped: OrderedDict[str, None] = OrderedDict()
@@ -131,6 +138,8 @@ class RecordWriter:
                 self._idle.set()
                 self._wakeup.clear()
                 await self._wakeup.wait()
+                if self._linger > 0 and len(self._queue) < BATCH_LIMIT:
+                    await asyncio.sleep(self._linger)
                 continue
             batch = self._take()
             gapped = list(self._gapped)[:BATCH_LIMIT]
@@ -240,7 +249,8 @@ def writer_for(database_url: str | None, service: str) -> RecordWriter | None:
     if not database_url:
         log.warning("%s: DATABASE_URL not set or CALL_RECORDS=off; call records are off", service)
         return None
-    return RecordWriter(pool_connector(database_url))
+    # the writer changes no session state: no reset query on every release of a connection
+    return RecordWriter(pool_connector(database_url, reset_sessions=False))
 
 
 def records_database_url(env: Mapping[str, str]) -> str | None:

@@ -27,6 +27,7 @@ class CallFilter:
     disposition: str | None = None
     matched: bool | None = None
     activated: bool | None = None
+    reached: bool | None = None  # an agent took the call (no `unreached` reason)
     preinstallation: str | None = None
     number: str | None = None
     participant: str | None = None  # set server-side for agents: only calls they took part in
@@ -69,6 +70,7 @@ def parse_filter(query: Mapping[str, str], tz: ZoneInfo) -> CallFilter:
                       campaign=_text(query, "campaign"), disposition=_text(query, "disposition"),
                       matched=_flag(query, "matched", "vinculada"),
                       activated=_flag(query, "activated", "activada"),
+                      reached=_flag(query, "reached", "atendida"),
                       preinstallation=_text(query, "preinstallation"),
                       number=_text(query, "number"))
 
@@ -95,6 +97,8 @@ def where_clause(flt: CallFilter, first_arg: int = 1) -> tuple[str, list]:
         conditions.append("r.preinstallation_id IS " + ("NOT NULL" if flt.matched else "NULL"))
     if flt.activated is not None:
         conditions.append("r.activated_at IS " + ("NOT NULL" if flt.activated else "NULL"))
+    if flt.reached is not None:
+        conditions.append("r.unreached IS " + ("NULL" if flt.reached else "NOT NULL"))
     if flt.participant is not None:
         conditions.append("EXISTS (SELECT 1 FROM call_agents a WHERE a.call_id = r.call_id "
                           f"AND a.username = {arg(flt.participant)})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 
@@ -19,9 +19,9 @@ async def insert_call(conn: asyncpg.Connection, call_id: str, *, started_at: dat
                       number: str | None = "5512345678", preinstallation: str | None = None,
                       activated: bool = False, talk_seconds: float = 180.0,
                       recording_file: str | None = None, steps_reached: Sequence[str] = (),
-                      events: Sequence[tuple[timedelta, str, dict]] = ()) -> None:
+                      events: Sequence[tuple] = ()) -> None:
     """One call as its writers would leave it: the record, its agents in order (each answered),
-    and its timeline (`events` as offset from the start, kind, detail)."""
+    and its timeline (`events` as offset from the start, kind, detail[, actor])."""
     await conn.execute("""
         INSERT INTO call_records (call_id, direction, customer_number, campaign_id,
             preinstallation_id, match_status, ring_at, answered_at, ended_at, talk_seconds,
@@ -37,10 +37,11 @@ async def insert_call(conn: asyncpg.Connection, call_id: str, *, started_at: dat
             INSERT INTO call_agents (call_id, position, username, endpoint, rang_at, answered_at)
             VALUES ($1, $2, $3, $4, $5::timestamptz, $5::timestamptz + interval '5 seconds')""",
             call_id, position, username, f"PJSIP/{6000 + position}", started_at)
-    for number_, (offset, kind, detail) in enumerate(events):
-        await conn.execute("INSERT INTO call_events (call_id, event_key, at, kind, detail) "
-                           "VALUES ($1, $2, $3, $4, $5)", call_id, f"e{number_}",
-                           started_at + offset, kind, json.dumps(detail))
+    for number_, (offset, kind, detail, *actor) in enumerate(events):
+        await conn.execute("INSERT INTO call_events (call_id, event_key, at, kind, actor, detail) "
+                           "VALUES ($1, $2, $3, $4, $5, $6)", call_id, f"e{number_}",
+                           started_at + offset, kind, actor[0] if actor else None,
+                           json.dumps(detail))
 
 
 def agent_name(index: int) -> str:

@@ -11,12 +11,13 @@ from screenpop.qa.filters import PAGE_SIZE, CallFilter, Cursor, where_clause
 
 LIST_COLUMNS = """r.call_id, r.started_at, r.direction, r.customer_number, r.campaign_id,
     r.queue, r.disposition, r.agent_username, r.preinstallation_id, r.match_status,
-    r.talk_seconds, r.activated_at, r.complete, r.recording_file IS NOT NULL AS has_recording"""
+    r.talk_seconds, r.activated_at, r.complete, r.unreached,
+    r.recording_file IS NOT NULL AS has_recording"""
 
 EXPORT_COLUMNS = ("call_id", "started_at", "direction", "customer_number", "campaign_id", "queue",
                   "agent_username", "preinstallation_id", "match_status", "disposition",
                   "wait_seconds", "talk_seconds", "hold_seconds", "hangup_by", "hangup_cause",
-                  "activated_at", "complete", "recording_file")
+                  "activated_at", "complete", "recording_file", "unreached")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from common.db.pool import LazyPool, create_pool
 from screenpop.push.protocol import INVALID_IVR_STEP, IVR_STEPS
-from screenpop.qa import calibration, charts, evaluations, records, sampling
+from screenpop.qa import calibration, charts, evaluations, records, sampling, timeline
 from screenpop.qa.export import csv_chunks
 from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
 from screenpop.qa.forms import FormError, parse_scores, required_text
@@ -25,7 +25,7 @@ from screenpop.qa.settings import QaSettings
 from screenpop.users import User
 from screenpop.web import auth, csrf
 from screenpop.web.sessions import Session
-from screenpop.web.state import CONFIG, TEMPLATES
+from screenpop.web.state import CONFIG, PROVIDER, TEMPLATES
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +35,11 @@ QA_SCORECARD = web.AppKey("qa_scorecard", Scorecard)
 QA_POOL = web.AppKey("qa_pool", asyncpg.Pool)
 QA_TZ = web.AppKey("qa_tz", ZoneInfo)
 FILTER_KEYS = ("from", "to", "agent", "direction", "campaign", "disposition", "matched",
-               "activated", "preinstallation", "number")
+               "activated", "reached", "preinstallation", "number")
 DIRECTION_LABELS = {"inbound": "Entrante", "outbound": "Saliente", "unknown": "Desconocida"}
 RESULT_LABELS = {"pass": "Cumple", "fail": "No cumple", "na": "No aplica"}
 REASON_LABELS = {"share": "Muestra del asesor", "new_agent": "Asesor nuevo",
                  "activation": "Activación", "short_call": "Llamada corta"}
-EVENT_LABELS = {"ring": "Timbrando", "answer": "Contestada", "hold": "En espera",
-                "unhold": "Fin de espera", "transfer": "Transferida", "hangup": "Colgada",
-                "step": "Paso del guion", "link": "Preinstalación vinculada",
-                "wisphub_action": "Acción en WispHub", "disposition": "Resultado"}
 LOOKUP_LABELS = {"one": "Una preinstalación", "many": "Varias preinstalaciones (teléfono compartido)",
                  "none": "Ninguna preinstalación con ese número",
                  "unknown": "Sin resultado (la búsqueda no respondió a tiempo)"}
@@ -61,7 +57,8 @@ def add_qa_routes(app: web.Application, settings: QaSettings,
         if at else "—"
     templates.filters["clock"] = _clock
     templates.globals.update(direction_labels=DIRECTION_LABELS, result_labels=RESULT_LABELS,
-                             reason_labels=REASON_LABELS, event_labels=EVENT_LABELS,
+                             reason_labels=REASON_LABELS,
+                             unreached_labels=timeline.UNREACHED_LABELS,
                              lookup_labels=LOOKUP_LABELS)
     shared = database if database is not None and database.url == settings.database_url else None
     app.cleanup_ctx.append(_shared_pool(shared) if shared is not None else _open_pool)
@@ -205,7 +202,19 @@ async def call_page(request: web.Request) -> web.Response:
                    mine=_answers(mine), scorecard=request.app[QA_SCORECARD],
                    steps_reached=_steps_reached(detail.record["guided"]),
                    ivr_steps=ivr_steps(detail.record["ivr_path"]),
+                   events=_timeline(request, detail),
                    form_action=f"/qa/calls/{call_id}/evaluation", calibration=None)
+
+
+def _timeline(request: web.Request, detail: records.CallDetail) -> list[timeline.Entry]:
+    names = {}
+    for agent in detail.agents:
+        name = agent["display_name"] or agent["username"] or agent["endpoint"]
+        names[agent["endpoint"]] = name
+        if agent["username"]:
+            names[agent["username"]] = name
+    titles = {step: texts.title for step, texts in request.app[PROVIDER].script.items()}
+    return timeline.timeline(detail.events, names=names, step_titles=titles)
 
 
 def ivr_steps(ivr_path) -> list[str]:
@@ -371,6 +380,8 @@ async def calibration_page(request: web.Request) -> web.Response:
     return _render(request, "qa_calibration.html", session, user, spread=spread, detail=detail,
                    scorecard=request.app[QA_SCORECARD], mine=_answers(mine),
                    steps_reached=_steps_reached(detail.record["guided"]),
+                   ivr_steps=ivr_steps(detail.record["ivr_path"]),
+                   events=_timeline(request, detail),
                    form_action=f"/qa/calls/{call_id}/evaluation",
                    calibration=spread.calibration)
 

@@ -64,6 +64,17 @@ def values_of(message: Mapping[str, str], key: str) -> list[str]:
     return [] if raw is None else raw.split(REPEAT_SEPARATOR)
 
 
+def channel_variables(message: Mapping[str, str], prefix: str = "") -> list[tuple[str, str]]:
+    """The non-empty `NAME=value` pairs of one snapshot's ChanVariable headers (manager.conf
+    `channelvars`; `prefix` "Dest" for the second channel of an event)."""
+    pairs = []
+    for item in values_of(message, prefix + "ChanVariable"):
+        name, sep, value = item.partition("=")
+        if sep and name and value:
+            pairs.append((name, value))
+    return pairs
+
+
 class FrameReader:
     """Incremental splitter: feed bytes as they arrive, get whole blocks back. A block larger
     than `max_bytes` without a terminator is discarded (counted in `oversized`) instead of

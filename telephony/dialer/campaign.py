@@ -38,6 +38,7 @@ class _Call:
     claim: Claim
     agent: str | None          # the reserved agent, when the call holds one
     task: asyncio.Task | None = None
+    started_at: float = dataclasses.field(default_factory=time.time)
 
 
 @dataclass
@@ -315,7 +316,7 @@ class CampaignRunner:
                 log.warning("campaign %s attempt %s: %s", self.campaign_id, claim.attempt_id,
                             self.last_error)
                 await asyncio.sleep(backoff_delay(attempt, base=0.2, cap=2.0))
-        engine.record_attempt(claim, placed, call.agent)
+        engine.record_attempt(claim, placed, call.agent, call.started_at)
         if not call.agent:
             return
         attempt_id = str(claim.attempt_id)

@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from common.backoff import backoff_delay
+from common.dialer.outcomes import Outcome
 from common.dialer.store import Claim, DialerStore
 from common.keys import Keys
-from common.records.facts import Fact, event_fact
+from common.records.facts import Fact, call_fact, event_fact
 from common.redisconn import close_pubsub
 from telephony.dialer.campaign import CampaignRunner, describe
 from telephony.dialer.floor import parse_command
@@ -48,6 +49,10 @@ from telephony.dialer.pacing import PacingSettings
 from telephony.dialer.reservations import Reservations
 
 log = logging.getLogger(__name__)
+
+# dialer outcomes in which the customer talked to nobody (migration 0007's `unreached` values)
+UNREACHED_OUTCOMES = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.FAILED,
+                                Outcome.INVALID_NUMBER, Outcome.MACHINE, Outcome.ABANDONED})
 
 STOP_TIMEOUT = 3.0        # the longest stop() waits for each of its loops
 READ_WAIT = 0.5           # a blocking Redis read returns after this, so stop() need not cut it
@@ -305,10 +310,21 @@ class DialerEngine:
     def forget_woken(self, attempt_id: str) -> None:
         self._woken.pop(attempt_id, None)  # its Originate was never written
 
-    def record_attempt(self, claim: Claim, placed: PlacedCall, agent: str | None) -> None:
+    def record_attempt(self, claim: Claim, placed: PlacedCall, agent: str | None,
+                       started_at: float) -> None:
+        """The attempt on its call's record; a call nobody talked in (no answer, busy, a machine,
+        abandoned…) is recorded whole here, since telephony publishes no call no agent rang."""
         if self.records is None or placed.call_id is None:
             return
         result = placed.result
+        if result.outcome in UNREACHED_OUTCOMES:
+            ended_at = result.ended_at or time.time()
+            self.records(call_fact(
+                placed.call_id, direction="outbound", customer_number=claim.phone,
+                campaign_id=claim.campaign_id, preinstallation_id=claim.preinstallation_id,
+                queue=None, ring_at=min(started_at, ended_at), answered_at=None,
+                ended_at=ended_at, hangup_by=None, hangup_cause=None, recording_file=None,
+                complete=True, unreached=str(result.outcome)))
         self.records(event_fact(
             placed.call_id, f"dialer:{claim.attempt_id}", result.ended_at or time.time(),
             "dialer_attempt", agent,

@@ -102,6 +102,12 @@ SPECS: dict[str, ScenarioSpec] = {
     "ivr_callback": ScenarioSpec(
         "synthetic/ivr-queue-callback.txt", (), ("5215587654321",), ("Maria Lopez",), ("ventas",),
         did=("5550001001",), answers=False),
+    "ivr_hangup": ScenarioSpec(
+        "synthetic/ivr-hangup-in-menu.txt", (), ("5215587654321",), ("Maria Lopez",),
+        did=("5550001001",), answers=False),
+    "ivr_abandon": ScenarioSpec(
+        "synthetic/ivr-queue-abandon.txt", (), ("5215587654321",), ("Maria Lopez",), ("ventas",),
+        did=("5550001001",), answers=False),
     "agent_outbound": ScenarioSpec("sip-agent-outbound.txt", (SIP_6001,), ("5512345678",)),
     "dialer_agent_first": ScenarioSpec(
         "sip-dialer-agent-first.txt", (SIP_6001,), ("5533334444",), ("Campana c1",),
@@ -139,10 +145,12 @@ SPECS: dict[str, ScenarioSpec] = {
 # Scenarios whose call a queue hands to its members (the rest ring one given agent).
 QUEUE_SCENARIOS = frozenset({"inbound_queue", "inbound_ivr", "dialer_customer_first"})
 # IVR calls that never reach an agent: after hours (the caller asks to be called back, or not),
-# and a caller who leaves the queue asking to be called back.
-IVR_SCENARIOS = frozenset({"inbound_ivr", "ivr_after_hours", "ivr_callback"})
+# a caller who leaves the queue asking to be called back, one who hangs up in the menu, and one
+# who gives up waiting in the queue.
+IVR_SCENARIOS = frozenset({"inbound_ivr", "ivr_after_hours", "ivr_callback", "ivr_hangup",
+                           "ivr_abandon"})
 SCENARIO_NAMES = ("inbound_queue", "inbound_direct", "inbound_ivr", "ivr_after_hours",
-                  "ivr_callback", "agent_outbound",
+                  "ivr_callback", "ivr_hangup", "ivr_abandon", "agent_outbound",
                   "dialer_agent_first", "dialer_customer_first", "dialer_noanswer", "dialer_busy",
                   "blind_transfer", "attended_transfer", "inbound_hold")
 

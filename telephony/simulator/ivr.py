@@ -20,7 +20,7 @@ from telephony.simulator.template import CompiledEvent, Template, render
 
 # manager.conf channelvars, in its order: Asterisk sends every listed variable, empty when unset
 CHANNEL_VARIABLES = ("CAMPAIGN_ID", "PREINST_ID", "SP_CALL", "SP_MATCH", "SP_PREINST_ID",
-                     "IVR_PATH", "IVR_STARTED", "QUEUE_ENTERED")
+                     "IVR_PATH", "IVR_STARTED", "QUEUE_ENTERED", "SP_CALLBACK")
 DIALPLAN_DEFAULTS = {"SP_MATCH": "unknown"}  # extensions.conf sets it before the look-up
 TERMINATOR = b"\r\n\r\n"
 
@@ -29,11 +29,12 @@ Annotate = Callable[[CompiledEvent, bytes], bytes]
 
 def channel_uniqueid(template: Template, values: list[bytes]) -> bytes:
     """The rendered Uniqueid of the channel that ran the IVR: the one the caller's keys reach
-    (and that joins the queue)."""
-    for event in template.events:
-        if event.name in ("QueueCallerJoin", "DTMFEnd"):
-            return render(event, values).split(b"\r\nUniqueid: ", 1)[1].split(b"\r\n", 1)[0]
-    raise ValueError("the IVR trace has neither a key press nor a QueueCallerJoin")
+    (and that joins the queue), else the one that answered the call."""
+    for names in (("QueueCallerJoin", "DTMFEnd"), ("Newstate",)):
+        for event in template.events:
+            if event.name in names:
+                return render(event, values).split(b"\r\nUniqueid: ", 1)[1].split(b"\r\n", 1)[0]
+    raise ValueError("the IVR trace has no channel that runs the IVR")
 
 
 def first_uniqueid(template: Template, values: list[bytes]) -> bytes:

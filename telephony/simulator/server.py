@@ -264,6 +264,7 @@ class PbxSimulator:
                             params.get("customer"))
                 return
             state = channel.state
+            state["SP_CALLBACK"] = "failed"  # extensions.conf, before the AGI
             entered = state["IVR_STARTED"] if after_hours else state.get("QUEUE_ENTERED", "")
             query = urlencode({"queue": params.get("queue") or "ventas", "entered": entered,
                                "preinst": state.get("SP_PREINST_ID", ""),
@@ -273,6 +274,7 @@ class PbxSimulator:
                                    caller=params.get("customer", ""), did=params["did"])
             log.info("ivr callback for %s: %s %s", params.get("customer"), result.status,
                      result.variables)
+            state.update(result.variables)  # what the script set, on the channel's next events
 
         return step
 

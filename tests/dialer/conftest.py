@@ -144,9 +144,10 @@ async def engine(executor, dialer_store, redis, keys):
                                   reclaim_retry_seconds=0.0, live_every=0.1, measure_seconds=0.5,
                                   ring_seconds=10.0,
                                   rejected_pause_seconds=changes.pop("rejected_pause_seconds",
-                                                                     0.0), **changes)
+                                                                     0.0),
+                                  **{k: v for k, v in changes.items() if k != "records"})
         built = DialerEngine(store=dialer_store, redis=redis, keys=keys, executor=executor,
-                             settings=settings)
+                             settings=settings, records=changes.get("records"))
         await built.start()
         made.append(built)
         return built

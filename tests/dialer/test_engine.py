@@ -10,6 +10,7 @@ import pytest
 from common.dialer.outcomes import Order
 from common.dialer.store import NewLead
 from common.dialer.windows import WEEKDAYS
+from common.records.writer import RecordWriter, pool_connector
 from tests.dialer.conftest import AGENTS, eventually, new_campaign, number, set_agent
 
 CDMX = ZoneInfo("America/Mexico_City")
@@ -195,6 +196,37 @@ async def test_customer_first_progressive_hands_answered_customers_to_the_queue(
         "SELECT count(*) FROM dialer_attempts WHERE outcome = 'connected' AND answered "
         "AND agent_connected_at IS NOT NULL AND NOT abandoned") == 12
     await no_agent_twice(dialer_pool)
+
+
+async def test_a_dialer_call_nobody_talked_in_leaves_a_whole_record(
+        engine, dialer_store, dialer_pool, redis, keys, sim, database) -> None:
+    """Telephony publishes no call no agent rang: the dialer records those itself."""
+    writer = RecordWriter(pool_connector(database), retry_base=0.05, retry_cap=0.2)
+    writer.start()
+    try:
+        await new_campaign(dialer_store, dialer_pool, leads=3, order=Order.CUSTOMER_FIRST)
+        sim.dialer.picker.set_rule(f"52{number(0)}", "no_answer")
+        sim.dialer.picker.set_rule(f"52{number(1)}", "busy")
+        for username in AGENTS:
+            await set_agent(redis, keys, username)
+        await engine(records=writer.submit)
+        await eventually(lambda: _equals(finished(dialer_pool), 3))
+        assert await writer.flush(10)
+        rows = await dialer_pool.fetch(
+            "SELECT l.preinstallation_id AS lead, a.outcome, a.phone, r.preinstallation_id, "
+            "r.direction, r.complete, r.customer_number, r.campaign_id, r.ring_at, "
+            "r.answered_at, r.ended_at, r.unreached FROM dialer_attempts a "
+            "JOIN dialer_leads l USING (lead_id) JOIN call_records r ON r.call_id = a.call_id "
+            "ORDER BY l.preinstallation_id")
+    finally:
+        await writer.stop()
+    assert [(r["lead"], r["outcome"], r["unreached"]) for r in rows] == [
+        ("p0", "no_answer", "no_answer"), ("p1", "busy", "busy"), ("p2", "connected", None)]
+    for row in rows[:2]:
+        assert row["direction"] == "outbound" and row["complete"]
+        assert row["customer_number"] == row["phone"] and row["campaign_id"] == "c1"
+        assert row["preinstallation_id"] == row["lead"]
+        assert row["ring_at"] <= row["ended_at"] and row["answered_at"] is None
 
 
 async def test_pausing_the_campaign_stops_dialing_at_once_and_resuming_goes_on(

@@ -46,8 +46,8 @@ async def test_score_dispute_resolve_in_chromium(browser, desk, pool, recordings
         await insert_call(conn, "llamada-1", started_at=NOW, agents=("ana",),
                           number="5598765432", campaign="fibra-nov", preinstallation="pre-77",
                           recording_file="llamada-1.wav", steps_reached=("saludo", "cobertura"),
-                          events=[(timedelta(0), "ring", {}), (timedelta(seconds=5), "answer", {}),
-                                  (timedelta(seconds=65), "hangup", {})])
+                          events=[(timedelta(0), "started", {}), (timedelta(seconds=5), "agent_answered", {}),
+                                  (timedelta(seconds=65), "ended", {})])
 
     rita = await open_as(browser, desk, "rita")
     await rita.goto(f"{desk.url}/qa")

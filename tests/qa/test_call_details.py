@@ -16,7 +16,7 @@ from .conftest import NOW
 async def call_with_ivr_and_hold(pool, call_id: str, ivr_path: str) -> None:
     async with pool.acquire() as conn:
         await insert_call(conn, call_id, started_at=NOW, agents=("ana",), number="5512345678",
-                          preinstallation="1001", events=[(timedelta(0), "ring", {}),
+                          preinstallation="1001", events=[(timedelta(0), "started", {}),
                                                           (timedelta(seconds=40), "hold", {}),
                                                           (timedelta(seconds=47), "unhold", {})])
         await conn.execute("""
@@ -49,6 +49,52 @@ async def test_the_call_page_lists_ivr_choices_times_lookup_and_hold(desk, pool,
     plain = text_of(await (await rita.http.get(f"{desk.url}/qa/calls/plain-1")).text())
     assert "Menú (IVR)" not in plain and "Espera en cola" not in plain
     assert "En espera No se puso en espera" in plain
+
+
+async def test_the_timeline_reads_as_sentences_with_names_not_codes(desk, pool, signed_in):
+    async with pool.acquire() as conn:
+        await insert_call(conn, "tl-1", started_at=NOW, agents=("ana",), events=[
+            (timedelta(0), "started", {"direction": "inbound"}, "telephony-1"),
+            (timedelta(seconds=1), "agent_ringing", {}, "PJSIP/6001"),
+            (timedelta(seconds=3), "agent_account", {"endpoint": "PJSIP/6001"}, "ana"),
+            (timedelta(seconds=4), "agent_answered", {}, "PJSIP/6001"),
+            (timedelta(seconds=20), "guided_step", {"step": "cobertura"}, "ana"),
+            (timedelta(seconds=60), "wisphub_activation",
+             {"label": "Activar la preinstalación", "state": "done"}, "ana"),
+            (timedelta(seconds=61), "activated", {}, "ana"),
+            (timedelta(seconds=90), "dialer_attempt", {"outcome": "connected"}),
+            (timedelta(seconds=95), "ended", {"hangup_cause": 16}, "customer"),
+            (timedelta(seconds=99), "disposition", {"label": "Venta"}, "ana"),
+            (timedelta(seconds=100), "some_new_kind", {}, None)])
+    rita = await signed_in("rita")
+    page = await (await rita.http.get(f"{desk.url}/qa/calls/tl-1")).text()
+    lines = [text_of(line).strip() for line in
+             re.findall(r"<li><time>.*?</li>", page.split('class="qa-card qa-timeline"')[1])]
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "Entró la llamada", "Timbró · Ana", "Contestó · Ana", "Paso del guion: Cobertura · Ana",
+        "WispHub: Activar la preinstalación (hecho) · Ana", "Preinstalación activada · Ana",
+        "Marcador: habló con un asesor", "Terminó (colgó el cliente)", "Resultado: Venta · Ana",
+        "Otro evento"]
+
+
+async def test_a_call_no_agent_took_says_why_in_the_list_and_on_its_page(desk, pool, signed_in):
+    async with pool.acquire() as conn:
+        await insert_call(conn, "lost-1", started_at=NOW, agents=(), disposition=None,
+                          events=[(timedelta(0), "started", {"direction": "inbound"}),
+                                  (timedelta(seconds=30), "ended", {"unreached": "queue"},
+                                   "customer")])
+        await conn.execute("UPDATE call_records SET unreached = 'queue' WHERE call_id = 'lost-1'")
+        await insert_call(conn, "taken-1", started_at=NOW, agents=("ana",))
+    rita = await signed_in("rita")
+    unreached = await (await rita.http.get(f"{desk.url}/qa?reached=no")).text()
+    assert "/qa/calls/lost-1" in unreached and "/qa/calls/taken-1" not in unreached
+    listed = text_of(unreached)
+    assert "Sin asesor" in listed and "Colgó esperando en la cola" in listed
+    reached = await (await rita.http.get(f"{desk.url}/qa?reached=si")).text()
+    assert "/qa/calls/taken-1" in reached and "/qa/calls/lost-1" not in reached
+    page = text_of(await (await rita.http.get(f"{desk.url}/qa/calls/lost-1")).text())
+    assert "Asesores Ninguno" in page and "Sin asesor Colgó esperando en la cola" in page
+    assert "Terminó: colgó esperando en la cola" in page
 
 
 @pytest.mark.browser

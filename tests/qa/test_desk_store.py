@@ -195,7 +195,7 @@ async def test_retention_archives_then_removes(pool, scorecard, tmp_path):
     (tmp_path / "outside.wav").write_bytes(b"not ours")
     async with pool.acquire() as conn:
         await insert_call(conn, "old1", started_at=NOW - timedelta(days=40),
-                          recording_file="old1.wav", events=[(timedelta(0), "ring", {"a": 1})])
+                          recording_file="old1.wav", events=[(timedelta(0), "started", {"a": 1})])
         await insert_call(conn, "old2", started_at=NOW - timedelta(days=31),
                           recording_file="../outside.wav")
         await insert_call(conn, "new1", started_at=NOW - timedelta(days=29),
@@ -207,7 +207,7 @@ async def test_retention_archives_then_removes(pool, scorecard, tmp_path):
     lines = [json.loads(line) for f in result.files
              for line in gzip.open(f, "rt", encoding="utf-8")]
     assert [line["record"]["call_id"] for line in lines] == ["old1", "old2"]
-    assert lines[0]["events"][0]["kind"] == "ring" and lines[0]["agents"][0]["username"] == "ana"
+    assert lines[0]["events"][0]["kind"] == "started" and lines[0]["agents"][0]["username"] == "ana"
     assert float(lines[0]["evaluations"][0]["score"]) == 90.0
     assert {i["item_id"]: i["result"] for i in lines[0]["evaluation_items"]}["tono"] == "fail"
     assert gzip.open(archive / lines[0]["recording_archive"]).read() == b"RIFF-old-audio"

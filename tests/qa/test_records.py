@@ -95,11 +95,11 @@ async def test_transfer_makes_the_second_agent_the_scored_one(pool):
 async def test_call_detail_has_the_timeline_in_order(pool):
     async with pool.acquire() as conn:
         await insert_call(conn, "tl", started_at=NOW, events=[
-            (timedelta(seconds=40), "step", {"step": "cobertura"}),
-            (timedelta(seconds=0), "ring", {"agent": "ana"}),
-            (timedelta(seconds=5), "answer", {})])
+            (timedelta(seconds=40), "guided_step", {"step": "cobertura"}),
+            (timedelta(seconds=0), "started", {"direction": "inbound"}),
+            (timedelta(seconds=5), "agent_answered", {})])
     detail = await call_detail(pool, "tl")
-    assert [e["kind"] for e in detail.events] == ["ring", "answer", "step"]
+    assert [e["kind"] for e in detail.events] == ["started", "agent_answered", "guided_step"]
     assert await call_detail(pool, "missing") is None
 
 

@@ -26,7 +26,7 @@ async def calls(pool, recordings):
     async with pool.acquire() as conn:
         await insert_call(conn, "c-ana", started_at=NOW, agents=("ana",), recording_file="c-ana.wav",
                           campaign="fibra-nov", steps_reached=("saludo", "cobertura"),
-                          events=[(timedelta(0), "ring", {}), (timedelta(seconds=5), "answer", {})])
+                          events=[(timedelta(0), "started", {}), (timedelta(seconds=5), "agent_answered", {})])
         await insert_call(conn, "c-beto", started_at=NOW - timedelta(hours=1), agents=("beto",),
                           recording_file="gone.wav")
         await insert_call(conn, "c-esc", started_at=NOW - timedelta(hours=2), agents=("ana",),

@@ -132,9 +132,11 @@ SYNTHETIC_EXPECTED = {
     "dialer-agent-noanswer": (SIP, call(
         "c7-1001-agent", None, OUT, ("ringing", {A1: "ringing"}), ("ended", {A1: "missed"}))),
     # IVR calls that reach no agent (after hours; a caller who leaves the queue asking for a
-    # callback): nothing is published, no agent's page hears of them
+    # callback, hangs up in the menu or gives up in the queue): nothing is published, no agent's page hears of them
     "ivr-after-hours": (SIP, []),
     "ivr-queue-callback": (SIP, []),
+    "ivr-hangup-in-menu": (SIP, []),
+    "ivr-queue-abandon": (SIP, []),
     "dialer-amd-human-trunk": (SIP, call(
         "1796156376.24", "5215512345678", OUT,
         ("ringing", {A1: "ringing"}), ("answered", {A1: "answered"}), ("ended", {A1: "ended"}))),

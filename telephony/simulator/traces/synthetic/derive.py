@@ -399,6 +399,38 @@ def caller_hangs_up(b: Builder, **changes: str) -> None:
     b.device("Local/5550001001@from-pstn", "NOT_INUSE")
 
 
+def caller_gives_up(b: Builder, wait: float, **changes: str) -> None:
+    """The caller's side (IVR_1, the PSTN) hangs up first: HangupRequest, then both halves."""
+    b.channel_event("HangupRequest", IVR_1, [("Cause", "16")], wait=wait)
+    caller_hangs_up(b, **changes)
+
+
+def ivr_hangup_in_menu() -> None:
+    """Open: the greeting and menu play, and 4 s in the caller hangs up without pressing a key.
+    No queue, no agent."""
+    banner, blocks = load("ivr-menu.txt")
+    b = Builder(blocks[:IVR_ANSWERED + 2])  # up to BackGround (the menu) on IVR_2
+    caller_gives_up(b, 4.0, Context="ivr-main", Exten="s", Priority="3")
+    dump("ivr-hangup-in-menu.txt", banner, b.blocks + [blocks[-1]])
+
+
+def ivr_queue_abandon() -> None:
+    """Menu 1 → queue ventas; no agent is free, and after 30 s of music the caller hangs up:
+    QueueCallerAbandon (what app_queue says of a caller who left before being answered)."""
+    banner, blocks = load("ivr-menu.txt")
+    b = Builder(blocks[:IVR_QUEUED])
+    ctx = {"Context": "ivr-main", "Exten": "1", "Priority": "2"}
+    b.channel_event("HangupRequest", IVR_1, [("Cause", "16")], wait=30.0)
+    b.channel_event("MusicOnHoldStop", IVR_2, **ctx)
+    b.channel_event("QueueCallerAbandon", IVR_2, [("Queue", "ventas"), ("Position", "1"),
+                                                  ("OriginalPosition", "1"),
+                                                  ("HoldTime", "30")],
+                    privilege="agent,all", **ctx)
+    b.device("Queue:ventas", "NOT_INUSE")
+    caller_hangs_up(b, **ctx)
+    dump("ivr-queue-abandon.txt", banner, b.blocks + [blocks[-1]])
+
+
 def ivr_after_hours() -> None:
     """Closed: the message, the offer to be called back, 1, the FastAGI `callback`, the
     confirmation, and the dialplan hangs up. No queue, no agent."""
@@ -605,6 +637,8 @@ def main() -> None:
     inbound_anonymous()
     ivr_after_hours()
     ivr_queue_callback()
+    ivr_hangup_in_menu()
+    ivr_queue_abandon()
 
 
 if __name__ == "__main__":
