@@ -71,6 +71,34 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine (backends, WAL writer, checkpointer…)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if name in ("postgres", "postmaster"):
+                total += cpu_seconds(int(entry.name))
+    return total
+
+
+def cpu_snapshot(stack: Stack) -> dict[str, float]:
+    return {**{name: cpu_seconds(proc.pid) for name, proc in stack.procs.items()},
+            "postgres": postgres_cpu_seconds()}
+
+
 # --- 1. events/s ----------------------------------------------------------------------------
 
 def consume(kind: str, port: int, expected: int, result: multiprocessing.Queue) -> None:
@@ -512,11 +540,16 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
             sampler = asyncio.create_task(sample_ingest(database, samples)) if records else None
             try:
                 before = len(samples)
+                cpu_before = cpu_snapshot(stack)
                 latency = await bench_latency(stack, args.latency_calls, args.rate)
+                cpu = {name: (seconds - cpu_before[name]) * 1000 / args.latency_calls
+                       for name, seconds in cpu_snapshot(stack).items()}
                 results.setdefault(label, []).append(latency)
                 print(latency_line(f"pop latency {label} ({args.agents} agents, "
                                    f"{args.rate:.0f} calls/s, {args.latency_calls} calls)",
                                    latency), flush=True)
+                print("CPU per call: " + " · ".join(f"{name} {ms:.1f} ms"
+                                                     for name, ms in cpu.items()), flush=True)
                 if sampler is not None:
                     sampler.cancel()
                     await asyncio.gather(sampler, return_exceptions=True)

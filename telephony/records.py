@@ -37,9 +37,10 @@ blocks, so the pop path costs one deque append per fact.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,9 +80,11 @@ class _Agent:
 
 @dataclass
 class _Call:
+    recording_file: str
     answered_at: float | None = None
     agents: dict[str, _Agent] = field(default_factory=dict)
     channels_written: set[str] = field(default_factory=set)
+    last_written: tuple = ()  # the args of the call fact last submitted
 
 
 @dataclass
@@ -224,7 +227,8 @@ class CallRecorder:
         call_id, at = update.call_id, update.event_at
         call = self._calls.get(call_id)
         if call is None:
-            call = self._calls[call_id] = _Call()
+            call = self._calls[call_id] = _Call(
+                recording_file(call_id, update.started_at or at, self._tz))
             while len(self._calls) > CALLS_KEPT:
                 self._calls.popitem(last=False)
             self._submit(event_fact(call_id, "started", update.started_at or at, "started",
@@ -236,14 +240,17 @@ class CallRecorder:
         ended = update.state == "ended"
         group = self._by_linkedid.get(call_id)
         hangup_by, cause = self._hangup(call_id, group) if ended else (None, None)
-        self._submit(call_fact(
+        fact = call_fact(
             call_id, direction=update.direction, customer_number=update.customer_number,
             campaign_id=update.campaign_id, preinstallation_id=update.preinstallation_id,
             queue=update.queue, ring_at=update.started_at or at, answered_at=call.answered_at,
             ended_at=at if ended else None, hangup_by=hangup_by, hangup_cause=cause,
-            recording_file=recording_file(call_id, update.started_at or at, self._tz),
-            complete=ended, hold=group.hold(at) if group is not None else NO_HOLD,
-            ivr=Ivr.from_variables(update.variables)))
+            recording_file=call.recording_file, complete=ended,
+            hold=group.hold(at) if group is not None else NO_HOLD,
+            ivr=Ivr.from_variables(update.variables))
+        if fact.args != call.last_written:  # an update of the agents' legs only: nothing new
+            call.last_written = fact.args
+            self._submit(fact)
         if group is not None:
             for uid, channel in group.names.items():
                 if uid not in call.channels_written:
@@ -319,40 +326,73 @@ class CallRecorder:
         self._submit(resync_end_fact(self._node, list(live_call_ids), now))
 
 
-class RecordingFeed:
-    """The listener's sink when records are on: the recorder sees each item around the tracker
-    feed's handling of it. Never raises (it runs inside the read path)."""
+class Later:
+    """The recorder's work, run a moment after the AMI events that caused it: once the call
+    updates they produced are on their way to Redis (the publisher's next write), so records
+    never delay a pop. Work runs in the order it was added and never raises."""
 
-    def __init__(self, feed: EventSink, recorder: CallRecorder,
+    def __init__(self) -> None:
+        self._work: deque[tuple[Callable, tuple]] = deque()
+        self._scheduled = False
+
+    def add(self, work: Callable, *args) -> None:
+        self._work.append((work, args))
+        if not self._scheduled:
+            self._scheduled = True
+            loop = asyncio.get_running_loop()
+            # two hops: the publisher's task, woken by this same batch of events, goes first
+            loop.call_soon(loop.call_soon, self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        while self._work:
+            work, args = self._work.popleft()
+            try:
+                work(*args)
+            except Exception:
+                log.exception("call record not updated from %.200r", args)
+
+
+class RecordingFeed:
+    """The listener's sink when records are on: the recorder sees each item in the order the
+    tracker feed handles it (each event before the tracker reads it), a moment later."""
+
+    def __init__(self, feed: EventSink, recorder: CallRecorder, later: Later,
                  live_call_ids: Callable[[], Collection[str]], clock: Callable[[], float]) -> None:
         self._feed = feed
         self._recorder = recorder
+        self._later = later
         self._live_call_ids = live_call_ids
         self._clock = clock
 
     def put_nowait(self, item: dict[str, str] | Resync) -> None:
+        recorder, later = self._recorder, self._later
         if not isinstance(item, Resync):
-            _safely(self._recorder.observe_event, item)
+            later.add(recorder.observe_event, item)
             self._feed.put_nowait(item)
             return
-        self._recorder.resyncing = True
+        later.add(setattr, recorder, "resyncing", True)
         try:
             self._feed.put_nowait(item)
         finally:
-            self._recorder.resyncing = False
-        _safely(lambda ids: self._recorder.resynced(ids, self._clock()), self._live_call_ids())
+            later.add(setattr, recorder, "resyncing", False)
+        try:
+            later.add(recorder.resynced, self._live_call_ids(), self._clock())
+        except Exception:
+            log.exception("call records: the calls live after the resync could not be read")
 
 
 class RecordingPublisher:
-    """The tracker feed's publisher when records are on: publishes, then records."""
+    """The tracker feed's publisher when records are on: publishes, then records (later)."""
 
-    def __init__(self, publisher, recorder: CallRecorder) -> None:
+    def __init__(self, publisher, recorder: CallRecorder, later: Later) -> None:
         self._publisher = publisher
         self._recorder = recorder
+        self._later = later
 
     def submit(self, update: CallUpdate) -> None:
         self._publisher.submit(update)
-        _safely(self._recorder.observe_update, update)
+        self._later.add(self._recorder.observe_update, update)
 
 
 def _event_time(event: Mapping[str, str]) -> float:
@@ -361,9 +401,3 @@ def _event_time(event: Mapping[str, str]) -> float:
     except (KeyError, ValueError):
         return time.time()
 
-
-def _safely(work: Callable, arg) -> None:
-    try:
-        work(arg)
-    except Exception:
-        log.exception("call record not updated from %.200r", arg)

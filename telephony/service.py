@@ -35,7 +35,7 @@ from telephony.dialer.runtime import Dialer, DialerFeed
 from telephony.ivr import Ivr, create_ivr
 from telephony.publisher import CallPublisher, Heartbeat
 from telephony.queue_waits import QueueWaits, QueueWaitsFeed
-from telephony.records import CallRecorder, RecordingFeed, RecordingPublisher
+from telephony.records import CallRecorder, Later, RecordingFeed, RecordingPublisher
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -242,9 +242,12 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
     records = records or writer_for(database_url, "telephony")
     recorder = CallRecorder(records.submit, matcher, node=config.node_name,
                             tz_name=config.tz_name) if records else None
-    feed = TrackerFeed(tracker, RecordingPublisher(publisher, recorder) if recorder else publisher,
+    later = Later()
+    feed = TrackerFeed(tracker, RecordingPublisher(publisher, recorder, later) if recorder
+                       else publisher,
                        on_resync=lambda: publisher.request_reconcile(tracker.live_call_ids))
-    sink = RecordingFeed(feed, recorder, tracker.live_call_ids, time.time) if recorder else feed
+    sink = RecordingFeed(feed, recorder, later, tracker.live_call_ids, time.time) if recorder \
+        else feed
     listener = AmiListener(config, sink, retry_base=retry_base, retry_cap=retry_cap)
     executor = OriginateExecutor(listener, OriginateSettings(trunk=config.dialer_trunk))
     waits = QueueWaits()

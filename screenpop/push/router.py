@@ -73,14 +73,16 @@ class PopRouter:
         for endpoint in update.agents:
             for username in await self._agents_of(endpoint):
                 by_agent.setdefault(username, []).append(endpoint)
-        self._call_log.answered_by(update, by_agent)
         here = {name: endpoints for name, endpoints in by_agent.items() if self._hub.has(name)}
-        if here:
-            match = await self._match_for(update)
-            for username, endpoints in here.items():
-                leg = agent_leg(update, endpoints)
-                if leg is not None:
-                    self.send_pop(username, protocol.pop(update, *leg, match))
+        try:
+            if here:
+                match = await self._match_for(update)
+                for username, endpoints in here.items():
+                    leg = agent_leg(update, endpoints)
+                    if leg is not None:
+                        self.send_pop(username, protocol.pop(update, *leg, match))
+        finally:
+            self._call_log.answered_by(update, by_agent)  # after the pops: the record can wait
         if update.state == "ended":
             self._matches.pop(update.call_id, None)
         for username, endpoints in by_agent.items():

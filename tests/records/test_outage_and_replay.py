@@ -64,7 +64,7 @@ async def test_replaying_a_calls_facts_leaves_the_same_rows(record_stack, agents
         "blind_transfer", customer="5587654321", agents=["PJSIP/6001", "PJSIP/6002"], speed=0.0)
     await pops_until(ana, call.call_id, "ended")
     await record_stack.record(call.call_id, complete=True)
-    assert await writer.flush(10)
+    assert await writer.flush(10) and await record_stack.node.record_writer.flush(10)
     before = await rows(record_stack.database, call.call_id)
     assert len(before["call_agents"]) == 2
 
