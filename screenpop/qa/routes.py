@@ -46,9 +46,11 @@ LOOKUP_LABELS = {"one": "Una preinstalación", "many": "Varias preinstalaciones 
 
 
 def add_qa_routes(app: web.Application, settings: QaSettings,
-                  database: LazyPool | None = None) -> None:
+                  database: LazyPool | None = None, *,
+                  disposition_labels: dict[str, str] | None = None) -> None:
     """Registers the desk on the app. It uses `database`, the process's shared pool, when that
-    is on the desk's DATABASE_URL; else it opens a pool of its own while the app runs."""
+    is on the desk's DATABASE_URL; else it opens a pool of its own while the app runs.
+    `disposition_labels`: the configured results (DISPOSITIONS_CONFIG) by id, shown by name."""
     app[QA_SETTINGS] = settings
     app[QA_SCORECARD] = settings.scorecard
     tz = app[QA_TZ] = ZoneInfo(app[CONFIG].tz_name)
@@ -59,6 +61,7 @@ def add_qa_routes(app: web.Application, settings: QaSettings,
     templates.globals.update(direction_labels=DIRECTION_LABELS, result_labels=RESULT_LABELS,
                              reason_labels=REASON_LABELS,
                              unreached_labels=timeline.UNREACHED_LABELS,
+                             disposition_labels=disposition_labels or {},
                              lookup_labels=LOOKUP_LABELS)
     shared = database if database is not None and database.url == settings.database_url else None
     app.cleanup_ctx.append(_shared_pool(shared) if shared is not None else _open_pool)

@@ -150,12 +150,13 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
         metrics.registry.register(WriterMetrics(records_writer, "screenpop"))
         app.cleanup_ctx.append(_record_writer(records_writer))
     actions.add_action_routes(app, action_settings or ActionSettings())
-    add_wrapup_routes(app, dispositions or DispositionSettings.from_env({}),
-                      database_url or database.url)
+    dispositions = dispositions or DispositionSettings.from_env({})
+    add_wrapup_routes(app, dispositions, database_url or database.url)
     add_preview_routes(app)
     add_callback_routes(app)  # the IVR's pending callbacks (supervisor page)
     if qa is not None:  # the QA desk, with its PostgreSQL pool, when DATABASE_URL is set
-        add_qa_routes(app, qa, database)
+        add_qa_routes(app, qa, database,
+                      disposition_labels={o.id: o.label for o in dispositions.options})
     # campaigns, do-not-call and the live campaign view
     add_campaign_routes(app, database_url or database.url)
     if sync is not None:

@@ -1,7 +1,8 @@
 """Demo mode: keep placing a mix of calls at real-time speed so pops come and go.
 
-Some IVR calls reach no agent (after hours, or a caller who leaves the queue asking to be called
-back): their callbacks come back as calls to free agents. Like a queue with `ringinuse=no`, a demo call only rings agents who are not on a call; while
+Some IVR calls reach no agent (after hours, a caller who leaves the queue asking to be called
+back, one who hangs up in the menu or gives up waiting): the callbacks come back as calls to
+free agents. Like a queue with `ringinuse=no`, a demo call only rings agents who are not on a call; while
 every agent is busy the demo waits. Answered calls last the simulator's `default_hold`, long
 enough to follow the guided script.
 """
@@ -16,9 +17,10 @@ from telephony.simulator.server import PbxSimulator
 
 log = logging.getLogger(__name__)
 
-# IVR calls that reach no agent: after hours, and a caller who gives up waiting in the queue;
-# both ask to be called back, so the queue callbacks later ring a free agent for them.
-IVR_ONLY = ("ivr_after_hours", "ivr_callback")
+# IVR calls that reach no agent: after hours and a caller who leaves the queue, both asking to
+# be called back (the queue callbacks later ring a free agent for them), a caller who hangs up
+# in the menu and one who gives up waiting; each leaves a call record «sin asesor» for QA.
+IVR_ONLY = ("ivr_after_hours", "ivr_callback", "ivr_hangup", "ivr_abandon")
 IVR_ONLY_SHARE = 0.15
 NAMES = ("Juan Pérez", "María López", "José Hernández", "Guadalupe García", "Luis Martínez")
 
@@ -30,7 +32,7 @@ def next_call(rand: random.Random, free_agents: Sequence[str], numbers: Sequence
     if not free_agents:
         return None
     customer = rand.choice(numbers)
-    if rand.random() < IVR_ONLY_SHARE:  # rings nobody: it ends in a callback request
+    if rand.random() < IVR_ONLY_SHARE:  # rings nobody (mostly a callback request)
         return rand.choice(IVR_ONLY), {"customer": customer, "name": rand.choice(NAMES),
                                        "agents": [], "speed": 1.0}
     kind = rand.choice(("inbound_queue", "inbound_ivr", "inbound_direct", "agent_outbound"))

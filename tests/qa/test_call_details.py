@@ -84,7 +84,8 @@ async def test_a_call_no_agent_took_says_why_in_the_list_and_on_its_page(desk, p
                                   (timedelta(seconds=30), "ended", {"unreached": "queue"},
                                    "customer")])
         await conn.execute("UPDATE call_records SET unreached = 'queue' WHERE call_id = 'lost-1'")
-        await insert_call(conn, "taken-1", started_at=NOW, agents=("ana",))
+        await insert_call(conn, "taken-1", started_at=NOW, agents=("ana",),
+                          disposition="no_le_interesa")
     rita = await signed_in("rita")
     unreached = await (await rita.http.get(f"{desk.url}/qa?reached=no")).text()
     assert "/qa/calls/lost-1" in unreached and "/qa/calls/taken-1" not in unreached
@@ -92,6 +93,8 @@ async def test_a_call_no_agent_took_says_why_in_the_list_and_on_its_page(desk, p
     assert "Sin asesor" in listed and "Colgó esperando en la cola" in listed
     reached = await (await rita.http.get(f"{desk.url}/qa?reached=si")).text()
     assert "/qa/calls/taken-1" in reached and "/qa/calls/lost-1" not in reached
+    listed = text_of(reached.split('id="calls"')[1])  # the result by its name, not its id
+    assert "No le interesa" in listed and "no_le_interesa" not in listed
     page = text_of(await (await rita.http.get(f"{desk.url}/qa/calls/lost-1")).text())
     assert "Asesores Ninguno" in page and "Sin asesor Colgó esperando en la cola" in page
     assert "Terminó: colgó esperando en la cola" in page

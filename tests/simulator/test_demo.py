@@ -78,7 +78,7 @@ async def test_an_order_with_its_own_hold_overrides_the_default(floor):
 
 def test_the_demo_only_calls_free_agents_and_waits_when_none_is():
     rand = random.Random(1)
-    picks = [next_call(rand, ["PJSIP/6002"], NUMBERS) for _ in range(80)]
+    picks = [next_call(rand, ["PJSIP/6002"], NUMBERS) for _ in range(200)]
     assert all(params["agents"] == ([] if scenario in IVR_ONLY else ["PJSIP/6002"])
                for scenario, params in picks)
     assert {scenario for scenario, _ in picks} == {"inbound_queue", "inbound_direct",
