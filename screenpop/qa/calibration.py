@@ -9,10 +9,11 @@ import asyncpg
 
 async def create_calibration(pool: asyncpg.Pool, *, call_id: str, title: str,
                              created_by: str) -> int | None:
-    """None when the call does not exist."""
+    """None when the call does not exist or no agent took it (nobody to score)."""
     return await pool.fetchval("""
         INSERT INTO qa_calibrations (call_id, title, created_by)
-        SELECT call_id, $2, $3 FROM call_records WHERE call_id = $1 RETURNING id""",
+        SELECT call_id, $2, $3 FROM call_records
+        WHERE call_id = $1 AND agent_username IS NOT NULL RETURNING id""",
         call_id, title, created_by)
 
 

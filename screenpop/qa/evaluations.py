@@ -10,6 +10,8 @@ from screenpop.qa.forms import ItemAnswer
 from screenpop.qa.scorecard import Scorecard
 from screenpop.qa.scoring import ScoredItem, score
 
+NO_AGENT = "Ningún asesor atendió esta llamada: no hay a quién calificar."
+
 
 class EvaluationError(Exception):
     """A request the desk refuses; `code` for the HTTP status, message in Spanish."""
@@ -31,9 +33,11 @@ async def save_evaluation(pool: asyncpg.Pool, scorecard: Scorecard, *, call_id: 
     async with pool.acquire() as conn, conn.transaction():
         agent = await conn.fetchval("SELECT agent_username FROM call_records WHERE call_id = $1",
                                     call_id)
-        if agent is None and not await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM call_records WHERE call_id = $1)", call_id):
-            raise EvaluationError("not_found", "La llamada ya no existe.")
+        if agent is None:
+            if not await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM call_records WHERE call_id = $1)", call_id):
+                raise EvaluationError("not_found", "La llamada ya no existe.")
+            raise EvaluationError("no_agent", NO_AGENT)
         if calibration_id is not None and await conn.fetchval(
                 "SELECT call_id FROM qa_calibrations WHERE id = $1", calibration_id) != call_id:
             raise EvaluationError("not_found", "La sesión de calibración no es de esta llamada.")

@@ -14,6 +14,7 @@ import asyncpg
 from aiohttp import web
 
 from common.db.pool import LazyPool, create_pool
+from common.records.facts import CLOSED
 from screenpop.push.protocol import INVALID_IVR_STEP, IVR_STEPS
 from screenpop.qa import calibration, charts, evaluations, records, sampling, timeline
 from screenpop.qa.export import csv_chunks
@@ -62,7 +63,7 @@ def add_qa_routes(app: web.Application, settings: QaSettings,
                              reason_labels=REASON_LABELS,
                              unreached_labels=timeline.UNREACHED_LABELS,
                              disposition_labels=disposition_labels or {},
-                             lookup_labels=LOOKUP_LABELS)
+                             extension=extension)
     shared = database if database is not None and database.url == settings.database_url else None
     app.cleanup_ctx.append(_shared_pool(shared) if shared is not None else _open_pool)
     add = app.router
@@ -205,14 +206,14 @@ async def call_page(request: web.Request) -> web.Response:
                    mine=_answers(mine), scorecard=request.app[QA_SCORECARD],
                    steps_reached=_steps_reached(detail.record["guided"]),
                    ivr_steps=ivr_steps(detail.record["ivr_path"]),
-                   events=_timeline(request, detail),
+                   lookup_label=lookup_label(detail.record), events=_timeline(request, detail),
                    form_action=f"/qa/calls/{call_id}/evaluation", calibration=None)
 
 
 def _timeline(request: web.Request, detail: records.CallDetail) -> list[timeline.Entry]:
     names = {}
     for agent in detail.agents:
-        name = agent["display_name"] or agent["username"] or agent["endpoint"]
+        name = agent["display_name"] or agent["username"] or extension(agent["endpoint"])
         names[agent["endpoint"]] = name
         if agent["username"]:
             names[agent["username"]] = name
@@ -220,13 +221,28 @@ def _timeline(request: web.Request, detail: records.CallDetail) -> list[timeline
     return timeline.timeline(detail.events, names=names, step_titles=titles)
 
 
+def extension(endpoint: str) -> str:
+    """A phone nobody's account is known for, as people call it: `PJSIP/6002` → «Ext. 6002»."""
+    return f"Ext. {endpoint.rpartition('/')[2]}" if endpoint else "—"
+
+
 def ivr_steps(ivr_path) -> list[str]:
     """The record's IVR menu keys (common.records.facts.Ivr) as the caller's choices, in
     Spanish."""
+    return [IVR_STEPS.get(key, INVALID_IVR_STEP)[1] for key in _ivr_keys(ivr_path)]
+
+
+def lookup_label(record) -> str:
+    """What the IVR's look-up of the caller found; after hours it does not run at all."""
+    if _ivr_keys(record["ivr_path"])[:1] == [CLOSED] and record["lookup_match"] in (None,
+                                                                                   "unknown"):
+        return "No se buscó (fuera de horario)"
+    return LOOKUP_LABELS.get(record["lookup_match"], "—")
+
+
+def _ivr_keys(ivr_path) -> list[str]:
     keys = json.loads(ivr_path) if isinstance(ivr_path, str) else (ivr_path or [])
-    if not isinstance(keys, list):
-        return []
-    return [IVR_STEPS.get(str(key), INVALID_IVR_STEP)[1] for key in keys]
+    return [str(key) for key in keys] if isinstance(keys, list) else []
 
 
 def _steps_reached(guided) -> set[str]:
@@ -273,7 +289,7 @@ async def save_evaluation(request: web.Request) -> web.StreamResponse:
     except FormError as exc:
         raise _error(request, 400, str(exc), user=user) from None
     except evaluations.EvaluationError as exc:
-        raise _error(request, 404, str(exc), user=user) from None
+        raise _error(request, _code_status(exc.code), str(exc), user=user) from None
     log.info("evaluation saved call=%s reviewer=%s", call_id, user.username)
     raise web.HTTPSeeOther(f"/qa/calibrations/{calibration_id}" if calibration_id
                            else f"/qa/calls/{call_id}")
@@ -326,7 +342,8 @@ async def resolve_dispute(request: web.Request) -> web.StreamResponse:
 
 
 def _code_status(code: str) -> int:
-    return {"not_found": 404, "bad_request": 400, "conflict": 409, "forbidden": 403}[code]
+    return {"not_found": 404, "bad_request": 400, "conflict": 409, "forbidden": 403,
+            "no_agent": 409}[code]
 
 
 # --- the daily queue, calibration ---------------------------------------------------------------
@@ -365,7 +382,8 @@ async def create_calibration(request: web.Request) -> web.StreamResponse:
         request.app[QA_POOL], call_id=form.get("call_id", ""), title=title,
         created_by=user.username)
     if session_id is None:
-        raise _error(request, 404, "No se encontró la llamada.", user=user)
+        raise _error(request, 404, "No se encontró la llamada o ningún asesor la atendió.",
+                     user=user)
     raise web.HTTPSeeOther(f"/qa/calibrations/{session_id}")
 
 
@@ -384,7 +402,7 @@ async def calibration_page(request: web.Request) -> web.Response:
                    scorecard=request.app[QA_SCORECARD], mine=_answers(mine),
                    steps_reached=_steps_reached(detail.record["guided"]),
                    ivr_steps=ivr_steps(detail.record["ivr_path"]),
-                   events=_timeline(request, detail),
+                   lookup_label=lookup_label(detail.record), events=_timeline(request, detail),
                    form_action=f"/qa/calls/{call_id}/evaluation",
                    calibration=spread.calibration)
 

@@ -60,7 +60,8 @@ async def build_daily_sample(pool: asyncpg.Pool, day: date, tz: ZoneInfo, rules:
                    (SELECT min(f.started_at) FROM call_records f
                      WHERE f.agent_username = r.agent_username) AS first_call
             FROM call_records r
-            WHERE r.started_at >= $1 AND r.started_at < $2 AND r.answered_at IS NOT NULL""",
+            WHERE r.started_at >= $1 AND r.started_at < $2 AND r.answered_at IS NOT NULL
+              AND r.unreached IS NULL""",
             since, until)
         picked = []
         for row in rows:

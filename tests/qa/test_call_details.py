@@ -8,7 +8,10 @@ from datetime import timedelta
 import pytest
 
 from screenpop.qa.generated_calls import insert_call
+from screenpop.qa.routes import lookup_label
+from tests.qa.conftest import all_pass
 from tests.qa.test_browser import open_as
+from tests.qa.test_routes import post
 
 from .conftest import NOW
 
@@ -65,19 +68,24 @@ async def test_the_timeline_reads_as_sentences_with_names_not_codes(desk, pool, 
             (timedelta(seconds=90), "dialer_attempt", {"outcome": "connected"}),
             (timedelta(seconds=95), "ended", {"hangup_cause": 16}, "customer"),
             (timedelta(seconds=99), "disposition", {"label": "Venta"}, "ana"),
-            (timedelta(seconds=100), "some_new_kind", {}, None)])
+            (timedelta(seconds=100), "some_new_kind", {}, None),
+            (timedelta(seconds=1), "agent_ringing", {}, "PJSIP/6099")])
+        await conn.execute("INSERT INTO call_agents (call_id, position, endpoint, rang_at) "
+                           "VALUES ('tl-1', 9, 'PJSIP/6099', $1)", NOW)  # nobody's phone
     rita = await signed_in("rita")
     page = await (await rita.http.get(f"{desk.url}/qa/calls/tl-1")).text()
     lines = [text_of(line).strip() for line in
              re.findall(r"<li><time>.*?</li>", page.split('class="qa-card qa-timeline"')[1])]
+    assert "Asesores Ana También timbró Ext. 6099" in text_of(page)
     assert [line.split(" ", 2)[2] for line in lines] == [
-        "Entró la llamada", "Timbró · Ana", "Contestó · Ana", "Paso del guion: Cobertura · Ana",
+        "Entró la llamada", "Timbró · Ana", "Timbró · Ext. 6099", "Contestó · Ana", "Paso del guion: Cobertura · Ana",
         "WispHub: Activar la preinstalación (hecho) · Ana", "Preinstalación activada · Ana",
         "Marcador: habló con un asesor", "Terminó (colgó el cliente)", "Resultado: Venta · Ana",
         "Otro evento"]
 
 
-async def test_a_call_no_agent_took_says_why_in_the_list_and_on_its_page(desk, pool, signed_in):
+async def test_a_call_no_agent_took_says_why_and_cannot_be_scored(desk, pool, signed_in,
+                                                                  scorecard):
     async with pool.acquire() as conn:
         await insert_call(conn, "lost-1", started_at=NOW, agents=(), disposition=None,
                           events=[(timedelta(0), "started", {"direction": "inbound"}),
@@ -95,9 +103,17 @@ async def test_a_call_no_agent_took_says_why_in_the_list_and_on_its_page(desk, p
     assert "/qa/calls/taken-1" in reached and "/qa/calls/lost-1" not in reached
     listed = text_of(reached.split('id="calls"')[1])  # the result by its name, not its id
     assert "No le interesa" in listed and "no_le_interesa" not in listed
-    page = text_of(await (await rita.http.get(f"{desk.url}/qa/calls/lost-1")).text())
+    html = await (await rita.http.get(f"{desk.url}/qa/calls/lost-1")).text()
+    page = text_of(html)
     assert "Asesores Ninguno" in page and "Sin asesor Colgó esperando en la cola" in page
     assert "Terminó: colgó esperando en la cola" in page
+    # nobody to score: no form, and the desk refuses a score or a calibration sent anyway
+    assert 'id="no-agent"' in html and "Guardar calificación" not in html
+    assert "Calibrar esta llamada" not in html
+    scored = await post(rita, "/qa/calls/lost-1/evaluation", all_pass(scorecard))
+    assert scored.status == 409 and "no hay a quién calificar" in await scored.text()
+    calibrated = await post(rita, "/qa/calibrations", {"call_id": "lost-1", "title": "x"})
+    assert calibrated.status == 404
 
 
 @pytest.mark.browser
@@ -110,3 +126,11 @@ async def test_the_call_details_in_chromium_narrow_and_wide(browser, desk, pool,
         assert await page.locator(".qa-hold").inner_text() == "0:07 (2 veces)"
         await page.screenshot(path=str(shots / f"qa-call-ivr-hold-{width}.png"), full_page=True)
         await page.context.close()
+
+
+def test_after_hours_the_lookup_did_not_run_and_says_so():
+    assert lookup_label({"ivr_path": '["cerrado", "c"]', "lookup_match": "unknown"}) == \
+        "No se buscó (fuera de horario)"
+    assert lookup_label({"ivr_path": '["1"]', "lookup_match": "unknown"}).startswith(
+        "Sin resultado")
+    assert lookup_label({"ivr_path": "[]", "lookup_match": "one"}) == "Una preinstalación"
