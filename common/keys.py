@@ -229,14 +229,15 @@ class Keys:
 
     @property
     def dialer_live_channel(self) -> str:
-        """Pub/sub channel: JSON live figures of one campaign (campaign_id, in_flight,
+        """Pub/sub channel: JSON live figures of one campaign (campaign_id, name, in_flight,
         dial_ratio, agents_available, agents_reserved, agents_on_call, answer_rate,
         abandon_rate_30d, last_error, updated_at), published by the engine on change."""
         return f"{self.prefix}:bus:dialer-live"
 
     def dialer_live(self, campaign_id: str) -> str:
         """Hash: the latest live figures of one campaign (same fields as dialer_live_channel;
-        expires when no engine refreshes it)."""
+        expires when no engine refreshes it). The agent screen reads the campaign's `name`
+        here for the pops of its calls."""
         return f"{self.prefix}:dialer:campaign:{campaign_id}:live"
 
     def dialer_offer(self, username: str) -> str:

@@ -512,7 +512,9 @@ async def bench_writer(url: str, calls: int) -> dict:
 def latency_line(label: str, latency: dict) -> str:
     return (f"{label}: p50 {latency['p50_ms']:.1f} ms · p99 {latency['p99_ms']:.1f} ms · "
             f"max {latency['max_ms']:.1f} ms · delivered {latency['delivered']} · lost "
-            f"{latency['lost']} · wrong agent {latency['wrong_agent']}")
+            f"{latency['lost']} · wrong agent {latency['wrong_agent']} · p99 by leg: PBX → "
+            f"telephony {latency['telephony_p99_ms']:.1f} ms, telephony → agent "
+            f"{latency['screenpop_p99_ms']:.1f} ms")
 
 
 def change(base: float, loaded: float) -> str:
@@ -537,7 +539,8 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
             stack = Stack(redis_url, args.agents, database, records=records)
             await stack.start()
             freeze_startup_heap()
-            sampler = asyncio.create_task(sample_ingest(database, samples)) if records else None
+            # sampled in both kinds of round, so both carry the same load from the benchmark
+            sampler = asyncio.create_task(sample_ingest(database, samples))
             try:
                 before = len(samples)
                 cpu_before = cpu_snapshot(stack)
@@ -550,9 +553,9 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
                                    latency), flush=True)
                 print("CPU per call: " + " · ".join(f"{name} {ms:.1f} ms"
                                                      for name, ms in cpu.items()), flush=True)
-                if sampler is not None:
-                    sampler.cancel()
-                    await asyncio.gather(sampler, return_exceptions=True)
+                sampler.cancel()
+                await asyncio.gather(sampler, return_exceptions=True)
+                if records:
                     rate = sustained_rate(samples[before:])
                     ingest = await complete_records(database,
                                                     samples[before][1] + args.latency_calls)

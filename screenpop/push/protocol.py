@@ -78,8 +78,10 @@ def is_call_id(value: object) -> bool:
 
 # --- server → browser ---------------------------------------------------------------------------
 
-def pop(update: CallUpdate, endpoint: str, leg: str, match: Mapping[str, Any]) -> dict[str, Any]:
-    """A call as the agent at `endpoint` sees it (`leg`: their leg state in the call)."""
+def pop(update: CallUpdate, endpoint: str, leg: str, match: Mapping[str, Any], *,
+        campaign_name: str | None = None) -> dict[str, Any]:
+    """A call as the agent at `endpoint` sees it (`leg`: their leg state in the call);
+    `campaign` names the dialer campaign that placed it."""
     state, reason = LEG_STATES[leg]
     if update.state == "ended" and state != "ended":
         state = "ended"
@@ -103,6 +105,7 @@ def pop(update: CallUpdate, endpoint: str, leg: str, match: Mapping[str, Any]) -
         "match": dict(match),
         "ivr": ivr(update.variables),
         "callback": callback(update.variables),
+        "campaign": {"name": campaign_name} if update.campaign_id else None,
     }
 
 

@@ -36,6 +36,8 @@ from screenpop.wisphub.models import Preinstallation
 log = logging.getLogger(__name__)
 
 AGENTS_CACHE_SECONDS = 30.0
+CAMPAIGN_NAME_SECONDS = 60.0
+CAMPAIGNS_KEPT = 256
 MATCHES_KEPT = 5000
 STATE_BACKLOG = 10_000
 
@@ -56,6 +58,7 @@ class PopRouter:
         self._users = users
         self._hub = hub
         self._agents: dict[str, tuple[float, frozenset[str]]] = {}
+        self._campaign_names: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
         # call id → ((linked record, customer number), match): an agent-first Originate rings
         # the agent before the customer's number is known, so a new number is a new match
         self._matches: OrderedDict[str, tuple[tuple[str | None, str | None], dict[str, Any]]] = \
@@ -77,10 +80,12 @@ class PopRouter:
         try:
             if here:
                 match = await self._match_for(update)
+                campaign = await self._campaign_name(update.campaign_id)
                 for username, endpoints in here.items():
                     leg = agent_leg(update, endpoints)
                     if leg is not None:
-                        self.send_pop(username, protocol.pop(update, *leg, match))
+                        self.send_pop(username, protocol.pop(update, *leg, match,
+                                                             campaign_name=campaign))
         finally:
             self._call_log.answered_by(update, by_agent)  # after the pops: the record can wait
         if update.state == "ended":
@@ -136,7 +141,8 @@ class PopRouter:
             leg = agent_leg(update, user.endpoints) if update else None
             if update is None or leg is None or update.state == "ended":
                 continue
-            pop = protocol.pop(update, *leg, await self._match_for(update))
+            pop = protocol.pop(update, *leg, await self._match_for(update),
+                               campaign_name=await self._campaign_name(update.campaign_id))
             if pop["state"] != "ended":
                 pops.append(pop)
         pops.sort(key=lambda pop: pop["started_at"])
@@ -169,11 +175,29 @@ class PopRouter:
         match = linked_payload(record, await self._records.installed(record.id))
         self._remember(update.call_id, (record.id, update.customer_number), match)
         self._call_log.matched(update.call_id, match, by=user.username)
-        pop = protocol.pop(update, *leg, match)
+        pop = protocol.pop(update, *leg, match,
+                           campaign_name=await self._campaign_name(update.campaign_id))
         await self._redis.publish(self._keys.agent_channel(user.username), json.dumps(pop))
         log.info("call linked to preinstallation %s agent=%s call=%s", record.id,
                  user.username, update.call_id)
         return pop
+
+    async def _campaign_name(self, campaign_id: str | None) -> str | None:
+        """The name of a dialer call's campaign, from the engine's live figures
+        (Keys.dialer_live), kept a minute; None when no engine runs it now."""
+        if not campaign_id:
+            return None
+        now = time.monotonic()
+        cached = self._campaign_names.get(campaign_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        raw = await self._redis.hget(self._keys.dialer_live(campaign_id), "name")
+        name = _text(raw) if raw is not None else None
+        self._campaign_names[campaign_id] = (now + CAMPAIGN_NAME_SECONDS, name or None)
+        self._campaign_names.move_to_end(campaign_id)
+        while len(self._campaign_names) > CAMPAIGNS_KEPT:
+            self._campaign_names.popitem(last=False)
+        return self._campaign_names[campaign_id][1]
 
     async def _agents_of(self, endpoint: str) -> frozenset[str]:
         now = time.monotonic()

@@ -68,6 +68,7 @@
   }
   function directionText(pop) {
     if (pop.callback) return "Devolución de llamada";
+    if (pop.campaign) return pop.campaign.name ? `Campaña · ${pop.campaign.name}` : "Campaña del marcador";
     if (pop.direction === "outbound") return pop.placed_by_agent ? "Saliente · marcada por usted" : "Saliente";
     return pop.queue ? `Entrante · cola ${pop.queue}` : "Entrante";
   }

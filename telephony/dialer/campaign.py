@@ -437,7 +437,8 @@ class CampaignRunner:
     async def _publish_live(self, *, force: bool = False) -> None:
         engine = self.engine
         reserved = sum(1 for view in self._views if view.reserved_by is not None)
-        figures = live_figures(self.campaign_id, state=self.state, in_flight=len(self.calls),
+        figures = live_figures(self.campaign_id, name=self.campaign.name, state=self.state,
+                               in_flight=len(self.calls),
                                dial_ratio=self.dial_ratio, agents=self._views, reserved=reserved,
                                measured_now=self.measured,
                                last_error=self.last_error or engine.last_error)

@@ -73,13 +73,13 @@ def measured(figures: Mapping[str, float], answered_30d: int, abandoned_30d: int
                     abandoned_30d=abandoned_30d)
 
 
-def live_figures(campaign_id: str, *, state: str, in_flight: int, dial_ratio: float,
-                 agents: Iterable[AgentView], reserved: int, measured_now: Measured,
-                 last_error: str | None) -> dict[str, object]:
+def live_figures(campaign_id: str, *, name: str, state: str, in_flight: int,
+                 dial_ratio: float, agents: Iterable[AgentView], reserved: int,
+                 measured_now: Measured, last_error: str | None) -> dict[str, object]:
     """The fields of Keys.dialer_live (without updated_at)."""
     views = list(agents)
     answer_rate = measured_now.answered / measured_now.dialled if measured_now.dialled else 0.0
-    return {"campaign_id": campaign_id, "state": state, "in_flight": in_flight,
+    return {"campaign_id": campaign_id, "name": name, "state": state, "in_flight": in_flight,
             "dial_ratio": round(dial_ratio, 3) if math.isfinite(dial_ratio) else 0.0,
             "agents_available": sum(1 for v in views if v.idle),
             "agents_reserved": reserved,

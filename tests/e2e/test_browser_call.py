@@ -64,3 +64,17 @@ async def test_a_call_the_agent_dials_does_not_ring_and_an_inbound_one_does(stac
                                      agents=["PJSIP/6001"], hold_at="answered", speed=0.0)
     await poll(page, "window.__notes.length", 1)
     assert await page.evaluate("window.__rang") is True
+
+
+async def test_a_campaign_call_says_which_campaign_placed_it(stack, browser, redis, keys):
+    # the engine's live figures name the campaign (telephony.dialer.floor.live_figures)
+    await redis.hset(keys.dialer_live("c1"), mapping={"campaign_id": "c1",
+                                                      "name": "Documentos pendientes"})
+    page = await browser.new_page(viewport={"width": 380, "height": 800})
+    await sign_in(page, stack.node, "agente1")
+    await stack.simulator.start_call(
+        "dialer_agent_first", agents=["PJSIP/6001"], hold_at="answered", speed=0.0,
+        variables={"CAMPAIGN_ID": "c1", "PREINST_ID": "1001", "SP_CALL": "attempt-1"})
+    card = page.locator("article.call:not([hidden])")
+    await expect(card.locator("[data-f=direction]")).to_have_text(
+        "Campaña · Documentos pendientes")

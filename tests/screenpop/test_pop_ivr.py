@@ -57,3 +57,15 @@ def test_a_callback_the_queue_callbacks_placed_says_so_and_rings():
     assert callback_of(SP_CALL="42", CAMPAIGN_ID="c1")["callback"] is None  # a campaign's call
     assert callback_of(SP_CALL="callback-<b>x</b>")["callback"] is None
     assert callback_of()["callback"] is None
+
+
+def test_a_campaign_call_carries_its_campaign_and_no_other_call_does():
+    update = CallUpdate(call_id="dl-9", direction="outbound", state="ringing",
+                        customer_number="5512345678", agents={"PJSIP/6001": "ringing"},
+                        variables={"CAMPAIGN_ID": "c1", "SP_CALL": "9"})
+    match = {"status": "none", "preinstallations": []}
+    assert pop(update, "PJSIP/6001", "ringing", match,
+               campaign_name="Documentos pendientes")["campaign"] == \
+        {"name": "Documentos pendientes"}
+    assert pop(update, "PJSIP/6001", "ringing", match)["campaign"] == {"name": None}
+    assert callback_of()["campaign"] is None

@@ -151,7 +151,7 @@ async def test_linking_in_one_tab_updates_the_other_and_the_number_then_matches(
 
 
 async def test_a_dialer_call_pops_the_record_it_was_placed_for_among_several_on_its_number(
-        nodes, agents, users, index, telephony):
+        nodes, agents, users, index, telephony, redis, keys):
     await index.replace_all([
         record("211", "María López", ["+525511112222"]),
         record("212", "José López", ["+525511112222"]),
@@ -164,9 +164,11 @@ async def test_a_dialer_call_pops_the_record_it_was_placed_for_among_several_on_
     # agent first: the agent's phone rings before the customer's number is known
     ringing = replace(call("dl-1", {"PJSIP/6001": "ringing"}, number=None, direction="outbound",
                            queue=None), variables={"CAMPAIGN_ID": "c1", "PREINST_ID": "212"})
+    await redis.hset(keys.dialer_live("c1"), "name", "Documentos <pendientes>")
     await telephony.publish(ringing)
     pop = await tab.pop("dl-1")
     assert [p["id"] for p in pop["match"]["preinstallations"]] == ["212"]
+    assert pop["campaign"] == {"name": "Documentos <pendientes>"}  # the page sets it as text
     await telephony.publish(replace(ringing, customer_number="5511112222", seq=2,
                                     agents={"PJSIP/6001": "answered"}, state="answered"))
     answered = await tab.pop("dl-1")
