@@ -2,6 +2,8 @@
 (channels, agents, times, hang-up) and screenpop (the preinstallation, the agent's choice)."""
 from __future__ import annotations
 
+import asyncpg
+
 from common.records.facts import RESYNC_GAP
 from common.records.writer import RecordWriter
 from tests.records.conftest import AGENTS
@@ -83,6 +85,15 @@ async def test_an_attended_transfer_lists_both_agents_in_order(record_stack, age
     record = await record_stack.record(call.call_id, complete=True)
     assert [a["endpoint"] for a in record["agents"]] == ["PJSIP/6001", "PJSIP/6002"]
     assert all(a["answered_at"] is not None for a in record["agents"])
+    assert record["unreached"] is None
+    # the agent-to-agent consultation never reached a customer: no record of its own
+    assert await record_stack.telephony.records.flush(10)
+    conn = await asyncpg.connect(record_stack.database, timeout=5)
+    try:
+        assert await conn.fetchval("SELECT array_agg(call_id) FROM call_records") == \
+            [call.call_id]
+    finally:
+        await conn.close()
 
 
 async def test_telephony_killed_mid_call_leaves_an_incomplete_record_completed_on_resync(

@@ -1,11 +1,7 @@
 """Calls no agent ever rang leave a record too: the caller who hangs up in the menu, the one who
-gives up in the queue, the one who asks to be called back, the one who calls after hours. An
-agent's own call that never reached a customer (a transfer consultation) leaves none."""
+gives up in the queue, the one who asks to be called back, the one who calls after hours (a
+transfer consultation, which never reached a customer, leaves none: test_call_records)."""
 from __future__ import annotations
-
-import asyncpg
-
-from tests.records.test_call_records import pops_until, signed_in
 
 CALLER = "5215587654321"
 
@@ -68,22 +64,3 @@ async def test_after_hours_calls_are_recorded_with_or_without_a_callback(record_
     assert closed["unreached"] == "after_hours"
     assert closed["queue"] is None and closed["recording_file"] is None
 
-
-async def test_a_call_an_agent_answered_has_no_unreached_reason_and_a_consultation_no_record(
-        record_stack, agents):
-    _, luis = await signed_in(agents, record_stack, "agente2")
-    call = await record_stack.simulator.start_call(
-        "attended_transfer", customer="5587654321", agents=["PJSIP/6001", "PJSIP/6002"],
-        speed=0.0)
-    await pops_until(luis, call.call_id, "ended")
-    record = await record_stack.record(call.call_id, complete=True)
-    assert record["unreached"] is None
-    # an unreached call after it: once its record is there, everything before it was written
-    await unreached(record_stack, "ivr_hangup")
-    conn = await asyncpg.connect(record_stack.database, timeout=5)
-    try:
-        calls = await conn.fetch("SELECT call_id, unreached FROM call_records ORDER BY ring_at")
-    finally:
-        await conn.close()
-    assert [(r["call_id"] == call.call_id, r["unreached"]) for r in calls] == \
-        [(True, None), (False, "ivr")]  # the agent-to-agent consultation left none
