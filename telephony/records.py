@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 from common.envelope import CAMPAIGN_VARIABLE, DIALER_CALL_VARIABLE, CallUpdate
 from common.phones import is_withheld
 from common.records.facts import (
+    CLOSED,
     NO_HOLD,
     RESYNC_START_GAP,
     Fact,
@@ -126,7 +127,7 @@ def unreached_reason(variables: Mapping[str, str], queue: str | None) -> str:
     channel variables (migration 0007's values)."""
     if variables.get("SP_CALLBACK") == "ok":
         return "callback"
-    if variables.get("IVR_PATH", "").startswith("cerrado"):
+    if variables.get("IVR_PATH", "").startswith(CLOSED):
         return "after_hours"
     if queue or variables.get("QUEUE_ENTERED"):
         return "queue"
