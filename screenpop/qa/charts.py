@@ -6,20 +6,23 @@ from datetime import datetime
 
 import asyncpg
 
+from screenpop.qa.records import name_of
+
 
 async def chart_data(pool: asyncpg.Pool, *, since: datetime, until: datetime, tz_name: str,
                      top_items: int = 10) -> dict:
     async with pool.acquire() as conn:
-        weekly = await conn.fetch("""
-            SELECT agent_username AS agent,
+        weekly = await conn.fetch(f"""
+            SELECT agent_username AS agent, {name_of("agent_username")} AS name,
                    to_char(date_trunc('week', created_at AT TIME ZONE $3), 'YYYY-MM-DD') AS week,
                    round(avg(score), 1)::float AS score, count(*) AS evaluations
             FROM qa_evaluations
             WHERE calibration_id IS NULL AND created_at >= $1 AND created_at < $2
               AND agent_username IS NOT NULL
-            GROUP BY 1, 2 ORDER BY 2, 1""", since, until, tz_name)
-        activation = await conn.fetch("""
-            SELECT agent_username AS agent, count(*) AS calls,
+            GROUP BY 1, 3 ORDER BY 3, 1""", since, until, tz_name)
+        activation = await conn.fetch(f"""
+            SELECT agent_username AS agent, {name_of("agent_username")} AS name,
+                   count(*) AS calls,
                    count(activated_at) AS activated,
                    round(100.0 * count(activated_at) / count(*), 1)::float AS rate
             FROM call_records

@@ -9,10 +9,18 @@ import asyncpg
 
 from screenpop.qa.filters import PAGE_SIZE, CallFilter, Cursor, where_clause
 
-LIST_COLUMNS = """r.call_id, r.started_at, r.direction, r.customer_number, r.campaign_id,
-    r.queue, r.disposition, r.agent_username, r.preinstallation_id, r.match_status,
-    r.talk_seconds, r.activated_at, r.complete, r.unreached,
-    r.recording_file IS NOT NULL AS has_recording"""
+
+def name_of(username_column: str) -> str:
+    """SQL for the name a desk shows for the username in `username_column`: the account's
+    display name, else the username itself (a removed account)."""
+    return (f"coalesce((SELECT acc.display_name FROM accounts acc "
+            f"WHERE acc.username = {username_column}), {username_column})")
+
+
+LIST_COLUMNS = f"""r.call_id, r.started_at, r.direction, r.customer_number, r.campaign_id,
+    r.queue, r.disposition, r.agent_username, {name_of("r.agent_username")} AS agent_name,
+    r.preinstallation_id, r.match_status, r.talk_seconds, r.activated_at, r.complete,
+    r.unreached, r.recording_file IS NOT NULL AS has_recording"""
 
 EXPORT_COLUMNS = ("call_id", "started_at", "direction", "customer_number", "campaign_id", "queue",
                   "agent_username", "preinstallation_id", "match_status", "disposition",
@@ -46,6 +54,12 @@ async def list_calls(pool: asyncpg.Pool, flt: CallFilter, after: Cursor | None =
         return Page(rows, None)
     last = rows[limit - 1]
     return Page(rows[:limit], Cursor(last["started_at"], last["call_id"]).encode())
+
+
+async def agent_choices(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """The agents a reviewer can filter the list by: every agent account, by name."""
+    return await pool.fetch("SELECT username, display_name FROM accounts WHERE role = 'agent' "
+                            "ORDER BY display_name, username")
 
 
 async def took_part(pool: asyncpg.Pool, call_id: str, username: str) -> bool:

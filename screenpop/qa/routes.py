@@ -170,7 +170,9 @@ async def list_page(request: web.Request) -> web.Response:
     kept = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
     next_url = f"/qa?{urlencode({**kept, 'after': page.next_cursor})}" if page.next_cursor \
         else None
+    agents = await records.agent_choices(request.app[QA_POOL]) if is_reviewer(user) else []
     return _render(request, "qa_list.html", session, user, rows=page.rows, query=kept,
+                   agents=agents,
                    next_url=next_url, first_url=f"/qa?{urlencode(kept)}" if after else None,
                    export_url=f"/qa/export.csv?{urlencode(kept)}")
 
@@ -314,9 +316,10 @@ async def open_dispute(request: web.Request) -> web.StreamResponse:
 
 async def disputes_page(request: web.Request) -> web.Response:
     session, user = await _page_user(request, reviewer=True)
-    rows = await request.app[QA_POOL].fetch("""
-        SELECT d.id, d.item_id, d.reason, d.opened_at, d.agent_username, e.call_id, e.reviewer,
-               i.label, i.comment
+    rows = await request.app[QA_POOL].fetch(f"""
+        SELECT d.id, d.item_id, d.reason, d.opened_at, e.call_id, e.reviewer, i.label, i.comment,
+               {records.name_of("d.agent_username")} AS agent_name,
+               {records.name_of("e.reviewer")} AS reviewer_name
         FROM qa_disputes d JOIN qa_evaluations e ON e.id = d.evaluation_id
         JOIN qa_evaluation_items i USING (evaluation_id, item_id)
         WHERE d.resolution IS NULL ORDER BY d.opened_at LIMIT 200""")

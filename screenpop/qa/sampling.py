@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from screenpop.qa.records import name_of
 from screenpop.qa.scorecard import Sampling
 
 PRIORITY = {"new_agent": 1, "activation": 2, "short_call": 3, "share": 4}
@@ -105,8 +106,9 @@ async def claim_call(pool: asyncpg.Pool, day: date, call_id: str, reviewer: str)
 
 
 async def queue_of(pool: asyncpg.Pool, day: date, reviewer: str) -> list[asyncpg.Record]:
-    return await pool.fetch("""
-        SELECT s.call_id, s.reason, s.agent_username, r.started_at, r.talk_seconds,
+    return await pool.fetch(f"""
+        SELECT s.call_id, s.reason, s.agent_username,
+               {name_of("s.agent_username")} AS agent_name, r.started_at, r.talk_seconds,
                EXISTS (SELECT 1 FROM qa_evaluations e WHERE e.call_id = s.call_id
                        AND e.reviewer = $2 AND e.calibration_id IS NULL) AS scored
         FROM qa_sample s JOIN call_records r USING (call_id)

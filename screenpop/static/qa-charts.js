@@ -40,6 +40,7 @@
     if (!points.length) return empty(box, "Sin calificaciones en este periodo.");
     const weeks = Array.from(new Set(points.map(function (p) { return p.week; }))).sort();
     const agents = Array.from(new Set(points.map(function (p) { return p.agent; }))).sort();
+    const names = new Map(points.map(function (p) { return [p.agent, p.name || p.agent]; }));
     const width = Math.min(760, Math.max(300, box.clientWidth || 600));
     const height = 260, left = 36, right = 10, top = 10, bottom = 40;
     const x = function (i) { return left + (weeks.length > 1 ? i * (width - left - right) / (weeks.length - 1) : (width - left - right) / 2); };
@@ -59,12 +60,12 @@
       svg.appendChild(el("polyline", {points: coords.join(" "), fill: "none", stroke: colour, "stroke-width": 2}));
       mine.forEach(function (p) {
         const dot = el("circle", {cx: x(weeks.indexOf(p.week)), cy: y(p.score), r: 4, fill: colour});
-        dot.appendChild(el("title", {}, agent + " · semana " + p.week + ": " + p.score));
+        dot.appendChild(el("title", {}, names.get(agent) + " · semana " + p.week + ": " + p.score));
         svg.appendChild(dot);
       });
       const ly = height + n * 18;
       svg.appendChild(el("rect", {x: left, y: ly - 10, width: 12, height: 12, fill: colour}));
-      svg.appendChild(el("text", {x: left + 18, y: ly, class: "qa-svg-label"}, agent));
+      svg.appendChild(el("text", {x: left + 18, y: ly, class: "qa-svg-label"}, names.get(agent)));
     });
     box.replaceChildren(svg);
   }
@@ -78,7 +79,7 @@
       if (!response.ok) { status.textContent = data.error || "No se pudieron cargar las gráficas. Intente de nuevo."; return; }
       lines(document.getElementById("chart-weekly"), data.weekly_scores);
       bars(document.getElementById("chart-activation"), data.activation.map(function (a) {
-        return {label: a.agent, value: a.rate};
+        return {label: a.name || a.agent, value: a.rate};
       }), 100, " %");
       const most = data.failed_items.length ? data.failed_items[0].failures : 0;
       bars(document.getElementById("chart-failed"), data.failed_items.map(function (f) {

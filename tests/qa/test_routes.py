@@ -58,6 +58,13 @@ async def test_reviewer_roles_open_every_page(desk, calls, signed_in, role_user)
         assert (await get(person, path)).status == 200, path
     listing = await (await get(person, "/qa")).text()
     assert "c-ana" in listing and "c-beto" in listing
+    # agents by their account's name, in the rows and in the filter
+    row = re.search(r'href="/qa/calls/c-ana".*?</tr>', listing, re.S).group(0)
+    assert '<td data-label="Asesor">Ana</td>' in row
+    assert '<option value="beto" >Beto</option>' in listing
+    filtered = await (await get(person, "/qa?agent=beto")).text()
+    assert '<option value="beto" selected>Beto</option>' in filtered
+    assert "c-beto" in filtered and "/qa/calls/c-ana" not in filtered
 
 
 async def test_agent_sees_only_own_calls(desk, calls, signed_in):
@@ -206,7 +213,8 @@ async def test_score_dispute_and_resolve_over_http(desk, calls, signed_in, score
                           {"reason": "No interrumpí"})
     assert response.status == 303
     dispute_id = await desk.app[QA_POOL].fetchval("SELECT id FROM qa_disputes")
-    assert "No interrumpí" in await (await get(sofia, "/qa/disputes")).text()
+    disputes = await (await get(sofia, "/qa/disputes")).text()
+    assert "No interrumpí" in disputes and "asesor Ana · calificó Rita" in disputes
     own = await post(rita, f"/qa/disputes/{dispute_id}/resolve",
                      {"decision": "overturned", "note": "Tiene razón"})
     assert own.status == 403  # the reviewer who scored does not judge the dispute
@@ -271,10 +279,11 @@ async def test_chart_data(desk, calls, signed_in, scorecard):
     await post(rita, "/qa/calls/c-ana/evaluation", all_pass(scorecard, tono="fail"))
     await post(rita, "/qa/calls/c-beto/evaluation", all_pass(scorecard, tono="fail", cierre="fail"))
     data = await (await get(rita, "/qa/api/charts")).json()
-    assert {(p["agent"], p["score"]) for p in data["weekly_scores"]} == {("ana", 90.0),
-                                                                       ("beto", 85.0)}
+    assert {(p["agent"], p["name"], p["score"]) for p in data["weekly_scores"]} == {
+        ("ana", "Ana", 90.0), ("beto", "Beto", 85.0)}
     assert data["failed_items"][0] == {"item_id": "tono", "label": "Tono amable y sin interrumpir",
                                        "failures": 2}
-    assert {a["agent"] for a in data["activation"]} == {"ana", "beto"}
+    assert {(a["agent"], a["name"]) for a in data["activation"]} == {("ana", "Ana"),
+                                                                     ("beto", "Beto")}
     bad = await get(rita, "/qa/api/charts?from=nope")
     assert bad.status == 400 and "AAAA-MM-DD" in (await bad.json())["error"]
