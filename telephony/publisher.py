@@ -40,6 +40,7 @@ class CallPublisher:
     def __init__(self, redis: Redis, keys: Keys, *, node: str, max_pending: int = 50_000,
                  retry_base: float = 0.2, retry_cap: float = 10.0,
                  on_published: Callable[[CallUpdate, float], None] | None = None,
+                 on_written: Callable[[], None] | None = None,
                  rand: random.Random | None = None) -> None:
         self._redis = redis
         self._keys = keys
@@ -49,6 +50,7 @@ class CallPublisher:
         self._retry_base = retry_base
         self._retry_cap = retry_cap
         self._on_published = on_published
+        self._on_written = on_written
         self._rand = rand or random.Random()
         self._pending: deque[tuple[CallUpdate, float]] = deque()
         self._wakeup = asyncio.Event()
@@ -115,8 +117,8 @@ class CallPublisher:
             batch = [self._pending.popleft()
                      for _ in range(min(BATCH_LIMIT, len(self._pending)))]
             try:
-                await asyncio.wait_for(self._write([update for update, _ in batch]),
-                                       REDIS_TIMEOUT)
+                async with asyncio.timeout(REDIS_TIMEOUT):  # no task of its own: sent at once
+                    await self._write([update for update, _ in batch])
             except Exception as exc:  # noqa: BLE001 - any Redis/network failure: keep the updates, retry later
                 self._pending.extendleft(reversed(batch))
                 failures += 1
@@ -134,6 +136,8 @@ class CallPublisher:
                 now = time.monotonic()
                 for update, submitted in batch:
                     self._on_published(update, now - submitted)
+            if self._on_written is not None:
+                self._on_written()
 
     async def _end_missing(self, live_call_ids: Callable[[], Collection[str]]) -> None:
         listed = sorted(await self._redis.smembers(self._live_key))

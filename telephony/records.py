@@ -328,30 +328,48 @@ class CallRecorder:
 
 
 class Later:
-    """The recorder's work, run a moment after the AMI events that caused it: once the call
-    updates they produced are on their way to Redis (the publisher's next write), so records
-    never delay a pop. Work runs in the order it was added and never raises."""
+    """The recorder's work, run once the call updates the same AMI events produced are written
+    to Redis (the publisher calls `release` after each write), so records never delay a pop;
+    when no write comes (events that changed no call, Redis away), after `longest_wait`. Work
+    runs in the order it was added, in slices of at most `slice_seconds` with the loop free
+    between them (a burst — a resync's hundreds of calls — never holds the next DialBegin back
+    for longer than a slice), and never raises."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, longest_wait: float = 0.05, slice_seconds: float = 0.0005) -> None:
         self._work: deque[tuple[Callable, tuple]] = deque()
-        self._scheduled = False
+        self._longest_wait = longest_wait
+        self._slice = slice_seconds
+        self._timer: asyncio.TimerHandle | None = None
+        self._soon = False  # a run is scheduled for the loop's next pass
 
     def add(self, work: Callable, *args) -> None:
         self._work.append((work, args))
-        if not self._scheduled:
-            self._scheduled = True
-            loop = asyncio.get_running_loop()
-            # two hops: the publisher's task, woken by this same batch of events, goes first
-            loop.call_soon(loop.call_soon, self._run)
+        if self._timer is None and not self._soon:
+            self._timer = asyncio.get_running_loop().call_later(self._longest_wait, self._run)
+
+    def release(self) -> None:
+        if self._work and not self._soon:
+            self._run_soon()
+
+    def _run_soon(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._soon = True
+        asyncio.get_running_loop().call_soon(self._run)
 
     def _run(self) -> None:
-        self._scheduled = False
+        self._timer, self._soon = None, False
+        ends = time.perf_counter() + self._slice
         while self._work:
             work, args = self._work.popleft()
             try:
                 work(*args)
             except Exception:
                 log.exception("call record not updated from %.200r", args)
+            if self._work and time.perf_counter() >= ends:
+                self._run_soon()  # the rest after the I/O that waits
+                return
 
 
 class RecordingFeed:
