@@ -17,8 +17,12 @@ def name_of(username_column: str) -> str:
             f"WHERE acc.username = {username_column}), {username_column})")
 
 
+CAMPAIGN_NAME = ("(SELECT c.name FROM dialer_campaigns c "
+                 "WHERE c.campaign_id = r.campaign_id)")
+
 LIST_COLUMNS = f"""r.call_id, r.started_at, r.direction, r.customer_number, r.campaign_id,
-    r.queue, r.disposition, r.agent_username, {name_of("r.agent_username")} AS agent_name,
+    {CAMPAIGN_NAME} AS campaign_name, r.queue, r.disposition, r.agent_username,
+    {name_of("r.agent_username")} AS agent_name,
     r.preinstallation_id, r.match_status, r.talk_seconds, r.activated_at, r.complete,
     r.unreached, r.recording_file IS NOT NULL AS has_recording"""
 
@@ -62,6 +66,12 @@ async def agent_choices(pool: asyncpg.Pool) -> list[asyncpg.Record]:
                             "ORDER BY display_name, username")
 
 
+async def campaign_choices(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """The campaigns a reviewer can filter the list by, by name."""
+    return await pool.fetch("SELECT campaign_id, name FROM dialer_campaigns "
+                            "ORDER BY name, campaign_id")
+
+
 async def took_part(pool: asyncpg.Pool, call_id: str, username: str) -> bool:
     return bool(await pool.fetchval(
         "SELECT EXISTS (SELECT 1 FROM call_agents WHERE call_id = $1 AND username = $2)",
@@ -77,7 +87,8 @@ class CallDetail:
 
 async def call_detail(pool: asyncpg.Pool, call_id: str) -> CallDetail | None:
     async with pool.acquire() as conn:
-        record = await conn.fetchrow("SELECT * FROM call_records WHERE call_id = $1", call_id)
+        record = await conn.fetchrow(f"SELECT r.*, {CAMPAIGN_NAME} AS campaign_name "
+                                     "FROM call_records r WHERE r.call_id = $1", call_id)
         if record is None:
             return None
         # each agent's name as the accounts have it (a removed account leaves its username);

@@ -170,9 +170,10 @@ async def list_page(request: web.Request) -> web.Response:
     kept = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
     next_url = f"/qa?{urlencode({**kept, 'after': page.next_cursor})}" if page.next_cursor \
         else None
-    agents = await records.agent_choices(request.app[QA_POOL]) if is_reviewer(user) else []
+    pool = request.app[QA_POOL]
+    agents = await records.agent_choices(pool) if is_reviewer(user) else []
     return _render(request, "qa_list.html", session, user, rows=page.rows, query=kept,
-                   agents=agents,
+                   agents=agents, campaigns=await records.campaign_choices(pool),
                    next_url=next_url, first_url=f"/qa?{urlencode(kept)}" if after else None,
                    export_url=f"/qa/export.csv?{urlencode(kept)}")
 

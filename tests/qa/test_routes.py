@@ -24,6 +24,8 @@ WAV = b"RIFF" + bytes(range(256)) * 40  # 10,244 bytes: content is what the rang
 async def calls(pool, recordings):
     (recordings / "c-ana.wav").write_bytes(WAV)
     async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO dialer_campaigns (campaign_id, name, mode) "
+                           "VALUES ('fibra-nov', 'Fibra noviembre', 'progressive')")
         await insert_call(conn, "c-ana", started_at=NOW, agents=("ana",), recording_file="c-ana.wav",
                           campaign="fibra-nov", steps_reached=("saludo", "cobertura"),
                           events=[(timedelta(0), "started", {}), (timedelta(seconds=5), "agent_answered", {})])
@@ -61,6 +63,10 @@ async def test_reviewer_roles_open_every_page(desk, calls, signed_in, role_user)
     # agents by their account's name, in the rows and in the filter
     row = re.search(r'href="/qa/calls/c-ana".*?</tr>', listing, re.S).group(0)
     assert '<td data-label="Asesor">Ana</td>' in row
+    assert '<td data-label="Campaña">Fibra noviembre</td>' in row
+    assert '<option value="fibra-nov" >Fibra noviembre</option>' in listing
+    call = await (await get(person, "/qa/calls/c-ana")).text()
+    assert "<dt>Campaña</dt><dd>Fibra noviembre</dd>" in call
     assert '<option value="beto" >Beto</option>' in listing
     filtered = await (await get(person, "/qa?agent=beto")).text()
     assert '<option value="beto" selected>Beto</option>' in filtered
