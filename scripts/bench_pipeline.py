@@ -95,9 +95,17 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
 def cpu_snapshot(stack: Stack) -> dict[str, float]:
     return {**{name: cpu_seconds(proc.pid) for name, proc in stack.procs.items()},
-            "postgres": postgres_cpu_seconds()}
+            "postgres": postgres_cpu_seconds(), "benchmark": cpu_seconds(os.getpid())}
 
 
 # --- 1. events/s ----------------------------------------------------------------------------
@@ -548,17 +556,20 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
             sampler = asyncio.create_task(sample_ingest(database, samples))
             try:
                 before = len(samples)
-                cpu_before = cpu_snapshot(stack)
+                cpu_before, machine_before = cpu_snapshot(stack), machine_busy_seconds()
                 latency = await bench_latency(stack, args.latency_calls, args.rate)
                 cpu = {name: (seconds - cpu_before[name]) * 1000 / args.latency_calls
                        for name, seconds in cpu_snapshot(stack).items()}
+                busy, total = (after - before for after, before
+                               in zip(machine_busy_seconds(), machine_before))
                 if label != "warm-up":
                     results.setdefault(label, []).append(latency)
                 print(latency_line(f"pop latency {label} ({args.agents} agents, "
                                    f"{args.rate:.0f} calls/s, {args.latency_calls} calls)",
                                    latency), flush=True)
                 print("CPU per call: " + " · ".join(f"{name} {ms:.1f} ms"
-                                                     for name, ms in cpu.items()), flush=True)
+                                                     for name, ms in cpu.items())
+                      + f" · the machine {busy / total:.0%} busy", flush=True)
                 sampler.cancel()
                 await asyncio.gather(sampler, return_exceptions=True)
                 if records:

@@ -40,7 +40,6 @@ class CallPublisher:
     def __init__(self, redis: Redis, keys: Keys, *, node: str, max_pending: int = 50_000,
                  retry_base: float = 0.2, retry_cap: float = 10.0,
                  on_published: Callable[[CallUpdate, float], None] | None = None,
-                 on_written: Callable[[], None] | None = None,
                  rand: random.Random | None = None) -> None:
         self._redis = redis
         self._keys = keys
@@ -50,7 +49,8 @@ class CallPublisher:
         self._retry_base = retry_base
         self._retry_cap = retry_cap
         self._on_published = on_published
-        self._on_written = on_written
+        self.on_written: Callable[[], None] | None = None  # after each write to Redis
+        self._writing = False
         self._rand = rand or random.Random()
         self._pending: deque[tuple[CallUpdate, float]] = deque()
         self._wakeup = asyncio.Event()
@@ -66,6 +66,10 @@ class CallPublisher:
     @property
     def backlog(self) -> int:
         return len(self._pending)
+
+    def busy(self) -> bool:
+        """Updates are waiting or being written."""
+        return bool(self._pending) or self._writing
 
     def submit(self, update: CallUpdate) -> None:
         """Never blocks and never raises."""
@@ -116,10 +120,12 @@ class CallPublisher:
                 continue
             batch = [self._pending.popleft()
                      for _ in range(min(BATCH_LIMIT, len(self._pending)))]
+            self._writing = True
             try:
                 async with asyncio.timeout(REDIS_TIMEOUT):  # no task of its own: sent at once
                     await self._write([update for update, _ in batch])
             except Exception as exc:  # noqa: BLE001 - any Redis/network failure: keep the updates, retry later
+                self._writing = False
                 self._pending.extendleft(reversed(batch))
                 failures += 1
                 self._mark_down(exc)
@@ -127,6 +133,7 @@ class CallPublisher:
                                                   cap=self._retry_cap, rand=self._rand))
                 self._compact()
                 continue
+            self._writing = False
             if failures:
                 log.info("Redis back; publishing backlog=%d", len(self._pending))
             failures = 0
@@ -136,8 +143,8 @@ class CallPublisher:
                 now = time.monotonic()
                 for update, submitted in batch:
                     self._on_published(update, now - submitted)
-            if self._on_written is not None:
-                self._on_written()
+            if self.on_written is not None:
+                self.on_written()
 
     async def _end_missing(self, live_call_ids: Callable[[], Collection[str]]) -> None:
         listed = sorted(await self._redis.smembers(self._live_key))

@@ -328,28 +328,35 @@ class CallRecorder:
 
 
 class Later:
-    """The recorder's work, run once the call updates the same AMI events produced are written
-    to Redis (the publisher calls `release` after each write), so records never delay a pop;
-    when no write comes (events that changed no call, Redis away), after `longest_wait`. Work
-    runs in the order it was added, in slices of at most `slice_seconds` with the loop free
-    between them (a burst — a resync's hundreds of calls — never holds the next DialBegin back
+    """The recorder's work, run when the pops are out of the way: after the publisher's write to
+    Redis (it calls `release`), and only while it has nothing else to send (`busy`), so records
+    never hold back a pop's update. Without a write (events that changed no call, Redis away)
+    it runs after `longest_wait`, and it never waits when more than `most_waiting` pieces have
+    piled up. Work runs in the order it was added, in slices of at most `slice_seconds` with
+    the loop free between them (a resync's hundreds of calls never hold the next DialBegin back
     for longer than a slice), and never raises."""
 
-    def __init__(self, *, longest_wait: float = 0.05, slice_seconds: float = 0.0005) -> None:
+    def __init__(self, *, busy: Callable[[], bool] = lambda: False, longest_wait: float = 0.05,
+                 slice_seconds: float = 0.00025, most_waiting: int = 20_000) -> None:
         self._work: deque[tuple[Callable, tuple]] = deque()
+        self._busy = busy
         self._longest_wait = longest_wait
         self._slice = slice_seconds
+        self._most_waiting = most_waiting
         self._timer: asyncio.TimerHandle | None = None
         self._soon = False  # a run is scheduled for the loop's next pass
 
     def add(self, work: Callable, *args) -> None:
         self._work.append((work, args))
         if self._timer is None and not self._soon:
-            self._timer = asyncio.get_running_loop().call_later(self._longest_wait, self._run)
+            self._wait()
 
     def release(self) -> None:
         if self._work and not self._soon:
             self._run_soon()
+
+    def _wait(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._longest_wait, self._run, True)
 
     def _run_soon(self) -> None:
         if self._timer is not None:
@@ -358,8 +365,13 @@ class Later:
         self._soon = True
         asyncio.get_running_loop().call_soon(self._run)
 
-    def _run(self) -> None:
-        self._timer, self._soon = None, False
+    def _run(self, waited: bool = False) -> None:
+        self._soon = False
+        if not waited and self._busy() and len(self._work) <= self._most_waiting:
+            if self._timer is None:
+                self._wait()  # the publisher's next write releases it
+            return
+        self._timer = None
         ends = time.perf_counter() + self._slice
         while self._work:
             work, args = self._work.popleft()

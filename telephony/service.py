@@ -240,10 +240,11 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
     records = records or writer_for(database_url, "telephony")
     recorder = CallRecorder(records.submit, matcher, node=config.node_name,
                             tz_name=config.tz_name) if records else None
-    later = Later()
     publisher = CallPublisher(redis, keys, node=config.node_name,
-                              on_published=lambda _update, secs: latency.observe(secs),
-                              on_written=later.release if recorder else None)
+                              on_published=lambda _update, secs: latency.observe(secs))
+    later = Later(busy=publisher.busy)
+    if recorder is not None:
+        publisher.on_written = later.release
     feed = TrackerFeed(tracker, RecordingPublisher(publisher, recorder, later) if recorder
                        else publisher,
                        on_resync=lambda: publisher.request_reconcile(tracker.live_call_ids))

@@ -77,3 +77,30 @@ async def test_work_that_fails_does_not_stop_the_rest():
     later.release()
     await until(order, 1)
     assert order == ["after"]
+
+
+async def test_work_waits_while_the_publisher_has_updates_to_send():
+    order: list[str] = []
+    sending = True
+    later = Later(busy=lambda: sending, longest_wait=3600)
+    later.add(order.append, "record")
+    later.release()  # a write is done, but the next pop's update is already waiting
+    await loop_passes(10)
+    assert order == []
+    sending = False
+    later.release()  # that one is written too, and nothing waits
+    await until(order, 1)
+    assert order == ["record"]
+
+
+async def test_work_never_waits_for_a_publisher_that_stays_busy():
+    order: list[str] = []
+    later = Later(busy=lambda: True, longest_wait=0.01)  # Redis away: the updates stay queued
+    later.add(order.append, "record")
+    await until(order, 1)
+    piled = Later(busy=lambda: True, longest_wait=3600, most_waiting=2)
+    for name in ("a", "b", "c"):
+        piled.add(order.append, name)
+    piled.release()
+    await until(order, 4)
+    assert order == ["record", "a", "b", "c"]
