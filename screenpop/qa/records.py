@@ -60,16 +60,16 @@ async def list_calls(pool: asyncpg.Pool, flt: CallFilter, after: Cursor | None =
     return Page(rows[:limit], Cursor(last["started_at"], last["call_id"]).encode())
 
 
-async def agent_choices(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    """The agents a reviewer can filter the list by: every agent account, by name."""
-    return await pool.fetch("SELECT username, display_name FROM accounts WHERE role = 'agent' "
-                            "ORDER BY display_name, username")
+async def agent_choices(pool: asyncpg.Pool) -> dict[str, str]:
+    """The agents a reviewer can filter the list by: every agent account, username → name."""
+    return dict(await pool.fetch("SELECT username, display_name FROM accounts "
+                                 "WHERE role = 'agent' ORDER BY display_name, username"))
 
 
-async def campaign_choices(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    """The campaigns a reviewer can filter the list by, by name."""
-    return await pool.fetch("SELECT campaign_id, name FROM dialer_campaigns "
-                            "ORDER BY name, campaign_id")
+async def campaign_choices(pool: asyncpg.Pool) -> dict[str, str]:
+    """The campaigns the list can be filtered by, campaign id → name."""
+    return dict(await pool.fetch("SELECT campaign_id, name FROM dialer_campaigns "
+                                 "ORDER BY name, campaign_id"))
 
 
 async def took_part(pool: asyncpg.Pool, call_id: str, username: str) -> bool:

@@ -171,7 +171,7 @@ async def list_page(request: web.Request) -> web.Response:
     next_url = f"/qa?{urlencode({**kept, 'after': page.next_cursor})}" if page.next_cursor \
         else None
     pool = request.app[QA_POOL]
-    agents = await records.agent_choices(pool) if is_reviewer(user) else []
+    agents = await records.agent_choices(pool) if is_reviewer(user) else {}
     return _render(request, "qa_list.html", session, user, rows=page.rows, query=kept,
                    agents=agents, campaigns=await records.campaign_choices(pool),
                    next_url=next_url, first_url=f"/qa?{urlencode(kept)}" if after else None,
