@@ -16,8 +16,10 @@ async def signed_in(agents, stack, username):
 
 
 def named(count: int):
-    """Until screenpop has named `count` of the call's agents (its writes land on their own)."""
-    return lambda record: sum(a["username"] is not None for a in record["agents"]) >= count
+    """Until screenpop has named `count` of the call's agents and written the pop's match (its
+    writes land on their own, in batches of their own)."""
+    return lambda record: record["match_status"] is not None and sum(
+        a["username"] is not None for a in record["agents"]) >= count
 
 
 async def pops_until(socket, call_id, state):
