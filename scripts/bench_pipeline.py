@@ -119,6 +119,7 @@ async def _consume(kind: str, port: int, expected: int) -> dict:
     done = asyncio.Event()
     first: list[float] = []
     count = 0
+    later = None  # the call recorder's pending work, with kind "records"
 
     def seen() -> None:
         nonlocal count
@@ -146,8 +147,17 @@ async def _consume(kind: str, port: int, expected: int) -> dict:
             def submit(self, update) -> None:
                 pass
 
-        feed = TrackerFeed(CallTracker(EndpointMatcher(TelephonyConfig().agent_endpoint_patterns)),
-                           Unpublished())
+        matcher = EndpointMatcher(TelephonyConfig().agent_endpoint_patterns)
+        tracker = CallTracker(matcher)
+        if kind == "records":  # the recorder too, its facts built and then dropped
+            from telephony.records import CallRecorder, Later, RecordingFeed, RecordingPublisher
+            recorder = CallRecorder(lambda fact: None, matcher, node="bench", tz_name="UTC")
+            later = Later()
+            feed = RecordingFeed(TrackerFeed(tracker, RecordingPublisher(Unpublished(), recorder,
+                                                                         later)),
+                                 recorder, later, tracker.live_call_ids, time.time)
+        else:
+            feed = TrackerFeed(tracker, Unpublished())
 
         class Counted:
             @staticmethod
@@ -164,6 +174,8 @@ async def _consume(kind: str, port: int, expected: int) -> dict:
             pass
 
     await asyncio.wait_for(done.wait(), 600)
+    while later is not None and later.pending:
+        await asyncio.sleep(0.001)
     elapsed = time.perf_counter() - first[0]
     result = {"events": count, "seconds": elapsed, "rate": count / elapsed}
     stop()
@@ -176,7 +188,7 @@ async def bench_events(calls: int) -> dict[str, dict]:
     """The consumer is pinned to core 0 and the simulator to core 1."""
     os.sched_setaffinity(0, {1})
     results = {}
-    for kind in ("panoramisk", "ours"):
+    for kind in ("panoramisk", "ours", "records"):
         # the whole burst is queued at once: let the simulator buffer it rather than drop the
         # reader as Asterisk would
         sim = PbxSimulator(secret=SECRET, default_speed=0.0, max_write_buffer=1 << 30)
@@ -486,20 +498,22 @@ def call_facts(call_id: str, at: float) -> list:
     """The facts telephony writes for a plain answered call (as telephony.records builds them)."""
     common = dict(direction="inbound", customer_number="5215512345678", campaign_id=None,
                   preinstallation_id=None, queue="ventas", ring_at=at, hangup_by="customer",
-                  hangup_cause=16, recording_file=f"2026/12/01/{call_id}.wav")
+                  hangup_cause=16, recording_file=f"2026/12/01/{call_id}.wav", latest=call_id)
+    leg = f"{call_id} PJSIP/6001"
     return [
         facts.event_fact(call_id, "started", at, "started", "bench", {"direction": "inbound"}),
         facts.call_fact(call_id, answered_at=None, ended_at=None, complete=False, **common),
         facts.channel_fact(call_id, call_id, "SIP/pstn-gw-00000001"),
         facts.channel_fact(call_id, f"{call_id}1", "PJSIP/6001-00000002"),
-        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, latest=leg),
         facts.event_fact(call_id, "agent:PJSIP/6001:ringing", at, "agent_ringing", "PJSIP/6001", {}),
         facts.call_fact(call_id, answered_at=at + 3, ended_at=None, complete=False, **common),
-        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3, latest=leg),
         facts.event_fact(call_id, "agent:PJSIP/6001:answered", at + 3, "agent_answered",
                          "PJSIP/6001", {}),
         facts.call_fact(call_id, answered_at=at + 3, ended_at=at + 60, complete=True, **common),
-        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3, left_at=at + 60),
+        facts.agent_fact(call_id, "PJSIP/6001", rang_at=at, answered_at=at + 3, left_at=at + 60,
+                         latest=leg),
         facts.event_fact(call_id, "ended", at + 60, "ended", "customer", {"hangup_cause": 16}),
     ]
 
@@ -627,7 +641,8 @@ async def main() -> None:
         ours, bare = events["ours"], events["panoramisk"]
         print(f"AMI events/s on one core: listener+tracker {ours['rate']:,.0f} "
               f"({ours['events']:,} events in {ours['seconds']:.2f} s) · bare panoramisk "
-              f"{bare['rate']:,.0f} · ratio {ours['rate'] / bare['rate']:.2f}", flush=True)
+              f"{bare['rate']:,.0f} · ratio {ours['rate'] / bare['rate']:.2f} · with the call "
+              f"recorder {events['records']['rate']:,.0f}", flush=True)
 
     server_url = os.environ.get("DATABASE_URL")
     if not server_url:

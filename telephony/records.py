@@ -7,7 +7,8 @@ queue, agents' legs, times). It only builds facts and hands them to a RecordWrit
 blocks, so the pop path costs one deque append per fact.
 
 - The record is written on the call's first update, `complete` at its `ended` update, so a crash
-  mid-call leaves an incomplete record.
+  mid-call leaves an incomplete record. Each call fact and agent fact carries all the recorder
+  knows of that call or leg (`latest`): the writer writes only the last of a batch.
 - Agents are numbered in the order they first reached the call; an agent's times are when its
   leg was first seen ringing, answered, and gone (transferred, ended, missed).
 - Who hung up: the channel of the last HangupRequest of the call (an agent endpoint → 'agent',
@@ -62,7 +63,7 @@ from common.records.facts import (
     gap_fact,
     resync_end_fact,
 )
-from telephony.ami.frames import channel_variables
+from telephony.ami.frames import NOISE_EVENTS, channel_variables
 from telephony.ami.listener import EventSink, Resync
 from telephony.channels import EndpointMatcher
 
@@ -83,6 +84,7 @@ class _Agent:
 class _Call:
     recording_file: str
     answered_at: float | None = None
+    preinstallation_id: str | None = None  # the first one known (the record keeps that one)
     agents: dict[str, _Agent] = field(default_factory=dict)
     channels_written: set[str] = field(default_factory=set)
     last_written: tuple = ()  # the args of the call fact last submitted
@@ -236,6 +238,7 @@ class CallRecorder:
                                     self._node, {"direction": update.direction}))
             if self.resyncing:
                 self._submit(gap_fact(call_id, RESYNC_START_GAP))
+        call.preinstallation_id = call.preinstallation_id or update.preinstallation_id
         if update.state == "answered" and call.answered_at is None:
             call.answered_at = at
         ended = update.state == "ended"
@@ -243,12 +246,12 @@ class CallRecorder:
         hangup_by, cause = self._hangup(call_id, group) if ended else (None, None)
         fact = call_fact(
             call_id, direction=update.direction, customer_number=update.customer_number,
-            campaign_id=update.campaign_id, preinstallation_id=update.preinstallation_id,
+            campaign_id=update.campaign_id, preinstallation_id=call.preinstallation_id,
             queue=update.queue, ring_at=update.started_at or at, answered_at=call.answered_at,
             ended_at=at if ended else None, hangup_by=hangup_by, hangup_cause=cause,
             recording_file=call.recording_file, complete=ended,
             hold=group.hold(at) if group is not None else NO_HOLD,
-            ivr=Ivr.from_variables(update.variables))
+            ivr=Ivr.from_variables(update.variables), latest=call_id)
         if fact.args != call.last_written:  # an update of the agents' legs only: nothing new
             call.last_written = fact.args
             self._submit(fact)
@@ -304,7 +307,8 @@ class CallRecorder:
             times.left_at, changed = at, True
         if changed:
             self._submit(agent_fact(call_id, endpoint, rang_at=times.rang_at,
-                                    answered_at=times.answered_at, left_at=times.left_at))
+                                    answered_at=times.answered_at, left_at=times.left_at,
+                                    latest=f"{call_id} {endpoint}"))
             self._submit(event_fact(call_id, f"agent:{endpoint}:{leg}", at, f"agent_{leg}",
                                     endpoint, {"endpoint": endpoint}))
 
@@ -351,6 +355,10 @@ class Later:
         if self._timer is None and not self._soon:
             self._wait()
 
+    @property
+    def pending(self) -> int:
+        return len(self._work)
+
     def release(self) -> None:
         if self._work and not self._soon:
             self._run_soon()
@@ -386,7 +394,8 @@ class Later:
 
 class RecordingFeed:
     """The listener's sink when records are on: the recorder sees each item in the order the
-    tracker feed handles it (each event before the tracker reads it), a moment later."""
+    tracker feed handles it (each event before the tracker reads it), a moment later, but for
+    the noise (a channel's moves between calls show in the events that follow it)."""
 
     def __init__(self, feed: EventSink, recorder: CallRecorder, later: Later,
                  live_call_ids: Callable[[], Collection[str]], clock: Callable[[], float]) -> None:
@@ -399,7 +408,8 @@ class RecordingFeed:
     def put_nowait(self, item: dict[str, str] | Resync) -> None:
         recorder, later = self._recorder, self._later
         if not isinstance(item, Resync):
-            later.add(recorder.observe_event, item)
+            if item.get("Event") not in NOISE_EVENTS:
+                later.add(recorder.observe_event, item)
             self._feed.put_nowait(item)
             return
         later.add(setattr, recorder, "resyncing", True)

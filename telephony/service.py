@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from common.keys import Keys
 from common.records.writer import RecordWriter, WriterMetrics, writer_for
+from telephony.ami.frames import NOISE_EVENTS
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
 from telephony.config import TelephonyConfig
@@ -48,9 +49,7 @@ _BUCKETS = {
                      "NewCallerid", "NewConnectedLine", "Rename", "Hold", "Unhold",
                      "SwapUniqueid"), "channel"),
     **dict.fromkeys(("BlindTransfer", "AttendedTransfer"), "transfer"),
-    **dict.fromkeys(("VarSet", "Newexten", "DeviceStateChange", "RTCPSent", "RTCPReceived",
-                     "ChannelTalkingStart", "ChannelTalkingStop", "DTMFBegin", "DTMFEnd",
-                     "ExtensionStatus", "PeerStatus", "ContactStatus", "Registry"), "noise"),
+    **dict.fromkeys(NOISE_EVENTS, "noise"),
     **dict.fromkeys(("FullyBooted", "Shutdown", "Reload", "SuccessfulAuth"), "system"),
 }
 _PREFIX_BUCKETS = (("Dial", "dial"), ("Bridge", "bridge"), ("Queue", "queue"),

@@ -17,6 +17,10 @@ class Fact(NamedTuple):
     kind: str  # a key of STATEMENTS
     call_id: str  # "" for facts about several calls (resync_end)
     args: tuple
+    # Facts of one batch with the same kind and non-empty `latest` are written once, as the
+    # last of them: their producer promises that each carries everything the earlier ones did
+    # (telephony's recorder rewrites a call's whole state and an agent's times each time).
+    latest: str = ""
 
 
 def utc(epoch: float | None) -> datetime | None:
@@ -210,8 +214,9 @@ def call_fact(call_id: str, *, direction: str, customer_number: str | None,
               ring_at: float, answered_at: float | None, ended_at: float | None,
               hangup_by: str | None, hangup_cause: int | None, recording_file: str | None,
               complete: bool, hold: Hold = NO_HOLD, ivr: Ivr = NO_IVR,
-              unreached: str | None = None) -> Fact:
-    """`unreached`: why a call ended without an agent taking it (migration 0007's values)."""
+              unreached: str | None = None, latest: str = "") -> Fact:
+    """`unreached`: why a call ended without an agent taking it (migration 0007's values);
+    `latest`: see Fact."""
     wait = talk = None
     if ended_at or answered_at:
         wait = round((answered_at or ended_at or ring_at) - ring_at, 3)
@@ -232,7 +237,7 @@ def call_fact(call_id: str, *, direction: str, customer_number: str | None,
         hangup_by if complete else None, hangup_cause if complete else None, recording_file,
         complete, round(hold.seconds, 3), hold.count, json.dumps(list(ivr.path)),
         utc(ivr.started_at), utc(ivr.queue_entered_at), ivr_seconds, queue_wait,
-        ivr.lookup_match, ivr.lookup_preinstallation_id, unreached))
+        ivr.lookup_match, ivr.lookup_preinstallation_id, unreached), latest)
 
 
 def channel_fact(call_id: str, uniqueid: str, channel: str) -> Fact:
@@ -240,9 +245,9 @@ def channel_fact(call_id: str, uniqueid: str, channel: str) -> Fact:
 
 
 def agent_fact(call_id: str, endpoint: str, *, rang_at: float | None = None, answered_at: float | None = None,
-               left_at: float | None = None) -> Fact:
+               left_at: float | None = None, latest: str = "") -> Fact:
     return Fact("agent", call_id, (call_id, endpoint, None, utc(rang_at), utc(answered_at),
-                                   utc(left_at)))
+                                   utc(left_at)), latest)
 
 
 def agent_name_fact(call_id: str, endpoint: str, username: str) -> Fact:

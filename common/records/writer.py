@@ -6,7 +6,8 @@ One task takes up to BATCH_LIMIT facts at a time and writes them in one transact
 batch before taking it: a call's first update brings a burst of facts (the call, its channels,
 its agents, its events, screenpop's match), and writing them as one transaction rather than as
 they trickle in costs both the service and PostgreSQL a fraction of the work, on the cores the
-pops need at that very moment. While the database does not answer the batch goes back
+pops need at that very moment. Within a batch, facts that supersede each other (Fact.latest)
+are written once, and a call's stub row only when this writer has not written its row yet. While the database does not answer the batch goes back
 to the front and is retried with capped backoff; past `max_queued` the oldest facts are dropped,
 counted, and each call that lost one gets a gap note once the database is back. A fact the
 database refuses (bad data) is dropped alone and counted as a write failure, so it cannot hold
@@ -19,7 +20,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 
 import asyncpg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -33,9 +34,10 @@ from common.tasks import cancel_and_wait, cancel_requested, wait_set
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 1000
-LINGER = 0.2
+LINGER = 0.5
 WRITE_TIMEOUT = 10.0
 GAPS_KEPT = 10_000  # calls waiting for their gap note (past that, only the counter says it)
+ROWS_KEPT = 20_000  # calls whose record row this writer knows it wrote (no stub row needed)
 _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
             asyncpg.SyntaxOrAccessError)
 
@@ -56,6 +58,7 @@ class RecordWriter:
         self._rand = rand or random.Random()
         self._queue: deque[tuple[Fact, float]] = deque()
         self._gapped: OrderedDict[str, None] = OrderedDict()
+        self._rows: OrderedDict[str, None] = OrderedDict()  # calls whose row this writer wrote
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -170,7 +173,8 @@ class RecordWriter:
         async with self._pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    await _execute(conn, facts)
+                    rows = await _execute(conn, facts, self._rows)
+                self._remember_rows(rows)
                 return len(facts)
             except _REFUSED as exc:
                 log.warning("call-record batch refused (%s); writing its facts one by one", exc)
@@ -185,6 +189,13 @@ class RecordWriter:
                     log.error("call-record fact refused kind=%s call=%s: %s", fact.kind,
                               fact.call_id, exc)
             return written
+
+    def _remember_rows(self, call_ids: set[str]) -> None:
+        for call_id in call_ids:
+            self._rows[call_id] = None
+            self._rows.move_to_end(call_id)
+        while len(self._rows) > ROWS_KEPT:
+            self._rows.popitem(last=False)
 
     def _take(self) -> list[tuple[Fact, float]]:
         """The next batch. A fact about several calls ends its batch: the facts after it must
@@ -215,22 +226,46 @@ class RecordWriter:
             self._drop_pool()
 
 
-async def _execute(conn: asyncpg.Connection, facts: list[Fact]) -> None:
+def coalesce(facts: list[Fact]) -> list[Fact]:
+    """Each fact with a `latest` key once: the last of its kind and key, in the place of the
+    first (an agent's row is numbered in the order the agents first reached the call)."""
+    first: dict[tuple[str, str], int] = {}
+    kept: list[Fact] = []
+    for fact in facts:
+        if not fact.latest:
+            kept.append(fact)
+            continue
+        at = first.setdefault((fact.kind, fact.latest), len(kept))
+        if at == len(kept):
+            kept.append(fact)
+        else:
+            kept[at] = fact
+    return kept
+
+
+async def _execute(conn: asyncpg.Connection, facts: list[Fact],
+                   rows_written: Collection[str] = ()) -> set[str]:
+    """Writes the facts; the calls whose record row now exists. A call whose row this writer
+    has already written (`rows_written`), or whose call fact is in the batch (written first),
+    needs no stub row."""
     # Both services write about the same calls at the same moment: every transaction takes its
     # row locks in one order (kind, then call id; a call's own facts keep their order, the sort
     # is stable), or two batches deadlock on each other's new rows.
     by_kind: dict[str, list[Fact]] = {}
-    rows: set[str] = set()
-    for fact in facts:
+    needed: set[str] = set()
+    for fact in coalesce(facts):
         by_kind.setdefault(fact.kind, []).append(fact)
         if fact.kind in NEEDS_ROW:
-            rows.add(fact.call_id)
-    if rows:
-        await conn.executemany(STUB, [(call_id,) for call_id in sorted(rows)])
+            needed.add(fact.call_id)
+    recorded = {fact.call_id for fact in by_kind.get("call", ())}
+    stubs = needed - recorded - set(rows_written)
+    if stubs:
+        await conn.executemany(STUB, [(call_id,) for call_id in sorted(stubs)])
     for kind in ORDER:
         if kind in by_kind:
             ordered = sorted(by_kind[kind], key=lambda fact: fact.call_id)
             await conn.executemany(STATEMENTS[kind], [fact.args for fact in ordered])
+    return needed | recorded
 
 
 class WriterMetrics:

@@ -14,6 +14,12 @@ Message = dict[str, str]
 REPEAT_SEPARATOR = "\n"
 TERMINATOR = b"\r\n\r\n"
 MAX_MESSAGE_BYTES = 256 * 1024
+# Most of what Asterisk sends: variables set, dialplan steps, device, peer and media state. The
+# tracker reads VarSet; none of them says which channels make up a call or how it ended.
+NOISE_EVENTS = frozenset({
+    "VarSet", "Newexten", "DeviceStateChange", "RTCPSent", "RTCPReceived", "ChannelTalkingStart",
+    "ChannelTalkingStop", "DTMFBegin", "DTMFEnd", "ExtensionStatus", "PeerStatus",
+    "ContactStatus", "Registry"})
 
 
 class FrameError(ValueError):

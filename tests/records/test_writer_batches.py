@@ -1,0 +1,87 @@
+"""What one batch of the record writer leaves in PostgreSQL when its facts supersede each other
+(Fact.latest): the last of each is what counts, agents keep the order they reached the call,
+and facts about a call whose row the writer wrote in an earlier batch still land."""
+from __future__ import annotations
+
+import time
+
+import asyncpg
+
+from common.db.pool import create_pool
+from common.records.facts import agent_fact, call_fact, event_fact, match_fact
+from common.records.writer import RecordWriter, coalesce
+
+AT = time.time() - 60
+CALL = "1764000000.42"
+
+
+def the_call(**changes):
+    values = dict(direction="inbound", customer_number="5215512345678", campaign_id=None,
+                  preinstallation_id=None, queue="ventas", ring_at=AT, answered_at=None,
+                  ended_at=None, hangup_by=None, hangup_cause=None,
+                  recording_file=f"2026/12/01/{CALL}.wav", complete=False, latest=CALL)
+    return call_fact(CALL, **{**values, **changes})
+
+
+def leg(endpoint: str, **times):
+    return agent_fact(CALL, endpoint, latest=f"{CALL} {endpoint}", **times)
+
+
+def test_coalesce_keeps_the_last_of_each_in_the_place_of_the_first():
+    ringing, answered = leg("PJSIP/6001", rang_at=AT), leg("PJSIP/6001", rang_at=AT, answered_at=AT + 3)
+    other = leg("PJSIP/6002", rang_at=AT + 1)
+    started = event_fact(CALL, "started", AT, "started", "pbx1", {})
+    plain = agent_fact(CALL, "PJSIP/6003", rang_at=AT)  # no `latest`: always written
+    assert coalesce([started, ringing, other, plain, answered, plain]) == \
+        [started, answered, other, plain, plain]
+
+
+async def record(database: str) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+    conn = await asyncpg.connect(database, timeout=5)
+    try:
+        return (await conn.fetchrow("SELECT * FROM call_records WHERE call_id = $1", CALL),
+                await conn.fetch("SELECT * FROM call_agents WHERE call_id = $1 ORDER BY position",
+                                 CALL))
+    finally:
+        await conn.close()
+
+
+async def test_a_batch_of_superseding_facts_leaves_the_last_state_and_the_agents_in_order(database):
+    writer = RecordWriter(lambda: create_pool(database, min_size=1, max_size=2), linger=0)
+    for fact in (the_call(), leg("PJSIP/6001", rang_at=AT), leg("PJSIP/6002", rang_at=AT + 1),
+                 the_call(answered_at=AT + 5),
+                 leg("PJSIP/6002", rang_at=AT + 1, answered_at=AT + 5),
+                 leg("PJSIP/6001", rang_at=AT, left_at=AT + 5),
+                 the_call(answered_at=AT + 5, ended_at=AT + 65, hangup_by="customer",
+                          hangup_cause=16, complete=True)):
+        writer.submit(fact)
+    writer.start()
+    try:
+        assert await writer.flush(10)
+        row, agents = await record(database)
+        assert row["complete"] and row["hangup_by"] == "customer" and row["hangup_cause"] == 16
+        assert float(row["wait_seconds"]) == 5.0 and float(row["talk_seconds"]) == 60.0
+        assert [(a["position"], a["endpoint"]) for a in agents] == \
+            [(0, "PJSIP/6001"), (1, "PJSIP/6002")]  # 6001 rang first
+        assert agents[0]["answered_at"] is None and agents[0]["left_at"] is not None
+        assert agents[1]["answered_at"] is not None
+
+        # the row is this writer's from the first batch: a later fact needs no stub to land
+        writer.submit(match_fact(CALL, "P-77", "single"))
+        assert await writer.flush(10)
+        row, _ = await record(database)
+        assert row["preinstallation_id"] == "P-77" and row["match_status"] == "single"
+    finally:
+        await writer.stop()
+
+
+async def test_a_fact_about_a_call_another_writer_started_gets_its_row(database):
+    writer = RecordWriter(lambda: create_pool(database, min_size=1, max_size=2), linger=0)
+    writer.start()
+    try:
+        writer.submit(match_fact(CALL, "P-78", "linked"))  # screenpop's, before telephony's
+        assert await writer.flush(10)
+        row, _ = await record(database)
+        assert row["direction"] == "unknown" and row["preinstallation_id"] == "P-78"
+    finally:
+        await writer.stop()
