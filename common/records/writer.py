@@ -7,11 +7,12 @@ batch before taking it: a call's first update brings a burst of facts (the call,
 its agents, its events, screenpop's match), and writing them as one transaction rather than as
 they trickle in costs both the service and PostgreSQL a fraction of the work, on the cores the
 pops need at that very moment. Within a batch, facts that supersede each other (Fact.latest)
-are written once, and a call's stub row only when this writer has not written its row yet. While the database does not answer the batch goes back
-to the front and is retried with capped backoff; past `max_queued` the oldest facts are dropped,
-counted, and each call that lost one gets a gap note once the database is back. A fact the
-database refuses (bad data) is dropped alone and counted as a write failure, so it cannot hold
-up the rest.
+are written once, and a call's stub row only until this writer has seen its row written.
+
+While the database does not answer the batch goes back to the front and is retried with capped
+backoff; past `max_queued` the oldest facts are dropped, counted, and each call that lost one
+gets a gap note once the database is back. A fact the database refuses (bad data) is dropped
+alone and counted as a write failure, so it cannot hold up the rest.
 """
 from __future__ import annotations
 
@@ -246,26 +247,25 @@ def coalesce(facts: list[Fact]) -> list[Fact]:
 async def _execute(conn: asyncpg.Connection, facts: list[Fact],
                    rows_written: Collection[str] = ()) -> set[str]:
     """Writes the facts; the calls whose record row now exists. A call whose row this writer
-    has already written (`rows_written`), or whose call fact is in the batch (written first),
-    needs no stub row."""
+    has seen written (`rows_written`) needs no stub row."""
     # Both services write about the same calls at the same moment: every transaction takes its
     # row locks in one order (kind, then call id; a call's own facts keep their order, the sort
-    # is stable), or two batches deadlock on each other's new rows.
+    # is stable), or two batches deadlock on each other's new rows. A new call's row is
+    # therefore always inserted by the stubs, first, even when the batch carries its call fact.
     by_kind: dict[str, list[Fact]] = {}
     needed: set[str] = set()
     for fact in coalesce(facts):
         by_kind.setdefault(fact.kind, []).append(fact)
         if fact.kind in NEEDS_ROW:
             needed.add(fact.call_id)
-    recorded = {fact.call_id for fact in by_kind.get("call", ())}
-    stubs = needed - recorded - set(rows_written)
+    stubs = sorted(call_id for call_id in needed if call_id not in rows_written)
     if stubs:
-        await conn.executemany(STUB, [(call_id,) for call_id in sorted(stubs)])
+        await conn.executemany(STUB, [(call_id,) for call_id in stubs])
     for kind in ORDER:
         if kind in by_kind:
             ordered = sorted(by_kind[kind], key=lambda fact: fact.call_id)
             await conn.executemany(STATEMENTS[kind], [fact.args for fact in ordered])
-    return needed | recorded
+    return needed | {fact.call_id for fact in by_kind.get("call", ())}
 
 
 class WriterMetrics:
