@@ -28,6 +28,12 @@ def utc(epoch: float | None) -> datetime | None:
 
 
 STUB = "INSERT INTO call_records (call_id) VALUES ($1) ON CONFLICT DO NOTHING"
+# A transaction-long lock per call, taken in the order of its key (two call ids may share a
+# key: ordering by call id would then not be one order), in a key space of its own.
+LOCK_CALLS = """
+    SELECT count(pg_advisory_xact_lock(1701, key))
+    FROM (SELECT DISTINCT hashtext(call_id) AS key FROM unnest($1::text[]) AS call_id
+          ORDER BY key) AS keys"""
 
 STATEMENTS: dict[str, str] = {
     # telephony: the call itself

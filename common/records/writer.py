@@ -29,7 +29,16 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from common.backoff import backoff_delay
 from common.db.migrations import load_migrations, migrate
 from common.db.pool import create_pool
-from common.records.facts import DROPPED_GAP, NEEDS_ROW, ORDER, STATEMENTS, STUB, Fact, gap_fact
+from common.records.facts import (
+    DROPPED_GAP,
+    LOCK_CALLS,
+    NEEDS_ROW,
+    ORDER,
+    STATEMENTS,
+    STUB,
+    Fact,
+    gap_fact,
+)
 from common.tasks import cancel_and_wait, cancel_requested, wait_set
 
 log = logging.getLogger(__name__)
@@ -246,26 +255,30 @@ def coalesce(facts: list[Fact]) -> list[Fact]:
 
 async def _execute(conn: asyncpg.Connection, facts: list[Fact],
                    rows_written: Collection[str] = ()) -> set[str]:
-    """Writes the facts; the calls whose record row now exists. A call whose row this writer
-    has seen written (`rows_written`) needs no stub row."""
-    # Both services write about the same calls at the same moment: every transaction takes its
-    # row locks in one order (kind, then call id; a call's own facts keep their order, the sort
-    # is stable), or two batches deadlock on each other's new rows. A new call's row is
-    # therefore always inserted by the stubs, first, even when the batch carries its call fact.
+    """Writes the facts; the calls whose record row now exists. A call needs a stub row unless
+    its call fact is in the batch (written first) or this writer has seen its row written
+    (`rows_written`)."""
+    # Both services write about the same calls at the same moment, each statement in its own
+    # order (and the QA trigger updates a call's record from its agent rows): every transaction
+    # first takes one lock per call it touches, in one order, so two batches wait for each other
+    # instead of deadlocking on each other's rows.
     by_kind: dict[str, list[Fact]] = {}
     needed: set[str] = set()
     for fact in coalesce(facts):
         by_kind.setdefault(fact.kind, []).append(fact)
         if fact.kind in NEEDS_ROW:
             needed.add(fact.call_id)
-    stubs = sorted(call_id for call_id in needed if call_id not in rows_written)
+    recorded = {fact.call_id for fact in by_kind.get("call", ())}
+    if needed or recorded:
+        await conn.execute(LOCK_CALLS, list(needed | recorded))
+    stubs = sorted(call_id for call_id in needed - recorded if call_id not in rows_written)
     if stubs:
         await conn.executemany(STUB, [(call_id,) for call_id in stubs])
     for kind in ORDER:
         if kind in by_kind:
             ordered = sorted(by_kind[kind], key=lambda fact: fact.call_id)
             await conn.executemany(STATEMENTS[kind], [fact.args for fact in ordered])
-    return needed | {fact.call_id for fact in by_kind.get("call", ())}
+    return needed | recorded
 
 
 class WriterMetrics:

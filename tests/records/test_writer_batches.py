@@ -8,7 +8,7 @@ import time
 import asyncpg
 
 from common.db.pool import create_pool
-from common.records.facts import agent_fact, call_fact, event_fact, match_fact
+from common.records.facts import agent_fact, agent_name_fact, call_fact, event_fact, match_fact
 from common.records.writer import RecordWriter, coalesce
 
 AT = time.time() - 60
@@ -85,3 +85,39 @@ async def test_a_fact_about_a_call_another_writer_started_gets_its_row(database)
         assert row["direction"] == "unknown" and row["preinstallation_id"] == "P-78"
     finally:
         await writer.stop()
+
+
+async def test_two_writers_on_the_same_new_calls_at_once_never_deadlock(database):
+    """Telephony's batch carries the call facts of some calls and only agent facts of others;
+    screenpop's names the agents of all of them: each takes its locks in its own statements'
+    order, and both must land whole."""
+    calls = [f"1764000100.{i:03d}" for i in range(300)]
+    telephony, screenpop = (RecordWriter(lambda: create_pool(database, min_size=1, max_size=2),
+                                         linger=0) for _ in range(2))
+    for i, call_id in enumerate(calls):
+        if i % 2 == 0:
+            telephony.submit(call_fact(call_id, direction="inbound", customer_number=None,
+                                       campaign_id=None, preinstallation_id=None, queue=None,
+                                       ring_at=AT, answered_at=None, ended_at=None,
+                                       hangup_by=None, hangup_cause=None, recording_file=None,
+                                       complete=False, latest=call_id))
+        telephony.submit(agent_fact(call_id, "PJSIP/6001", rang_at=AT))
+    for call_id in reversed(calls):
+        screenpop.submit(match_fact(call_id, None, "none"))
+        screenpop.submit(agent_name_fact(call_id, "PJSIP/6001", "agente1"))
+    try:
+        telephony.start()
+        screenpop.start()
+        assert await telephony.flush(30) and await screenpop.flush(30)
+        assert telephony.write_failures == screenpop.write_failures == 0
+        conn = await asyncpg.connect(database, timeout=5)
+        try:
+            named = await conn.fetchval(
+                "SELECT count(*) FROM call_records WHERE match_status = 'none' "
+                "AND agent_username = 'agente1'")
+        finally:
+            await conn.close()
+        assert named == len(calls)
+    finally:
+        await telephony.stop()
+        await screenpop.stop()
