@@ -13,7 +13,9 @@
      processes writing them, alternating --rounds times, side by side (p50/p99 over the pops of
      all rounds of each kind, and their change), and the record ingest
      rate (complete call records per second) sampled while the pops ran, then how long the
-     last records took to land.
+     last records took to land. --database-nice N runs the database's backends for the
+     benchmark's database at that CPU priority (root, or a server of this user's), as if
+     PostgreSQL had a host of its own: what is left is the services' own record work.
 
 Run through scripts/bench.sh (it sets up the virtualenv, Redis and PostgreSQL).
 """
@@ -467,6 +469,28 @@ async def sample_ingest(url: str, samples: list[tuple[float, int]]) -> None:
         await conn.close()
 
 
+async def nice_backends(url: str, niceness: int) -> None:
+    """Keeps every PostgreSQL backend connected to the database at `url` at `niceness` (the
+    writers connect at their first fact, so this looks again every half second)."""
+    conn = await asyncpg.connect(url, timeout=5)
+    done: set[int] = set()
+    try:
+        while True:
+            for pid in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = "
+                                        "current_database()"):
+                if pid["pid"] not in done:
+                    try:
+                        os.setpriority(os.PRIO_PROCESS, pid["pid"], niceness)
+                        done.add(pid["pid"])
+                    except OSError as exc:
+                        print(f"--database-nice: backend {pid['pid']} left as it is: {exc}",
+                              flush=True)
+                        done.add(pid["pid"])
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
 def sustained_rate(samples: list[tuple[float, int]]) -> float:
     """Complete records per second between the first and the last sample that saw some."""
     seen = [(t, n) for t, n in samples if n]
@@ -568,6 +592,8 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
             freeze_startup_heap()
             # sampled in both kinds of round, so both carry the same load from the benchmark
             sampler = asyncio.create_task(sample_ingest(database, samples))
+            niced = asyncio.create_task(nice_backends(database, args.database_nice)) \
+                if args.database_nice else None
             try:
                 before = len(samples)
                 cpu_before, machine_before = cpu_snapshot(stack), machine_busy_seconds()
@@ -586,6 +612,9 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
                       + f" · the machine {busy / total:.0%} busy", flush=True)
                 sampler.cancel()
                 await asyncio.gather(sampler, return_exceptions=True)
+                if niced is not None:
+                    niced.cancel()
+                    await asyncio.gather(niced, return_exceptions=True)
                 if records:
                     rate = sustained_rate(samples[before:])
                     ingest = await complete_records(database,
@@ -628,6 +657,8 @@ async def main() -> None:
                         help="calls written by the record writer alone (--records)")
     parser.add_argument("--records", action="store_true",
                         help="only the pop latency without and with call records (see 4.)")
+    parser.add_argument("--database-nice", type=int, default=0,
+                        help="--records: CPU niceness of the benchmark database's backends")
     parser.add_argument("--rounds", type=int, default=1,
                         help="--records: alternate the two runs this many times each")
     args = parser.parse_args()
