@@ -36,6 +36,11 @@ def test_coalesce_keeps_the_last_of_each_in_the_place_of_the_first():
         [started, answered, other, plain, plain]
 
 
+def writer_on(database: str) -> RecordWriter:
+    """A writer that takes each batch at once (no linger)."""
+    return RecordWriter(lambda: create_pool(database, min_size=1, max_size=2), linger=0)
+
+
 async def record(database: str) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
     conn = await asyncpg.connect(database, timeout=5)
     try:
@@ -47,7 +52,7 @@ async def record(database: str) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
 
 
 async def test_a_batch_of_superseding_facts_leaves_the_last_state_and_the_agents_in_order(database):
-    writer = RecordWriter(lambda: create_pool(database, min_size=1, max_size=2), linger=0)
+    writer = writer_on(database)
     for fact in (the_call(), leg("PJSIP/6001", rang_at=AT), leg("PJSIP/6002", rang_at=AT + 1),
                  the_call(answered_at=AT + 5),
                  leg("PJSIP/6002", rang_at=AT + 1, answered_at=AT + 5),
@@ -76,7 +81,7 @@ async def test_a_batch_of_superseding_facts_leaves_the_last_state_and_the_agents
 
 
 async def test_a_fact_about_a_call_another_writer_started_gets_its_row(database):
-    writer = RecordWriter(lambda: create_pool(database, min_size=1, max_size=2), linger=0)
+    writer = writer_on(database)
     writer.start()
     try:
         writer.submit(match_fact(CALL, "P-78", "linked"))  # screenpop's, before telephony's
@@ -92,8 +97,7 @@ async def test_two_writers_on_the_same_new_calls_at_once_never_deadlock(database
     screenpop's names the agents of all of them: each takes its locks in its own statements'
     order, and both must land whole."""
     calls = [f"1764000100.{i:03d}" for i in range(300)]
-    telephony, screenpop = (RecordWriter(lambda: create_pool(database, min_size=1, max_size=2),
-                                         linger=0) for _ in range(2))
+    telephony, screenpop = writer_on(database), writer_on(database)
     for i, call_id in enumerate(calls):
         if i % 2 == 0:
             telephony.submit(call_fact(call_id, direction="inbound", customer_number=None,
