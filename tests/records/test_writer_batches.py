@@ -3,6 +3,7 @@
 and facts about a call whose row the writer wrote in an earlier batch still land."""
 from __future__ import annotations
 
+import contextlib
 import time
 
 import asyncpg
@@ -15,12 +16,12 @@ AT = time.time() - 60
 CALL = "1764000000.42"
 
 
-def the_call(**changes):
+def the_call(call_id: str = CALL, **changes):
     values = dict(direction="inbound", customer_number="5215512345678", campaign_id=None,
                   preinstallation_id=None, queue="ventas", ring_at=AT, answered_at=None,
                   ended_at=None, hangup_by=None, hangup_cause=None,
-                  recording_file=f"2026/12/01/{CALL}.wav", complete=False, latest=CALL)
-    return call_fact(CALL, **{**values, **changes})
+                  recording_file=f"2026/12/01/{call_id}.wav", complete=False, latest=call_id)
+    return call_fact(call_id, **{**values, **changes})
 
 
 def leg(endpoint: str, **times):
@@ -39,6 +40,18 @@ def test_coalesce_keeps_the_last_of_each_in_the_place_of_the_first():
 def writer_on(database: str) -> RecordWriter:
     """A writer that takes each batch at once (no linger)."""
     return RecordWriter(lambda: create_pool(database, min_size=1, max_size=2), linger=0)
+
+
+@contextlib.asynccontextmanager
+async def running(*writers: RecordWriter):
+    """The writers started, and stopped however the block ends."""
+    for writer in writers:
+        writer.start()
+    try:
+        yield
+    finally:
+        for writer in writers:
+            await writer.stop()
 
 
 async def record(database: str) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
@@ -60,8 +73,7 @@ async def test_a_batch_of_superseding_facts_leaves_the_last_state_and_the_agents
                  the_call(answered_at=AT + 5, ended_at=AT + 65, hangup_by="customer",
                           hangup_cause=16, complete=True)):
         writer.submit(fact)
-    writer.start()
-    try:
+    async with running(writer):
         assert await writer.flush(10)
         row, agents = await record(database)
         assert row["complete"] and row["hangup_by"] == "customer" and row["hangup_cause"] == 16
@@ -76,20 +88,15 @@ async def test_a_batch_of_superseding_facts_leaves_the_last_state_and_the_agents
         assert await writer.flush(10)
         row, _ = await record(database)
         assert row["preinstallation_id"] == "P-77" and row["match_status"] == "single"
-    finally:
-        await writer.stop()
 
 
 async def test_a_fact_about_a_call_another_writer_started_gets_its_row(database):
     writer = writer_on(database)
-    writer.start()
-    try:
+    async with running(writer):
         writer.submit(match_fact(CALL, "P-78", "linked"))  # screenpop's, before telephony's
         assert await writer.flush(10)
         row, _ = await record(database)
         assert row["direction"] == "unknown" and row["preinstallation_id"] == "P-78"
-    finally:
-        await writer.stop()
 
 
 async def test_two_writers_on_the_same_new_calls_at_once_never_deadlock(database):
@@ -100,18 +107,12 @@ async def test_two_writers_on_the_same_new_calls_at_once_never_deadlock(database
     telephony, screenpop = writer_on(database), writer_on(database)
     for i, call_id in enumerate(calls):
         if i % 2 == 0:
-            telephony.submit(call_fact(call_id, direction="inbound", customer_number=None,
-                                       campaign_id=None, preinstallation_id=None, queue=None,
-                                       ring_at=AT, answered_at=None, ended_at=None,
-                                       hangup_by=None, hangup_cause=None, recording_file=None,
-                                       complete=False, latest=call_id))
+            telephony.submit(the_call(call_id))
         telephony.submit(agent_fact(call_id, "PJSIP/6001", rang_at=AT))
     for call_id in reversed(calls):
         screenpop.submit(match_fact(call_id, None, "none"))
         screenpop.submit(agent_name_fact(call_id, "PJSIP/6001", "agente1"))
-    try:
-        telephony.start()
-        screenpop.start()
+    async with running(telephony, screenpop):
         assert await telephony.flush(30) and await screenpop.flush(30)
         assert telephony.write_failures == screenpop.write_failures == 0
         conn = await asyncpg.connect(database, timeout=5)
@@ -122,6 +123,3 @@ async def test_two_writers_on_the_same_new_calls_at_once_never_deadlock(database
         finally:
             await conn.close()
         assert named == len(calls)
-    finally:
-        await telephony.stop()
-        await screenpop.stop()
