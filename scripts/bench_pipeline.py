@@ -14,8 +14,9 @@
      all rounds of each kind, and their change), and the record ingest
      rate (complete call records per second) sampled while the pops ran, then how long the
      last records took to land. --database-nice N runs the database's backends for the
-     benchmark's database at that CPU priority (root, or a server of this user's), as if
-     PostgreSQL had a host of its own: what is left is the services' own record work.
+     benchmark's database at that CPU niceness, and --database-idle at SCHED_IDLE (root, or a
+     server of this user's), as if PostgreSQL had a host of its own: what is left is the
+     services' own record work.
 
 Run through scripts/bench.sh (it sets up the virtualenv, Redis and PostgreSQL).
 """
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -469,23 +471,32 @@ async def sample_ingest(url: str, samples: list[tuple[float, int]]) -> None:
         await conn.close()
 
 
-async def nice_backends(url: str, niceness: int) -> None:
-    """Keeps every PostgreSQL backend connected to the database at `url` at `niceness` (the
+def niceness(value: int) -> Callable[[int], None]:
+    return lambda pid: os.setpriority(os.PRIO_PROCESS, pid, value)
+
+
+def idle_priority(pid: int) -> None:
+    """SCHED_IDLE: the backend runs only on CPU nothing else wants. Unlike a niceness it never
+    preempts the process that woke it (a backend woken by a writer's statement otherwise runs on
+    that writer's core and takes it, mid-loop, for the whole statement)."""
+    os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+
+
+async def deprioritise_backends(url: str, apply: Callable[[int], None]) -> None:
+    """Applies `apply` to every PostgreSQL backend connected to the database at `url` (the
     writers connect at their first fact, so this looks again every half second)."""
     conn = await asyncpg.connect(url, timeout=5)
     done: set[int] = set()
     try:
         while True:
-            for pid in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = "
+            for row in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = "
                                         "current_database()"):
-                if pid["pid"] not in done:
+                if row["pid"] not in done:
+                    done.add(row["pid"])
                     try:
-                        os.setpriority(os.PRIO_PROCESS, pid["pid"], niceness)
-                        done.add(pid["pid"])
+                        apply(row["pid"])
                     except OSError as exc:
-                        print(f"--database-nice: backend {pid['pid']} left as it is: {exc}",
-                              flush=True)
-                        done.add(pid["pid"])
+                        print(f"backend {row['pid']} left at its CPU priority: {exc}", flush=True)
             await asyncio.sleep(0.5)
     finally:
         await conn.close()
@@ -581,6 +592,8 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
                   f"{alone['seconds']:.1f} s = {alone['rate']:,.0f} calls/s", flush=True)
             await drop_database(server_url, database)
             database = await bench_database(server_url)
+        deprioritise = idle_priority if args.database_idle else \
+            niceness(args.database_nice) if args.database_nice else None
         results, samples = {}, []
         # the first round on a new database runs slower whichever kind it is: it is a warm-up,
         # printed and not counted
@@ -592,8 +605,8 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
             freeze_startup_heap()
             # sampled in both kinds of round, so both carry the same load from the benchmark
             sampler = asyncio.create_task(sample_ingest(database, samples))
-            niced = asyncio.create_task(nice_backends(database, args.database_nice)) \
-                if args.database_nice else None
+            niced = asyncio.create_task(deprioritise_backends(database, deprioritise)) \
+                if deprioritise else None
             try:
                 before = len(samples)
                 cpu_before, machine_before = cpu_snapshot(stack), machine_busy_seconds()
@@ -659,6 +672,8 @@ async def main() -> None:
                         help="only the pop latency without and with call records (see 4.)")
     parser.add_argument("--database-nice", type=int, default=0,
                         help="--records: CPU niceness of the benchmark database's backends")
+    parser.add_argument("--database-idle", action="store_true",
+                        help="--records: the benchmark database's backends at SCHED_IDLE")
     parser.add_argument("--rounds", type=int, default=1,
                         help="--records: alternate the two runs this many times each")
     args = parser.parse_args()
