@@ -652,6 +652,13 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
                   f"{base:.1f} ms without records, {loaded:.1f} ms with records "
                   f"({change(base, loaded)}) · by round: without {scatter['without records']}; "
                   f"with {scatter['with records']}", flush=True)
+            # each run with records against the run without just before it: a round the machine
+            # ran slower for everything (the benchmark's own CPU per call shows it) counts once
+            paired = [on[name + "_ms"] / off[name + "_ms"] - 1 for off, on in
+                      zip(results["without records"], results["with records"])]
+            print(f"pop {name} change by round: "
+                  + ", ".join(f"{ratio * 100:+.1f} %" for ratio in paired)
+                  + f" · median {statistics.median(paired) * 100:+.1f} %", flush=True)
     finally:
         await drop_database(server_url, database)
 
