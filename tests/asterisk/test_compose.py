@@ -66,6 +66,13 @@ def test_both_services_keep_records_in_the_compose_postgres():
                          "screenpop") == 2
 
 
+def test_postgres_yields_the_cores_to_the_pop_path():
+    postgres = COMPOSE.split("\n  postgres:\n", 1)[1].split("\n  telephony:\n", 1)[0]
+    shares = re.search(r"\n    cpu_shares: (\d+)\n", postgres)
+    assert shares and int(shares.group(1)) < 1024 and "cpu_shares" not in COMPOSE.replace(
+        shares.group(0), "")
+
+
 def test_redis_keeps_an_append_only_file_in_a_volume():
     assert '"--appendonly", "yes"' in COMPOSE and "- redis-data:/data" in COMPOSE
 
