@@ -23,6 +23,11 @@ class Fact(NamedTuple):
     latest: str = ""
 
 
+# json.dumps builds a new encoder for every call made with options; facts are built by the
+# thousand a second
+_to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def utc(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch else None
 
@@ -263,7 +268,7 @@ def agent_name_fact(call_id: str, endpoint: str, username: str) -> Fact:
 def event_fact(call_id: str, event_key: str, at: float, kind: str, actor: str | None,
                detail: dict[str, Any]) -> Fact:
     return Fact("event", call_id, (call_id, event_key, utc(at), kind, actor,
-                                   json.dumps(detail, ensure_ascii=False, default=str)))
+                                   _to_json(detail)))
 
 
 def activated_fact(call_id: str, at: float) -> Fact:
@@ -283,8 +288,7 @@ def match_fact(call_id: str, preinstallation_id: str | None, status: str) -> Fac
 
 def guided_fact(call_id: str, step: str, answers: dict[str, Any]) -> Fact:
     objections = answers.get("objections_raised") or []
-    return Fact("guided", call_id, (call_id, step, json.dumps(answers, ensure_ascii=False),
-                                    json.dumps(objections, ensure_ascii=False)))
+    return Fact("guided", call_id, (call_id, step, _to_json(answers), _to_json(objections)))
 
 
 def gap_fact(call_id: str, note: str) -> Fact:
