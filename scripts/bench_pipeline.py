@@ -624,7 +624,7 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
             freeze_startup_heap()
             # sampled in both kinds of round, so both carry the same load from the benchmark
             sampler = asyncio.create_task(sample_ingest(database, samples))
-            niced = asyncio.create_task(deprioritise_backends(database, deprioritise)) \
+            deprioritised = asyncio.create_task(deprioritise_backends(database, deprioritise)) \
                 if deprioritise else None
             try:
                 before = len(samples)
@@ -644,9 +644,9 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
                       + f" · the machine {busy / total:.0%} busy", flush=True)
                 sampler.cancel()
                 await asyncio.gather(sampler, return_exceptions=True)
-                if niced is not None:
-                    niced.cancel()
-                    await asyncio.gather(niced, return_exceptions=True)
+                if deprioritised is not None:
+                    deprioritised.cancel()
+                    await asyncio.gather(deprioritised, return_exceptions=True)
                 if records:
                     rate = sustained_rate(samples[before:])
                     ingest = await complete_records(database,
