@@ -11,7 +11,7 @@
 - `operation`: each state a WispHub action reaches, with its result, as an event; a successful
   activation also writes the `activated` event, which is what "activated" means in a record.
 
-Every method only builds facts and hands them to the process's RecordWriter (never blocks, never
+Every method only builds facts and hands them to the process's record writer (never blocks, never
 raises); `CallLog(None)` is records off.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from common.records.facts import (
     guided_fact,
     match_fact,
 )
-from common.records.writer import RecordWriter
+from common.records.writer import FactSink
 
 if TYPE_CHECKING:
     from common.envelope import CallUpdate
@@ -61,7 +61,7 @@ def _never_raises(method: Callable) -> Callable:
 
 
 class CallLog:
-    def __init__(self, writer: RecordWriter | None) -> None:
+    def __init__(self, writer: FactSink | None) -> None:
         self.writer = writer
         self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
 

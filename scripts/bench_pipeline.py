@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -86,18 +86,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU of every PostgreSQL process on this machine (backends, WAL writer, checkpointer…)."""
-    total = 0.0
+def processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process on this machine."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                name = (entry / "comm").read_text().strip()
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if name in ("postgres", "postmaster"):
-                total += cpu_seconds(int(entry.name))
-    return total
+            name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+            yield int(entry.name), int(rest.split()[1]), name
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine (backends, WAL writer, checkpointer…)."""
+    return sum(cpu_seconds(pid) for pid, _, name in processes()
+               if name in ("postgres", "postmaster"))
+
+
+def children_cpu_seconds(parents: Mapping[int, str]) -> dict[str, float]:
+    """CPU of the processes the services started (their call-record writers), by service."""
+    totals = {f"{name} records": 0.0 for name in parents.values()}
+    for pid, parent, _ in processes():
+        if parent in parents:
+            totals[f"{parents[parent]} records"] += cpu_seconds(pid)
+    return totals
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -109,7 +122,12 @@ def machine_busy_seconds() -> tuple[float, float]:
 
 
 def cpu_snapshot(stack: Stack) -> dict[str, float]:
+    """CPU seconds by process. A writer worker that died and was replaced during a round would
+    take its CPU with it: the round's figure for it would be low (its restarts are logged)."""
+    services = {proc.pid: name for name, proc in stack.procs.items()
+                if name in ("telephony", "screenpop")}
     return {**{name: cpu_seconds(proc.pid) for name, proc in stack.procs.items()},
+            **children_cpu_seconds(services),
             "postgres": postgres_cpu_seconds(), "benchmark": cpu_seconds(os.getpid())}
 
 

@@ -3,7 +3,7 @@
 The recorder sits beside the tracker, not in it: `RecordingFeed` shows it every AMI event before
 the tracker reads it (channels by Uniqueid, who asked to hang up, the hang-up cause), and
 `RecordingPublisher` every call update the tracker publishes (direction, customer, variables,
-queue, agents' legs, times). It only builds facts and hands them to a RecordWriter, which never
+queue, agents' legs, times). It only builds facts and hands them to the record writer, which never
 blocks, so the pop path costs one deque append per fact.
 
 - The record is written on the call's first update, `complete` at its `ended` update, so a crash

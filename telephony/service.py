@@ -25,7 +25,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from redis.asyncio import Redis
 
 from common.keys import Keys
-from common.records.writer import RecordWriter, WriterMetrics, writer_for
+from common.records.offload import writer_for
+from common.records.writer import FactSink, WriterMetrics
 from telephony.ami.frames import NOISE_EVENTS
 from telephony.ami.listener import AmiListener, Resync
 from telephony.channels import EndpointMatcher
@@ -101,7 +102,7 @@ class TelephonyService:
     def __init__(self, config: TelephonyConfig, *, redis: Redis, listener: AmiListener,
                  feed: TrackerFeed, tracker: CallTracker, publisher: CallPublisher,
                  heartbeat: Heartbeat, registry: CollectorRegistry,
-                 records: RecordWriter | None = None) -> None:
+                 records: FactSink | None = None) -> None:
         self.config = config
         self.redis = redis
         self.listener = listener
@@ -226,7 +227,7 @@ class TelephonyService:
 def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float = 0.5,
                    retry_cap: float = 30.0, heartbeat_interval: float = 5.0,
                    database_url: str | None = None,
-                   records: RecordWriter | None = None) -> TelephonyService:
+                   records: FactSink | None = None) -> TelephonyService:
     """Call records go to `records`, else to a writer on `database_url`, else nowhere."""
     keys = Keys(prefix=config.redis_prefix)
     registry = CollectorRegistry()

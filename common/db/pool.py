@@ -15,15 +15,18 @@ COMMAND_TIMEOUT = 10.0
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10,
-                      reset_sessions: bool = True) -> asyncpg.Pool:
+                      reset_sessions: bool = True,
+                      application_name: str | None = None) -> asyncpg.Pool:
     """`reset_sessions=False` skips the reset query asyncpg otherwise sends each time a connection
     goes back to the pool (RESET ALL, UNLISTEN *, CLOSE ALL, advisory unlocks: one more round trip
     per statement run through the pool); an open transaction is still rolled back. Only for a pool
     whose users never change session state (SET, LISTEN, session advisory locks, cursors
-    outside a transaction), such as the dialer's store (common.dialer.store)."""
-    return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size,
-                                     timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
-                                     reset=None if reset_sessions else _keep_session)
+    outside a transaction), such as the dialer's store (common.dialer.store).
+    `application_name` names the connections in pg_stat_activity."""
+    return await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, timeout=CONNECT_TIMEOUT,
+        command_timeout=COMMAND_TIMEOUT, reset=None if reset_sessions else _keep_session,
+        server_settings={"application_name": application_name} if application_name else None)
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -35,8 +38,8 @@ async def connect(url: str) -> asyncpg.Connection:
 
 
 class LazyPool:
-    """The process's pool on `url`, shared by whoever receives it (in screenpop: the accounts,
-    the QA desk and the call-record writer). It opens no connection until one is needed, and
+    """The process's pool on `url`, shared by whoever receives it (in screenpop: the accounts
+    and the QA desk). It opens no connection until one is needed, and
     `get` brings the schema up to date the first time (one node at a time), so a database that
     is down at start-up keeps nothing from starting: each use retries until it answers."""
 

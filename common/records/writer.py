@@ -22,6 +22,7 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from typing import Protocol
 
 import asyncpg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -76,6 +77,7 @@ class RecordWriter:
         self._pool: asyncpg.Pool | None = None
         self._task: asyncio.Task | None = None
         self.written = 0
+        self.settled = 0  # facts submitted that have left the queue: written, refused or dropped
         self.dropped = 0
         self.write_failures = 0
         self.database_ok = False
@@ -87,6 +89,7 @@ class RecordWriter:
         if len(self._queue) > self._max_queued:
             lost, _ = self._queue.popleft()
             self.dropped += 1
+            self.settled += 1
             if lost.call_id:
                 self._gapped[lost.call_id] = None
                 self._gapped.move_to_end(lost.call_id)
@@ -104,22 +107,6 @@ class RecordWriter:
     def lag(self) -> float:
         """Seconds the oldest queued fact has waited (0 when nothing waits)."""
         return time.monotonic() - self._queue[0][1] if self._queue else 0.0
-
-    def metrics(self, service: str) -> Iterator[Metric]:
-        prefix = f"{service}_records"
-        for name, doc, value in (
-            ("written", "Call-record facts written to PostgreSQL", self.written),
-            ("dropped", "Call-record facts dropped because the queue was full", self.dropped),
-            ("write_failures", "Failed call-record writes (database away or fact refused)",
-             self.write_failures),
-        ):
-            yield CounterMetricFamily(f"{prefix}_{name}", doc, value=value)
-        for name, doc, value in (
-            ("queued", "Call-record facts waiting to be written", self.queued),
-            ("lag_seconds", "Age of the oldest call-record fact waiting", self.lag),
-            ("database_up", "1 while the last call-record write succeeded", int(self.database_ok)),
-        ):
-            yield GaugeMetricFamily(f"{prefix}_{name}", doc, value=value)
 
     # --- life ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -177,6 +164,7 @@ class RecordWriter:
             failures = 0
             self.database_ok = True
             self.written += written
+            self.settled += len(batch)
 
     async def _write(self, facts: list[Fact]) -> int:
         """All facts in one transaction; when the database refuses one, each on its own."""
@@ -222,6 +210,7 @@ class RecordWriter:
         while len(self._queue) > self._max_queued:
             lost, _ = self._queue.popleft()
             self.dropped += 1
+            self.settled += 1
             if lost.call_id:
                 self._gapped[lost.call_id] = None
 
@@ -290,24 +279,52 @@ async def _execute_many(conn: asyncpg.Connection, statement: str, rows: list[tup
         await conn.executemany(statement, rows[start:start + ROWS_PER_STATEMENT])
 
 
-class WriterMetrics:
-    """A Prometheus collector reading the writer's figures at scrape time."""
+class FactSink(Protocol):
+    """Where a service's facts go: a RecordWriter in the process, or a WriterProcess beside it."""
 
-    def __init__(self, writer: RecordWriter, service: str) -> None:
+    written: int
+    dropped: int
+    write_failures: int
+    database_ok: bool
+
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def lag(self) -> float: ...
+
+    def submit(self, fact: Fact) -> None: ...
+
+    def start(self) -> None: ...
+
+    async def flush(self, timeout: float) -> bool: ...
+
+    async def stop(self, flush_timeout: float = 3.0) -> None: ...
+
+
+class WriterMetrics:
+    """A Prometheus collector reading a writer's figures at scrape time."""
+
+    def __init__(self, writer: FactSink, service: str) -> None:
         self._writer = writer
         self._service = service
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._writer.metrics(self._service)
-
-
-def writer_for(database_url: str | None, service: str) -> RecordWriter | None:
-    """The writer of a process on DATABASE_URL; None (records off, said once) without one."""
-    if not database_url:
-        log.warning("%s: DATABASE_URL not set or CALL_RECORDS=off; call records are off", service)
-        return None
-    # the writer changes no session state: no reset query on every release of a connection
-    return RecordWriter(pool_connector(database_url, reset_sessions=False))
+        prefix, writer = f"{self._service}_records", self._writer
+        for name, doc, value in (
+            ("written", "Call-record facts written to PostgreSQL", writer.written),
+            ("dropped", "Call-record facts dropped because the queue was full", writer.dropped),
+            ("write_failures", "Failed call-record writes (database away or fact refused)",
+             writer.write_failures),
+        ):
+            yield CounterMetricFamily(f"{prefix}_{name}", doc, value=value)
+        for name, doc, value in (
+            ("queued", "Call-record facts waiting to be written", writer.queued),
+            ("lag_seconds", "Age of the oldest call-record fact waiting", writer.lag),
+            ("database_up", "1 while the last call-record write succeeded",
+             int(writer.database_ok)),
+        ):
+            yield GaugeMetricFamily(f"{prefix}_{name}", doc, value=value)
 
 
 def records_database_url(env: Mapping[str, str]) -> str | None:
@@ -318,14 +335,15 @@ def records_database_url(env: Mapping[str, str]) -> str | None:
     return env.get("DATABASE_URL", "").strip() or None
 
 
-def pool_connector(url: str, *, max_size: int = 2,
-                   reset_sessions: bool = True) -> Callable[[], Awaitable[asyncpg.Pool]]:
+def pool_connector(url: str, *, max_size: int = 2, reset_sessions: bool = True,
+                   application_name: str | None = None
+                   ) -> Callable[[], Awaitable[asyncpg.Pool]]:
     """What RecordWriter (and the dialer) need to open a small pool of their own on `url`: the
     schema is brought up to date first (one node at a time; a database that was down at start-up
-    is migrated when it answers, as the writer retries). See create_pool for `reset_sessions`."""
+    is migrated when it answers, as the writer retries). See create_pool for the options."""
     async def connect() -> asyncpg.Pool:
         pool = await create_pool(url, min_size=1, max_size=max_size,
-                                 reset_sessions=reset_sessions)
+                                 reset_sessions=reset_sessions, application_name=application_name)
         try:
             async with pool.acquire() as conn:
                 applied = await migrate(conn, load_migrations())

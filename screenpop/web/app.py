@@ -11,7 +11,8 @@ from aiohttp import web
 
 from common.db.pool import LazyPool
 from common.keys import Keys
-from common.records.writer import RecordWriter, WriterMetrics, writer_for
+from common.records.offload import writer_for
+from common.records.writer import FactSink, WriterMetrics
 from common.tasks import cancel_and_wait
 from screenpop.agents import AgentSettings, AgentStateStore
 from screenpop.calls.access import CallAccess
@@ -69,7 +70,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE = Path(__file__).resolve().parent.parent
 SYNC_STOP_TIMEOUT = 10.0
-POOL_SIZE = 10  # the accounts, the QA desk (its CSV export holds one) and the record writer
+POOL_SIZE = 10  # the accounts and the QA desk (its CSV export holds one)
 
 
 def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, gateway=None,
@@ -77,17 +78,17 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
                provider: ProviderConfig | None = None,
                action_settings: ActionSettings | None = None,
                qa: QaSettings | None = None, database_url: str | None = None,
-               record_writer: RecordWriter | None = None,
+               record_writer: FactSink | None = None,
                dispositions: DispositionSettings | None = None,
                users: UserStore | None = None,
                database: LazyPool | None = None) -> web.Application:
     """`provider` defaults to PROVIDER_CONFIG's file (or the shipped example), loaded now so a
     bad file stops start-up (ProviderConfigError names the key). `action_settings` (the
     write-back's, WISPHUB_ACTIONS_CONFIG) default to none configured. Call records go to
-    `record_writer`, else to a writer on `database_url` (DATABASE_URL), else nowhere. Accounts
-    come from `users`, else from a store on `database`. `database` is the process's one pool
-    (default: one on the configuration's DATABASE_URL, opened on first use, closed with the app);
-    the accounts, the QA desk and the record writer share it when they use that database.
+    `record_writer`, else to a writer process on `database_url` (DATABASE_URL), else nowhere.
+    Accounts come from `users`, else from a store on `database`. `database` is the process's one
+    pool (default: one on the configuration's DATABASE_URL, opened on first use, closed with the
+    app), which the accounts and the QA desk share.
     `dispositions` (DISPOSITIONS_CONFIG) default to the shipped list."""
     keys = Keys(config.redis_prefix)
     if provider is None:
@@ -104,8 +105,6 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     access, records = CallAccess(redis, keys), CallRecords(redis, keys, index)
     acks = AckTracker(redis, keys, metrics, states, access, settings.ack_deadline)
     hub = Hub(metrics)
-    if record_writer is None and database_url and database_url == database.url:
-        record_writer = RecordWriter(database.get, owns_pool=False)
     records_writer = record_writer or writer_for(database_url, "screenpop")
     app[CALL_LOG] = call_log = CallLog(records_writer)
     router = PopRouter(redis, keys, records, access, users, hub, states=states, settings=settings,
@@ -189,7 +188,7 @@ def _closing(database: LazyPool):
     return run
 
 
-def _record_writer(writer: RecordWriter):
+def _record_writer(writer: FactSink):
     async def run(app: web.Application) -> AsyncIterator[None]:
         writer.start()
         yield

@@ -1,5 +1,5 @@
 """Saving the agent's result of a call: the call record (disposition, notes, callback, as facts
-through the process's RecordWriter), the dialer lead when the call is a campaign attempt
+through the process's record writer), the dialer lead when the call is a campaign attempt
 (`DialerStore.set_disposition`: final, retry, or a callback at its time, first), and the end of
 the agent's wrap-up for that call. Saving again overwrites; every save is idempotent.
 """
