@@ -71,10 +71,11 @@ class WriterProcess:
     def __init__(self, database_url: str, service: str, *, max_queued: int = 200_000,
                  send_every: float = SEND_EVERY, restart_base: float = 0.5,
                  restart_cap: float = 30.0, rand: random.Random | None = None,
-                 priority: str = "idle", env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None) -> None:
+        """The worker gets the service's environment (`env`, default os.environ: its
+        RECORD_WRITER_PRIORITY, LOG_LEVEL) with DATABASE_URL set to `database_url`."""
         self._service = service
-        self._env = {**(os.environ if env is None else env), "DATABASE_URL": database_url,
-                     "RECORD_WRITER_PRIORITY": priority}
+        self._env = {**(os.environ if env is None else env), "DATABASE_URL": database_url}
         self._max_queued = max_queued
         self._send_every = send_every
         self._restart_base = restart_base

@@ -74,8 +74,15 @@ async def test_progressive_campaign_with_three_agents_calls_all_fifty(
         return live.get("campaign_id") == "c1" and live.get("in_flight") == "0"
 
     await eventually(live_settled)
-    for username in AGENTS:
-        assert await redis.get(keys.dialer_agent_reservation(username)) is None
+
+    async def no_agent_held() -> bool:
+        # a free agent is reserved for a moment each time an engine looks for a lead (none left:
+        # given back at once), and one whose phone did not take a call for a pause; what must not
+        # happen is a reservation kept
+        return all([await redis.get(keys.dialer_agent_reservation(username)) is None
+                    for username in AGENTS])
+
+    await eventually(no_agent_held)
 
 
 async def test_an_agent_freed_by_a_call_is_announced_to_every_engine(

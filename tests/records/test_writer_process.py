@@ -13,6 +13,7 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import pytest
 
 from common.records.facts import call_fact, event_fact
 from common.records.offload import WriterProcess
@@ -128,6 +129,16 @@ async def test_facts_reach_postgresql_through_a_worker_at_idle_priority(database
         assert await calls_written(database, "wp-a-") == ids
         assert writer.written >= 60 and writer.queued == 0 and writer.database_ok
         assert os.sched_getscheduler(writer.worker_pid) == os.SCHED_IDLE
+
+
+@pytest.mark.parametrize("priority, niceness", [("low", 19), ("normal", os.nice(0))])
+async def test_the_workers_priority_is_configured(database, priority, niceness):
+    env = {**os.environ, "RECORD_WRITER_PRIORITY": priority}
+    async with running(WriterProcess(database, "test", env=env)) as writer:
+        submit_calls(writer, f"wp-{priority}-", 1)
+        assert await writer.flush(WAIT)
+        assert os.sched_getscheduler(writer.worker_pid) == os.SCHED_OTHER
+        assert os.getpriority(os.PRIO_PROCESS, writer.worker_pid) == niceness
 
 
 async def test_a_killed_worker_is_replaced_and_every_fact_still_lands(database):
