@@ -18,6 +18,11 @@
      server of this user's), as if PostgreSQL had a host of its own: what is left is the
      services' own record work. --benchmark-nice N runs the benchmark's own process (the
      simulated PBX and the agents' clients) at niceness N and the services as they were.
+     --stand-in adds a third kind of round, after each pair: records off, and beside the
+     services a SCHED_IDLE process that burns, in bursts every 0.5 s, the CPU per call the
+     record workers and PostgreSQL spent in the last round with records. It tells what the
+     record writing's CPU on these cores costs the pops by itself (against the round without)
+     from what the services' own record code costs (the round with records against it).
 
 Run through scripts/bench.sh (it sets up the virtualenv, Redis and PostgreSQL).
 """
@@ -614,6 +619,23 @@ def change(base: float, loaded: float) -> str:
     return f"{(loaded / base - 1) * 100:+.1f} %"
 
 
+STAND_IN_PERIOD = 0.5  # the record writer's linger: its batches, and PostgreSQL's work, come so
+
+
+def burn(busy_seconds: float, period: float, stop) -> None:
+    """A stand-in for the record workers and PostgreSQL: `busy_seconds` of CPU every `period`,
+    at SCHED_IDLE as they are (the workers always; the backends with --database-idle)."""
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    while not stop.is_set():
+        started = time.perf_counter()
+        while time.perf_counter() - started < busy_seconds:
+            pass
+        stop.wait(max(0.0, period - (time.perf_counter() - started)))
+
+
+RECORD_CPU = ("telephony records", "screenpop records", "postgres")
+
+
 async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
     server_url = os.environ.get("DATABASE_URL")
     if not server_url:
@@ -633,13 +655,26 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
         results, samples = {}, []
         # the first round on a new database runs slower whichever kind it is: it is a warm-up,
         # printed and not counted
-        order = [("warm-up", True)] + [("without records", False),
-                                       ("with records", True)] * args.rounds
+        kinds = [("without records", False), ("with records", True)]
+        if args.stand_in:
+            kinds.append(("stand-in load", False))
+        order = [("warm-up", True)] + kinds * args.rounds
+        record_cpu_ms = {}  # per call, in the last round with records: what the stand-in burns
+        idle_cpu_ms = {}  # the same processes' CPU per call in the last round without
+        spawn = multiprocessing.get_context("spawn")
         for label, records in order:
             stack = Stack(redis_url, args.agents, database, records=records,
                           before_service=services_niceness)
             await stack.start()
             freeze_startup_heap()
+            stop_burning, burner = spawn.Event(), None
+            if label == "stand-in load":
+                busy = sum(record_cpu_ms.values()) / 1000 * args.rate * STAND_IN_PERIOD
+                print(f"stand-in load: {busy * 1000:.0f} ms of CPU every "
+                      f"{STAND_IN_PERIOD:g} s at SCHED_IDLE", flush=True)
+                burner = spawn.Process(target=burn, args=(busy, STAND_IN_PERIOD, stop_burning),
+                                       daemon=True)
+                burner.start()
             # sampled in both kinds of round, so both carry the same load from the benchmark
             sampler = asyncio.create_task(sample_ingest(database, samples))
             deprioritised = asyncio.create_task(deprioritise_backends(database, deprioritise)) \
@@ -650,6 +685,12 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
                 latency = await bench_latency(stack, args.latency_calls, args.rate)
                 cpu = {name: (seconds - cpu_before[name]) * 1000 / args.latency_calls
                        for name, seconds in cpu_snapshot(stack).items()}
+                stop_burning.set()
+                if records:  # the database's CPU beyond what it spends without records
+                    record_cpu_ms = {name: max(0.0, cpu[name] - idle_cpu_ms.get(name, 0.0))
+                                     for name in RECORD_CPU}
+                elif label == "without records":
+                    idle_cpu_ms = {name: cpu[name] for name in RECORD_CPU}
                 busy, total = (after - before for after, before
                                in zip(machine_busy_seconds(), machine_before))
                 if label != "warm-up":
@@ -675,29 +716,40 @@ async def bench_records(redis_url: str, args: argparse.Namespace) -> None:
                           f"{ingest['agents']} agent rows, {ingest['events']} events in all)",
                           flush=True)
             finally:
+                stop_burning.set()
+                if burner is not None:
+                    burner.join(5)
                 await stack.stop()
         # A round's p99 rests on its handful of worst pops: it scatters by tens of percent
         # between identical rounds. The comparison pools every round's pops of each kind.
         pooled = {label: [ms for r in rounds for ms in r["latencies_ms"]]
                   for label, rounds in results.items()}
+        comparisons = [("without records", "with records")]
+        if args.stand_in:
+            comparisons += [("without records", "stand-in load"),
+                            ("stand-in load", "with records")]
         for name, q in (("p50", 0.50), ("p99", 0.99)):
-            base = percentile(pooled["without records"], q)
-            loaded = percentile(pooled["with records"], q)
-            scatter = {label: ", ".join(f"{r[name + '_ms']:.1f}" for r in rounds)
-                       for label, rounds in results.items()}
-            print(f"pop {name} over all {len(pooled['with records'])} pops of each kind: "
-                  f"{base:.1f} ms without records, {loaded:.1f} ms with records "
-                  f"({change(base, loaded)}) · by round: without {scatter['without records']}; "
-                  f"with {scatter['with records']}", flush=True)
-            # each run with records against the run without just before it: a round the machine
-            # ran slower for everything (the benchmark's own CPU per call shows it) counts once
-            paired = [on[name + "_ms"] / off[name + "_ms"] - 1 for off, on in
-                      zip(results["without records"], results["with records"])]
-            print(f"pop {name} change by round: "
-                  + ", ".join(f"{ratio * 100:+.1f} %" for ratio in paired)
-                  + f" · median {statistics.median(paired) * 100:+.1f} %", flush=True)
+            for base_label, label in comparisons:
+                compare(name, q, pooled, results, base_label, label)
     finally:
         await drop_database(server_url, database)
+
+
+def compare(name: str, q: float, pooled: dict, results: dict, base_label: str,
+            label: str) -> None:
+    base, loaded = percentile(pooled[base_label], q), percentile(pooled[label], q)
+    scatter = {kind: ", ".join(f"{r[name + '_ms']:.1f}" for r in results[kind])
+               for kind in (base_label, label)}
+    print(f"pop {name} over all {len(pooled[label])} pops of each kind: {base:.1f} ms "
+          f"{base_label}, {loaded:.1f} ms {label} ({change(base, loaded)}) · by round: "
+          f"{base_label} {scatter[base_label]}; {label} {scatter[label]}", flush=True)
+    # each round against the round of the other kind run beside it: a round the machine ran
+    # slower for everything (the benchmark's own CPU per call shows it) counts once
+    paired = [on[name + "_ms"] / off[name + "_ms"] - 1
+              for off, on in zip(results[base_label], results[label])]
+    print(f"pop {name} change by round, {label} against {base_label}: "
+          + ", ".join(f"{ratio * 100:+.1f} %" for ratio in paired)
+          + f" · median {statistics.median(paired) * 100:+.1f} %", flush=True)
 
 
 async def main() -> None:
@@ -718,6 +770,9 @@ async def main() -> None:
                         help="--records: CPU niceness of the benchmark database's backends")
     parser.add_argument("--benchmark-nice", type=int, default=0,
                         help="--records: CPU niceness of this process (the PBX and the clients)")
+    parser.add_argument("--stand-in", action="store_true",
+                        help="--records: a third kind of round, records off and their CPU "
+                             "burnt beside the services at SCHED_IDLE")
     parser.add_argument("--database-idle", action="store_true",
                         help="--records: the benchmark database's backends at SCHED_IDLE")
     parser.add_argument("--rounds", type=int, default=1,
