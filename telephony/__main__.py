@@ -11,7 +11,7 @@ import uvloop
 
 from common import redisconn
 from common.process import freeze_startup_heap
-from common.records.writer import records_database_url
+from common.records.writer import call_records_on
 from common.settings import ConfigError
 from telephony.config import TelephonyConfig
 from telephony.service import create_service
@@ -21,7 +21,9 @@ REDIS_SOCKET_TIMEOUT = 2.0
 
 async def serve(config: TelephonyConfig) -> None:
     redis = redisconn.connect(config.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT)
-    service = create_service(config, redis=redis, database_url=records_database_url(os.environ))
+    service = create_service(config, redis=redis,
+                             database_url=os.environ.get("DATABASE_URL", "").strip() or None,
+                             call_records=call_records_on(os.environ))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -226,9 +226,10 @@ class TelephonyService:
 
 def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float = 0.5,
                    retry_cap: float = 30.0, heartbeat_interval: float = 5.0,
-                   database_url: str | None = None,
+                   database_url: str | None = None, call_records: bool = True,
                    records: FactSink | None = None) -> TelephonyService:
-    """Call records go to `records`, else to a writer on `database_url`, else nowhere."""
+    """`database_url` is the dialer's database. Call records go to `records`, else (with
+    `call_records`) to a writer on `database_url`, else nowhere."""
     keys = Keys(prefix=config.redis_prefix)
     registry = CollectorRegistry()
     latency = Histogram("telephony_publish_latency_seconds",
@@ -237,7 +238,7 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
                         registry=registry)
     matcher = EndpointMatcher(config.agent_endpoint_patterns)
     tracker = CallTracker(matcher)
-    records = records or writer_for(database_url, "telephony")
+    records = records or writer_for(database_url if call_records else None, "telephony")
     recorder = CallRecorder(records.submit, matcher, node=config.node_name,
                             tz_name=config.tz_name) if records else None
     publisher = CallPublisher(redis, keys, node=config.node_name,

@@ -327,12 +327,15 @@ class WriterMetrics:
             yield GaugeMetricFamily(f"{prefix}_{name}", doc, value=value)
 
 
+def call_records_on(env: Mapping[str, str]) -> bool:
+    """False with CALL_RECORDS=off (the records benchmark's baseline): the services write no call
+    records, and everything else that uses DATABASE_URL (accounts, QA desk, dialer) still does."""
+    return env.get("CALL_RECORDS", "").strip().lower() not in ("off", "0", "no", "false")
+
+
 def records_database_url(env: Mapping[str, str]) -> str | None:
-    """Where a service writes call records: DATABASE_URL, unless CALL_RECORDS=off (the records
-    benchmark's baseline; the accounts and the QA desk still use DATABASE_URL)."""
-    if env.get("CALL_RECORDS", "").strip().lower() in ("off", "0", "no", "false"):
-        return None
-    return env.get("DATABASE_URL", "").strip() or None
+    """Where a service writes call records: DATABASE_URL, unless CALL_RECORDS=off."""
+    return (env.get("DATABASE_URL", "").strip() or None) if call_records_on(env) else None
 
 
 def pool_connector(url: str, *, max_size: int = 2, reset_sessions: bool = True,

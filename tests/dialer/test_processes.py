@@ -33,7 +33,7 @@ async def engines(sim, redis_url, keys, database):
     """Starts `python -m telephony` processes with the dialer on; killed after the test."""
     started: list[asyncio.subprocess.Process] = []
 
-    async def start(worker: str) -> tuple[asyncio.subprocess.Process, int]:
+    async def start(worker: str, **more_env: str) -> tuple[asyncio.subprocess.Process, int]:
         port = free_port()
         env = {**os.environ, "AMI_HOST": "127.0.0.1", "AMI_PORT": str(sim.port),
                "AMI_USERNAME": USERNAME, "AMI_SECRET": SECRET, "REDIS_URL": redis_url,
@@ -42,7 +42,7 @@ async def engines(sim, redis_url, keys, database):
                "TELEPHONY_STATUS_PORT": str(port), "AGI_PORT": str(free_port()),
                "AGENT_ENDPOINT_PATTERNS": "PJSIP/*", "DIALER_LEASE_SECONDS": "2",
                "DIALER_REFRESH_SECONDS": "0.3", "DIALER_RECLAIM_SECONDS": "0.5",
-               "DIALER_RECLAIM_RETRY_SECONDS": "0", "LOG_LEVEL": "WARNING"}
+               "DIALER_RECLAIM_RETRY_SECONDS": "0", "LOG_LEVEL": "WARNING", **more_env}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "telephony", cwd=ROOT, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
@@ -71,6 +71,16 @@ async def http_json(port: int, path: str):
                 return await response.json() if path == "/status" else await response.text()
     except (aiohttp.ClientError, TimeoutError):
         return None
+
+
+async def test_call_records_off_leave_the_dialer_on(engines):
+    """CALL_RECORDS=off (the records benchmark's baseline) stops the record writing only."""
+    _, port = await engines("engine-a", CALL_RECORDS="off")  # ready: its dialer runs
+    metrics = await http_json(port, "/metrics")
+    assert "telephony_dialer_in_flight" in metrics and "telephony_records_" not in metrics
+
+    _, port = await engines("engine-b")
+    assert "telephony_records_queued" in await http_json(port, "/metrics")
 
 
 def real_time(sim, talk: float = 0.3) -> None:
