@@ -178,12 +178,17 @@ async def _consume(kind: str, port: int, expected: int) -> dict:
         matcher = EndpointMatcher(TelephonyConfig().agent_endpoint_patterns)
         tracker = CallTracker(matcher)
         if kind == "records":  # the recorder too, its facts built and then dropped
-            from telephony.records import CallRecorder, Later, RecordingFeed, RecordingPublisher
-            recorder = CallRecorder(lambda fact: None, matcher, node="bench", tz_name="UTC")
-            later = Later()
-            feed = RecordingFeed(TrackerFeed(tracker, RecordingPublisher(Unpublished(), recorder,
-                                                                         later)),
-                                 recorder, later, tracker.live_call_ids, time.time)
+            from telephony.records import (
+                CallRecorder,
+                Later,
+                RecordingFeed,
+                RecordingPublisher,
+                inline_recorder,
+            )
+            observe = inline_recorder(
+                CallRecorder(lambda fact: None, matcher, node="bench", tz_name="UTC"), Later())
+            feed = RecordingFeed(TrackerFeed(tracker, RecordingPublisher(Unpublished(), observe)),
+                                 observe, tracker.live_call_ids, time.time)
         else:
             feed = TrackerFeed(tracker, Unpublished())
 

@@ -3,8 +3,11 @@
 The recorder sits beside the tracker, not in it: `RecordingFeed` shows it every AMI event before
 the tracker reads it (channels by Uniqueid, who asked to hang up, the hang-up cause), and
 `RecordingPublisher` every call update the tracker publishes (direction, customer, variables,
-queue, agents' legs, times). It only builds facts and hands them to the record writer, which never
-blocks, so the pop path costs one deque append per fact.
+queue, agents' legs, times), each as an `Observation`. As deployed the recorder runs in the
+record worker beside telephony (`worker_recorder`, common.records.offload): the pop path costs
+one deque append per observation, and building the facts costs the loop nothing. Given a writer
+of its own (tests, benchmarks), telephony runs it in its loop instead (`inline_recorder`), a
+moment after the pops (`Later`).
 
 - The record is written on the call's first update, `complete` at its `ended` update, so a crash
   mid-call leaves an incomplete record. Each call fact and agent fact carries all the recorder
@@ -39,10 +42,11 @@ blocks, so the pop path costs one deque append per fact.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -63,6 +67,7 @@ from common.records.facts import (
     gap_fact,
     resync_end_fact,
 )
+from common.records.offload import RecorderSpec
 from telephony.ami.frames import NOISE_EVENTS, channel_variables
 from telephony.ami.listener import EventSink, Resync
 from telephony.channels import EndpointMatcher
@@ -392,48 +397,84 @@ class Later:
                 return
 
 
-class RecordingFeed:
-    """The listener's sink when records are on: the recorder sees each item in the order the
-    tracker feed handles it (each event before the tracker reads it), a moment later, but for
-    the noise (a channel's moves between calls show in the events that follow it)."""
+Observation = tuple  # ("event", dict) · ("update", CallUpdate) · ("resyncing", bool) ·
+# ("resynced", [live call ids], epoch): what the recorder is shown, in the tracker's order
 
-    def __init__(self, feed: EventSink, recorder: CallRecorder, later: Later,
+
+def apply(recorder: CallRecorder, observation: Observation) -> None:
+    kind = observation[0]
+    if kind == "event":
+        recorder.observe_event(observation[1])
+    elif kind == "update":
+        recorder.observe_update(observation[1])
+    elif kind == "resyncing":
+        recorder.resyncing = observation[1]
+    elif kind == "resynced":
+        recorder.resynced(observation[1], observation[2])
+    else:
+        raise ValueError(f"unknown observation {kind!r}")
+
+
+def recorder_spec(agent_patterns: Sequence[str], *, node: str, tz_name: str) -> RecorderSpec:
+    """The recorder a record worker runs for this node (see common.records.offload)."""
+    return RecorderSpec("telephony.records:worker_recorder",
+                        {"agent_patterns": list(agent_patterns), "node": node,
+                         "tz_name": tz_name})
+
+
+def worker_recorder(submit: Callable[[Fact], None], *, agent_patterns: Sequence[str], node: str,
+                    tz_name: str) -> Callable[[Observation], None]:
+    """In the record worker: a CallRecorder fed the node's observations."""
+    recorder = CallRecorder(submit, EndpointMatcher(tuple(agent_patterns)), node=node,
+                            tz_name=tz_name)
+    return functools.partial(apply, recorder)
+
+
+def inline_recorder(recorder: CallRecorder, later: Later) -> Callable[[Observation], None]:
+    """The recorder in the service's own loop, each observation applied later (see Later)."""
+    return lambda observation: later.add(apply, recorder, observation)
+
+
+class RecordingFeed:
+    """The listener's sink when records are on: the recorder is shown each item in the order
+    the tracker feed handles it (each event before the tracker reads it), but for the noise (a
+    channel's moves between calls show in the events that follow it)."""
+
+    def __init__(self, feed: EventSink, observe: Callable[[Observation], None],
                  live_call_ids: Callable[[], Collection[str]], clock: Callable[[], float]) -> None:
         self._feed = feed
-        self._recorder = recorder
-        self._later = later
+        self._observe = observe
         self._live_call_ids = live_call_ids
         self._clock = clock
 
     def put_nowait(self, item: dict[str, str] | Resync) -> None:
-        recorder, later = self._recorder, self._later
+        observe = self._observe
         if not isinstance(item, Resync):
             if item.get("Event") not in NOISE_EVENTS:
-                later.add(recorder.observe_event, item)
+                observe(("event", item))
             self._feed.put_nowait(item)
             return
-        later.add(setattr, recorder, "resyncing", True)
+        observe(("resyncing", True))
         try:
             self._feed.put_nowait(item)
         finally:
-            later.add(setattr, recorder, "resyncing", False)
+            observe(("resyncing", False))
         try:
-            later.add(recorder.resynced, self._live_call_ids(), self._clock())
+            observe(("resynced", list(self._live_call_ids()), self._clock()))
         except Exception:
             log.exception("call records: the calls live after the resync could not be read")
 
 
 class RecordingPublisher:
-    """The tracker feed's publisher when records are on: publishes, then records (later)."""
+    """The tracker feed's publisher when records are on: publishes, then shows the recorder."""
 
-    def __init__(self, publisher, recorder: CallRecorder, later: Later) -> None:
+    def __init__(self, publisher, observe: Callable[[Observation], None]) -> None:
         self._publisher = publisher
-        self._recorder = recorder
-        self._later = later
+        self._observe = observe
 
     def submit(self, update: CallUpdate) -> None:
         self._publisher.submit(update)
-        self._later.add(self._recorder.observe_update, update)
+        self._observe(("update", update))
 
 
 def _event_time(event: Mapping[str, str]) -> float:

@@ -25,7 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from redis.asyncio import Redis
 
 from common.keys import Keys
-from common.records.offload import writer_for
+from common.records.offload import WriterProcess, writer_for
 from common.records.writer import FactSink, WriterMetrics
 from telephony.ami.frames import NOISE_EVENTS
 from telephony.ami.listener import AmiListener, Resync
@@ -37,7 +37,14 @@ from telephony.dialer.runtime import Dialer, DialerFeed
 from telephony.ivr import Ivr, create_ivr
 from telephony.publisher import CallPublisher, Heartbeat
 from telephony.queue_waits import QueueWaits, QueueWaitsFeed
-from telephony.records import CallRecorder, Later, RecordingFeed, RecordingPublisher
+from telephony.records import (
+    CallRecorder,
+    Later,
+    RecordingFeed,
+    RecordingPublisher,
+    inline_recorder,
+    recorder_spec,
+)
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -238,19 +245,24 @@ def create_service(config: TelephonyConfig, *, redis: Redis, retry_base: float =
                         registry=registry)
     matcher = EndpointMatcher(config.agent_endpoint_patterns)
     tracker = CallTracker(matcher)
-    records = records or writer_for(database_url if call_records else None, "telephony")
-    recorder = CallRecorder(records.submit, matcher, node=config.node_name,
-                            tz_name=config.tz_name) if records else None
+    records = records or writer_for(
+        database_url if call_records else None, "telephony",
+        recorder_spec(config.agent_endpoint_patterns, node=config.node_name,
+                      tz_name=config.tz_name))
     publisher = CallPublisher(redis, keys, node=config.node_name,
                               on_published=lambda _update, secs: latency.observe(secs))
-    later = Later(busy=publisher.busy)
-    if recorder is not None:
+    observe = None
+    if isinstance(records, WriterProcess) and records.recorder is not None:
+        observe = records.observe  # the recorder runs in the record worker
+    elif records is not None:  # a writer given in this process: the recorder runs here too
+        later = Later(busy=publisher.busy)
         publisher.on_written = later.release
-    feed = TrackerFeed(tracker, RecordingPublisher(publisher, recorder, later) if recorder
+        observe = inline_recorder(CallRecorder(records.submit, matcher, node=config.node_name,
+                                               tz_name=config.tz_name), later)
+    feed = TrackerFeed(tracker, RecordingPublisher(publisher, observe) if observe
                        else publisher,
                        on_resync=lambda: publisher.request_reconcile(tracker.live_call_ids))
-    sink = RecordingFeed(feed, recorder, later, tracker.live_call_ids, time.time) if recorder \
-        else feed
+    sink = RecordingFeed(feed, observe, tracker.live_call_ids, time.time) if observe else feed
     listener = AmiListener(config, sink, retry_base=retry_base, retry_cap=retry_cap)
     executor = OriginateExecutor(listener, OriginateSettings(trunk=config.dialer_trunk))
     waits = QueueWaits()

@@ -1,17 +1,21 @@
-"""A service's call-record writer run beside it, in a child process (common.records.worker).
+"""A service's call records written beside it, in a child process (common.records.worker).
 
-Writing a record costs more than building its facts: grouping them, encoding them for
-PostgreSQL, the round trips, and the work of the PostgreSQL backend each statement wakes, which
-the kernel runs on the waking process's core. Done in the service's own loop, that work sits in
-front of the next pop; done in a worker at idle CPU priority, it runs when the pops leave a core
-free. `submit` still only appends to a deque: every `send_every` seconds what is new goes to the
-worker down a pipe, in one frame.
+Writing a record costs more than knowing what goes in it: building the facts, grouping them,
+encoding them for PostgreSQL, the round trips, and the work of the PostgreSQL backend each
+statement wakes, which the kernel runs on the waking process's core. Done in the service's own
+loop, all of that sits in front of the next pop; done in a worker at idle CPU priority, it runs
+when the pops leave a core free. The service hands over facts (`submit`) or, when the worker
+runs the service's recorder (`RecorderSpec`: telephony's CallRecorder), what the recorder
+observes (`observe`: the AMI events and call updates, as they are). Either only appends to a
+deque; every `send_every` seconds what is new goes down a pipe, in one frame.
 
-A fact stays here until the worker says it has left its queue (written, refused or dropped):
-a worker that dies is started again, with backoff, and sent those facts again (every write is
-idempotent). Past `max_queued` facts not yet sent, the oldest are dropped, counted, and their
-calls get a gap note, as RecordWriter does with its own queue. The worker's figures come back
-with each answer, so /metrics reads the same as with a writer in the process.
+An item stays here until the worker says its facts have left the worker's queue (written,
+refused or dropped): a worker that dies is started again, with backoff, and sent those items
+again (every write is idempotent; a new worker's recorder knows only what it is sent from then
+on, so a call that was live across the restart may lack who hung up). Past `max_queued` items
+not yet sent, the oldest are dropped, counted, and the calls of the dropped facts get a gap
+note, as RecordWriter does with its own queue. The worker's figures come back with each answer,
+so /metrics reads the same as with a writer in the process.
 """
 from __future__ import annotations
 
@@ -35,14 +39,24 @@ from common.tasks import cancel_and_wait, cancel_requested, wait_set
 log = logging.getLogger(__name__)
 
 SEND_EVERY = 0.05
-SEND_LIMIT = 2000  # facts per frame
+SEND_LIMIT = 2000  # items per frame
 EXIT_TIMEOUT = 8.0  # for a stopping worker to write what it holds and exit
 HEALTHY_AFTER = 30.0  # a worker that lived this long starts the backoff again from the bottom
 _HEADER = struct.Struct(">I")
 
 
+class RecorderSpec(NamedTuple):
+    """A recorder the worker runs on what the service observes (`WriterProcess.observe`):
+    `factory` ("module:function") is called in the worker with the writer's submit and `options`,
+    and returns the function each observation goes to."""
+
+    factory: str
+    options: dict
+
+
 class WorkerStatus(NamedTuple):
-    """What a worker says about itself, all counts since it started."""
+    """What a worker says about itself, all counts since it started (`settled`: the items it was
+    sent, facts or observations, whose facts have all left its queue)."""
 
     settled: int = 0
     written: int = 0
@@ -71,18 +85,21 @@ class WriterProcess:
     def __init__(self, database_url: str, service: str, *, max_queued: int = 200_000,
                  send_every: float = SEND_EVERY, restart_base: float = 0.5,
                  restart_cap: float = 30.0, rand: random.Random | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None,
+                 recorder: RecorderSpec | None = None) -> None:
         """The worker gets the service's environment (`env`, default os.environ: its
-        RECORD_WRITER_PRIORITY, LOG_LEVEL) with DATABASE_URL set to `database_url`."""
+        RECORD_WRITER_PRIORITY, LOG_LEVEL) with DATABASE_URL set to `database_url`, and runs
+        `recorder` on what `observe` is given."""
         self._service = service
+        self.recorder = recorder
         self._env = {**(os.environ if env is None else env), "DATABASE_URL": database_url}
         self._max_queued = max_queued
         self._send_every = send_every
         self._restart_base = restart_base
         self._restart_cap = restart_cap
         self._rand = rand or random.Random()
-        self._unsent: deque[tuple[Fact, float]] = deque()
-        self._in_flight: deque[tuple[Fact, float]] = deque()  # sent, not yet settled
+        self._unsent: deque[tuple[Any, float]] = deque()  # facts and observations
+        self._in_flight: deque[tuple[Any, float]] = deque()  # sent, not yet settled
         self._gapped: OrderedDict[str, None] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -98,11 +115,18 @@ class WriterProcess:
 
     # --- the pop path ----------------------------------------------------------------------
     def submit(self, fact: Fact) -> None:
-        self._unsent.append((fact, time.monotonic()))
+        self._queue(fact)
+
+    def observe(self, observation: Any) -> None:
+        """Something for the worker's recorder (picklable; see RecorderSpec)."""
+        self._queue(observation)
+
+    def _queue(self, item: Any) -> None:
+        self._unsent.append((item, time.monotonic()))
         if len(self._unsent) > self._max_queued:
             lost, _ = self._unsent.popleft()
             self.dropped += 1
-            if lost.call_id:
+            if isinstance(lost, Fact) and lost.call_id:
                 self._gapped[lost.call_id] = None
                 self._gapped.move_to_end(lost.call_id)
                 if len(self._gapped) > GAPS_KEPT:
@@ -172,6 +196,7 @@ class WriterProcess:
     async def _serve(self, worker: asyncio.subprocess.Process) -> None:
         """Until the worker is gone: send it the facts, read its answers."""
         assert worker.stdin is not None and worker.stdout is not None
+        worker.stdin.write(encode_frame(self.recorder))  # its first frame: the recorder or None
         tasks = {asyncio.create_task(self._send(worker.stdin)),
                  asyncio.create_task(self._listen(worker.stdout))}
         try:
@@ -191,14 +216,14 @@ class WriterProcess:
                     await self._wakeup.wait()
                     await asyncio.sleep(self._send_every)
                     continue
-                facts = [self._unsent.popleft()
+                items = [self._unsent.popleft()
                          for _ in range(min(SEND_LIMIT, len(self._unsent)))]
                 now = time.monotonic()
-                while self._gapped and len(facts) < SEND_LIMIT:
+                while self._gapped and len(items) < SEND_LIMIT:
                     call_id, _ = self._gapped.popitem(last=False)
-                    facts.append((gap_fact(call_id, DROPPED_GAP), now))
-                self._in_flight.extend(facts)
-                stdin.write(encode_frame([fact for fact, _ in facts]))
+                    items.append((gap_fact(call_id, DROPPED_GAP), now))
+                self._in_flight.extend(items)
+                stdin.write(encode_frame([item for item, _ in items]))
                 await stdin.drain()
         except (ConnectionError, BrokenPipeError) as exc:
             log.warning("call-record worker stopped reading: %s", exc)
@@ -238,9 +263,10 @@ class WriterProcess:
             await worker.wait()
 
 
-def writer_for(database_url: str | None, service: str) -> WriterProcess | None:
+def writer_for(database_url: str | None, service: str,
+               recorder: RecorderSpec | None = None) -> WriterProcess | None:
     """The writer of a service on DATABASE_URL; None (records off, said once) without one."""
     if not database_url:
         log.warning("%s: DATABASE_URL not set or CALL_RECORDS=off; call records are off", service)
         return None
-    return WriterProcess(database_url, service)
+    return WriterProcess(database_url, service, recorder=recorder)

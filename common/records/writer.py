@@ -77,6 +77,7 @@ class RecordWriter:
         self._pool: asyncpg.Pool | None = None
         self._task: asyncio.Task | None = None
         self.written = 0
+        self.submitted = 0
         self.settled = 0  # facts submitted that have left the queue: written, refused or dropped
         self.dropped = 0
         self.write_failures = 0
@@ -85,6 +86,7 @@ class RecordWriter:
 
     # --- the pop path ----------------------------------------------------------------------
     def submit(self, fact: Fact) -> None:
+        self.submitted += 1
         self._queue.append((fact, time.monotonic()))
         if len(self._queue) > self._max_queued:
             lost, _ = self._queue.popleft()

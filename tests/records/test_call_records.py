@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 from common.records.facts import RESYNC_GAP
 from common.records.writer import RecordWriter
@@ -22,13 +23,22 @@ def named(count: int):
         a["username"] is not None for a in record["agents"]) >= count
 
 
+@pytest.fixture(params=["in the service", "in its record worker"])
+async def recorder_at(request, record_stack):
+    """Where telephony's recorder runs: in its own loop (a writer handed to it, as in the other
+    tests), or as deployed, in the record worker it starts beside it on the database."""
+    if request.param == "in its record worker":
+        await record_stack.restart_telephony(database_url=record_stack.database)
+    return request.param
+
+
 async def pops_until(socket, call_id, state):
     while (pop := await socket.pop(call_id))["state"] != state:
         pass
     return pop
 
 
-async def test_a_queue_call_leaves_one_complete_record(record_stack, agents):
+async def test_a_queue_call_leaves_one_complete_record(record_stack, agents, recorder_at):
     _, ana = await signed_in(agents, record_stack, "agente1")
     call = await record_stack.simulator.start_call(
         "inbound_queue", customer="5215512345678", name="Juan Perez",
@@ -62,7 +72,7 @@ async def test_a_queue_call_leaves_one_complete_record(record_stack, agents):
     assert {"started", "agent:PJSIP/6001:answered", "ended"} <= set(record["events"])
 
 
-async def test_a_blind_transfer_lists_both_agents_in_order(record_stack, agents):
+async def test_a_blind_transfer_lists_both_agents_in_order(record_stack, agents, recorder_at):
     _, ana = await signed_in(agents, record_stack, "agente1")
     _, luis = await signed_in(agents, record_stack, "agente2")
     call = await record_stack.simulator.start_call(
@@ -78,7 +88,8 @@ async def test_a_blind_transfer_lists_both_agents_in_order(record_stack, agents)
     assert record["match_status"] == "several"  # a family phone shared by three leads
 
 
-async def test_an_attended_transfer_lists_both_agents_in_order(record_stack, agents):
+async def test_an_attended_transfer_lists_both_agents_in_order(record_stack, agents,
+                                                               recorder_at):
     _, luis = await signed_in(agents, record_stack, "agente2")
     call = await record_stack.simulator.start_call(
         "attended_transfer", customer="5587654321", agents=["PJSIP/6001", "PJSIP/6002"],

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from common.records.facts import call_fact, event_fact
-from common.records.offload import WriterProcess
+from common.records.offload import RecorderSpec, WriterProcess
 
 AT = time.time() - 60
 WAIT = 20.0
@@ -65,6 +65,20 @@ def submit_calls(writer: WriterProcess, prefix: str, count: int) -> set[str]:
         writer.submit(call(call_id))
         writer.submit(started(call_id))
     return ids
+
+
+def calls_recorder(submit, *, prefix: str):
+    """A recorder for the worker (RecorderSpec): ("call", n) becomes call `prefix`n's record,
+    ("nothing",) changes nothing."""
+    def observe(observation) -> None:
+        if observation[0] == "call":
+            call_id = f"{prefix}{observation[1]}"
+            submit(call(call_id))
+            submit(started(call_id))
+    return observe
+
+
+CALLS_RECORDER = "tests.records.test_writer_process:calls_recorder"
 
 
 class Relay:
@@ -155,6 +169,24 @@ async def test_a_killed_worker_is_replaced_and_every_fact_still_lands(database):
         assert writer.dropped == 0
 
 
+async def test_a_worker_runs_the_services_recorder_and_a_replacement_sees_what_it_missed(
+        database):
+    writer = WriterProcess(database, "test", restart_base=0.05, restart_cap=0.2,
+                           recorder=RecorderSpec(CALLS_RECORDER, {"prefix": "wp-g-"}))
+    async with running(writer):
+        for n in range(40):
+            writer.observe(("call", n))
+            writer.observe(("nothing",))  # settles with the facts before it
+        await until(lambda: writer.worker_pid is not None)
+        os.kill(writer.worker_pid, signal.SIGKILL)
+        await until(lambda: writer.restarts > 0)
+        for n in range(40, 80):
+            writer.observe(("call", n))
+        assert await writer.flush(WAIT)
+        assert await calls_written(database, "wp-g-") == {f"wp-g-{n}" for n in range(80)}
+        assert writer.queued == 0 and writer.written >= 160
+
+
 async def test_while_the_database_is_away_facts_wait_and_then_catch_up(database):
     async with Relay(database) as relay, running(WriterProcess(relay.url, "test")) as writer:
         assert await writer.flush(WAIT)
@@ -192,7 +224,7 @@ def alive(pid: int) -> bool:
 
 SERVICE = """
 import asyncio, os, sys
-from common.records.offload import WriterProcess
+from common.records.offload import RecorderSpec, WriterProcess
 from tests.records.test_writer_process import submit_calls
 
 async def main():
