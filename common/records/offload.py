@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from common.backoff import backoff_delay
 from common.records.facts import DROPPED_GAP, Fact, gap_fact
-from common.records.writer import GAPS_KEPT
+from common.records.writer import note_gap
 from common.tasks import cancel_and_wait, cancel_requested, wait_set
 
 log = logging.getLogger(__name__)
@@ -126,11 +126,8 @@ class WriterProcess:
         if len(self._unsent) > self._max_queued:
             lost, _ = self._unsent.popleft()
             self.dropped += 1
-            if isinstance(lost, Fact) and lost.call_id:
-                self._gapped[lost.call_id] = None
-                self._gapped.move_to_end(lost.call_id)
-                if len(self._gapped) > GAPS_KEPT:
-                    self._gapped.popitem(last=False)
+            if isinstance(lost, Fact):
+                note_gap(self._gapped, lost.call_id)
         self._idle.clear()
         self._wakeup.set()
 

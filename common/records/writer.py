@@ -92,11 +92,7 @@ class RecordWriter:
             lost, _ = self._queue.popleft()
             self.dropped += 1
             self.settled += 1
-            if lost.call_id:
-                self._gapped[lost.call_id] = None
-                self._gapped.move_to_end(lost.call_id)
-                if len(self._gapped) > GAPS_KEPT:
-                    self._gapped.popitem(last=False)
+            note_gap(self._gapped, lost.call_id)
         self._idle.clear()
         self._wakeup.set()
 
@@ -213,8 +209,7 @@ class RecordWriter:
             lost, _ = self._queue.popleft()
             self.dropped += 1
             self.settled += 1
-            if lost.call_id:
-                self._gapped[lost.call_id] = None
+            note_gap(self._gapped, lost.call_id)
 
     def _down(self, exc: BaseException) -> None:
         self.write_failures += 1
@@ -226,6 +221,15 @@ class RecordWriter:
         self.last_error = reason
         if isinstance(exc, (OSError, asyncpg.InterfaceError, TimeoutError)):
             self._drop_pool()
+
+
+def note_gap(gapped: OrderedDict[str, None], call_id: str) -> None:
+    """A call that lost a fact to a full queue, kept for its gap note (the newest GAPS_KEPT)."""
+    if call_id:
+        gapped[call_id] = None
+        gapped.move_to_end(call_id)
+        if len(gapped) > GAPS_KEPT:
+            gapped.popitem(last=False)
 
 
 def coalesce(facts: list[Fact]) -> list[Fact]:
