@@ -122,7 +122,7 @@ async def serve(records: RecordWriter, protocol_out: int) -> None:
 def main() -> None:
     service = sys.argv[1] if len(sys.argv) > 1 else "service"
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-                        format=f"%(asctime)s %(levelname)s {service}.records: %(message)s")
+                        format=f"%(asctime)s %(levelname)s {service} records · %(name)s: %(message)s")
     priority = os.environ.get("RECORD_WRITER_PRIORITY", "idle").strip().lower()
     if priority not in PRIORITIES:
         log.warning("RECORD_WRITER_PRIORITY=%r unknown (use %s); using idle", priority,
