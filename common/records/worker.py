@@ -4,10 +4,10 @@ write its call-record facts (see common.records.offload).
 Its first frame on stdin says which recorder to run (a RecorderSpec, or None); the frames after
 it carry facts, which it writes with a RecordWriter on DATABASE_URL, and observations, which
 go to the recorder, whose facts it writes the same way. It answers on stdout with its figures
-whenever they change. The end of its input (the service stopping, or
-gone) makes it write what it holds and exit; SIGINT and SIGTERM are left to the service. Before anything else it lowers its own CPU
-priority as RECORD_WRITER_PRIORITY says: `idle` (the default: it runs only on a core nothing
-else wants), `low` (nice 19) or `normal`.
+whenever they change. The end of its input (the service stopping, or gone) makes it write what
+it holds and exit; SIGINT and SIGTERM are left to the service. Before anything else it lowers
+its own CPU priority as RECORD_WRITER_PRIORITY says: `idle` (the default: it runs only on a
+core nothing else wants), `low` (nice 19) or `normal`.
 """
 from __future__ import annotations
 
@@ -122,7 +122,8 @@ async def serve(records: RecordWriter, protocol_out: int) -> None:
 def main() -> None:
     service = sys.argv[1] if len(sys.argv) > 1 else "service"
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-                        format=f"%(asctime)s %(levelname)s {service} records · %(name)s: %(message)s")
+                        format=f"%(asctime)s %(levelname)s {service} records · "
+                               "%(name)s: %(message)s")
     priority = os.environ.get("RECORD_WRITER_PRIORITY", "idle").strip().lower()
     if priority not in PRIORITIES:
         log.warning("RECORD_WRITER_PRIORITY=%r unknown (use %s); using idle", priority,

@@ -57,12 +57,9 @@ _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
 class RecordWriter:
     def __init__(self, connect: Callable[[], Awaitable[asyncpg.Pool]], *,
                  max_queued: int = 200_000, retry_base: float = 0.5, retry_cap: float = 30.0,
-                 rand: random.Random | None = None, owns_pool: bool = True,
-                 linger: float = LINGER) -> None:
-        """`connect` gives the pool to write with; `owns_pool=False` when it is the process's
-        shared one (common.db.pool.LazyPool.get): the writer then never closes it."""
+                 rand: random.Random | None = None, linger: float = LINGER) -> None:
+        """`connect` gives the pool to write with, the writer's own."""
         self._connect = connect
-        self._owns_pool = owns_pool
         self._max_queued = max_queued
         self._retry_base = retry_base
         self._retry_cap = retry_cap
@@ -123,9 +120,8 @@ class RecordWriter:
         self._drop_pool()
 
     def _drop_pool(self) -> None:
-        """Connect again next time (a pool of its own is closed; a shared one is the pool's
-        owner's to close)."""
-        if self._pool is not None and self._owns_pool:
+        """Close the pool; connect again next time."""
+        if self._pool is not None:
             self._pool.terminate()
         self._pool = None
 
