@@ -77,3 +77,12 @@ def display(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def readable(raw: str | None) -> str:
+    """Any stored number for the screen: `display` of its E.164 form, else the raw text as it
+    came (a withheld caller ID, an extension); an em dash when there is none."""
+    if not raw:
+        return "—"
+    e164 = to_e164(raw)
+    return display(e164) if e164 else raw

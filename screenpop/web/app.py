@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from common import phones
 from common.db.pool import LazyPool
 from common.keys import Keys
 from common.records.offload import writer_for
@@ -122,6 +123,7 @@ def create_app(config: ScreenpopConfig, *, redis, index: PreinstallationIndex, g
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
                                    autoescape=True)
     templates.globals["static"] = lambda name: str(app.router["static"].url_for(filename=name))
+    templates.filters["phone"] = phones.readable
     app[TEMPLATES] = templates
 
     app.router.add_get("/", agent_page)

@@ -1,6 +1,6 @@
 import pytest
 
-from common.phones import all_e164, display, is_withheld, to_e164
+from common.phones import all_e164, display, is_withheld, readable, to_e164
 
 MX = "+525512345678"
 
@@ -40,6 +40,13 @@ def test_fields_holding_several_numbers_yield_each_once():
 
 def test_display_groups_digits_for_reading():
     assert display(MX) == "+52 55 1234 5678"
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    (MX, "+52 55 1234 5678"), ("5512345678", "+52 55 1234 5678"), ("anonymous", "anonymous"),
+    ("6001", "6001"), ("", "—"), (None, "—")])
+def test_stored_numbers_read_the_same_whatever_their_form(stored, shown):
+    assert readable(stored) == shown
 
 
 def test_extensions_are_not_part_of_the_number():
