@@ -178,5 +178,9 @@ cat <<MSG
   Registros: $LOGS   ·   Ctrl-C detiene todo.
 
 MSG
-wait -n "${CHILD_PIDS[@]}" || true
-die "a service stopped; see the logs in $LOGS"
+status=0
+wait -n "${CHILD_PIDS[@]}" || status=$?
+# Ctrl-C reaches every process of the terminal's group, the services too, and a service exits
+# 0 only when told to stop: one that got there before this shell's trap is the demo stopping.
+[ "$status" -eq 0 ] && exit 130
+die "a service stopped (exit status $status); see the logs in $LOGS"
