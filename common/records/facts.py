@@ -118,7 +118,10 @@ STATEMENTS: dict[str, str] = {
     "channel": """
         INSERT INTO call_channels (call_id, uniqueid, channel) VALUES ($1, $2, $3)
         ON CONFLICT DO NOTHING""",
-    # one row per endpoint, numbered in the order the endpoints first reached the call
+    # telephony: one row per endpoint, numbered in the order the endpoints first reached the
+    # call. Its account is the one signed in there (agent_name, from screenpop, before or
+    # after), else the endpoint's only account: a call answered on a desk phone while nobody
+    # had the screen open is still that desk's agent's call.
     "agent": """
         WITH updated AS (
             UPDATE call_agents SET
@@ -133,7 +136,9 @@ STATEMENTS: dict[str, str] = {
                                  left_at)
         SELECT $1, (SELECT coalesce(max(position) + 1, 0) FROM call_agents WHERE call_id = $1),
                $2, coalesce($3, (SELECT actor FROM call_events
-                                 WHERE call_id = $1 AND event_key = 'user:' || $2)), $4, $5, $6
+                                 WHERE call_id = $1 AND event_key = 'user:' || $2),
+                            (SELECT min(username) FROM account_endpoints
+                             WHERE endpoint = $2 HAVING count(*) = 1)), $4, $5, $6
         WHERE NOT EXISTS (SELECT 1 FROM updated)""",
     # screenpop: the account at an endpoint that answered; kept as an event too, so telephony's
     # row for that endpoint picks it up whichever lands first
@@ -177,7 +182,7 @@ NEEDS_ROW = frozenset(ORDER) - {"call", "resync_end"}
 
 DROPPED_GAP = "escrituras perdidas: la cola de registros se llenó mientras la base de datos no respondía"
 RESYNC_GAP = "fin no observado: la llamada terminó mientras telefonía no estaba conectada"
-RESYNC_START_GAP = "inicio no observado: telefonía se reinició durante la llamada"
+RESYNC_START_GAP = "inicio no observado: la llamada ya estaba en curso cuando telefonía se conectó"
 
 
 class Hold(NamedTuple):

@@ -91,13 +91,9 @@ async def call_detail(pool: asyncpg.Pool, call_id: str) -> CallDetail | None:
                                      "FROM call_records r WHERE r.call_id = $1", call_id)
         if record is None:
             return None
-        # each agent's name as the accounts have it (a removed account leaves its username);
-        # a phone that rang with nobody's answer named is its account's, when only one has it
+        # each agent's name as the accounts have it (a removed account leaves its username)
         agents = await conn.fetch("""
-            SELECT a.*, coalesce(acc.display_name, (
-                SELECT min(owner.display_name) FROM account_endpoints e
-                JOIN accounts owner USING (username) WHERE e.endpoint = a.endpoint
-                HAVING count(*) = 1)) AS display_name
+            SELECT a.*, acc.display_name
             FROM call_agents a LEFT JOIN accounts acc USING (username)
             WHERE a.call_id = $1 ORDER BY a.position""", call_id)
         events = await conn.fetch("SELECT at, kind, actor, detail FROM call_events "

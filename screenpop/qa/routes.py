@@ -20,7 +20,7 @@ from screenpop.qa import calibration, charts, evaluations, records, sampling, ti
 from screenpop.qa.export import csv_chunks
 from screenpop.qa.filters import CallFilter, Cursor, FilterError, parse_filter
 from screenpop.qa.forms import FormError, parse_scores, required_text
-from screenpop.qa.recordings import resolve_recording
+from screenpop.qa.recordings import recording_state, resolve_recording
 from screenpop.qa.scorecard import Scorecard
 from screenpop.qa.settings import QaSettings
 from screenpop.users import User
@@ -205,12 +205,19 @@ async def call_page(request: web.Request) -> web.Response:
     if not is_reviewer(user):
         scored = [e for e in scored if e.row["agent_username"] == user.username]
     mine = next((e for e in scored if e.row["reviewer"] == user.username), None)
-    return _render(request, "qa_call.html", session, user, detail=detail, evaluations=scored,
+    return _render(request, "qa_call.html", session, user, evaluations=scored,
                    mine=_answers(mine), scorecard=request.app[QA_SCORECARD],
-                   steps_reached=_steps_reached(detail.record["guided"]),
-                   ivr_steps=ivr_steps(detail.record["ivr_path"]),
-                   lookup_label=lookup_label(detail.record), events=_timeline(request, detail),
-                   form_action=f"/qa/calls/{call_id}/evaluation", calibration=None)
+                   form_action=f"/qa/calls/{call_id}/evaluation", calibration=None,
+                   **_call_context(request, detail))
+
+
+def _call_context(request: web.Request, detail: records.CallDetail) -> dict:
+    """What the call's data, player and timeline (qa_callinfo.html) show."""
+    record = detail.record
+    return {"detail": detail, "steps_reached": _steps_reached(record["guided"]),
+            "ivr_steps": ivr_steps(record["ivr_path"]), "lookup_label": lookup_label(record),
+            "events": _timeline(request, detail),
+            "recording": recording_state(request.app[QA_SETTINGS].recordings_dir, record)}
 
 
 def _timeline(request: web.Request, detail: records.CallDetail) -> list[timeline.Entry]:
@@ -402,11 +409,9 @@ async def calibration_page(request: web.Request) -> web.Response:
     mine = next((e for e in await evaluations.evaluations_of(
         pool, call_id, calibration_id=spread.calibration["id"])
         if e.row["reviewer"] == user.username), None)
-    return _render(request, "qa_calibration.html", session, user, spread=spread, detail=detail,
+    return _render(request, "qa_calibration.html", session, user, spread=spread,
                    scorecard=request.app[QA_SCORECARD], mine=_answers(mine),
-                   steps_reached=_steps_reached(detail.record["guided"]),
-                   ivr_steps=ivr_steps(detail.record["ivr_path"]),
-                   lookup_label=lookup_label(detail.record), events=_timeline(request, detail),
+                   **_call_context(request, detail),
                    form_action=f"/qa/calls/{call_id}/evaluation",
                    calibration=spread.calibration)
 

@@ -167,3 +167,27 @@ async def test_records_written_before_0004_read_as_never_on_hold_and_without_ivr
                                " VALUES ('ana', 'Ana', 'plain-text', 'agent')")
     finally:
         await conn.close()
+
+
+async def test_legs_recorded_before_0009_with_nobody_signed_in_get_their_phones_only_account(
+        empty_database):
+    migrations = load_migrations()
+    conn = await connection(empty_database)
+    try:
+        await migrate(conn, migrations[:8])
+        hash_ = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$abc"
+        for username, endpoint in (("ana", "PJSIP/6001"), ("beto", "PJSIP/6002"),
+                                   ("carla", "PJSIP/6002")):
+            await conn.execute("INSERT INTO accounts (username, display_name, password_hash, role)"
+                               " VALUES ($1, $1, $2, 'agent')", username, hash_)
+            await conn.execute("INSERT INTO account_endpoints VALUES ($1, $2, 0)", username, endpoint)
+        await conn.execute("INSERT INTO call_records (call_id) VALUES ('old')")
+        await conn.execute("INSERT INTO call_agents (call_id, position, endpoint, answered_at) VALUES"
+                           " ('old', 0, 'PJSIP/6001', now()), ('old', 1, 'PJSIP/6002', now()),"
+                           " ('old', 2, 'PJSIP/6099', now())")
+        assert [m.version for m in await migrate(conn, migrations[:9])] == [9]
+        assert [r["username"] for r in await conn.fetch(
+            "SELECT username FROM call_agents ORDER BY position")] == ["ana", None, None]
+        assert await conn.fetchval("SELECT agent_username FROM call_records") == "ana"
+    finally:
+        await conn.close()

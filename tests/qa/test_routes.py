@@ -159,6 +159,29 @@ async def test_recording_missing_or_escaping_is_not_served(desk, calls, signed_i
         assert "fuera de RECORDINGS_DIR" not in await response.text()
 
 
+async def test_the_call_page_offers_the_player_only_for_a_file_it_can_serve(desk, calls,
+                                                                            signed_in, pool):
+    await pool.execute("INSERT INTO call_records (call_id, ring_at, recording_file) "
+                       "VALUES ('c-live', now(), 'c-live.wav')")  # Asterisk still writing it
+    async with pool.acquire() as conn:
+        await insert_call(conn, "c-plain", started_at=NOW)  # not recorded
+    rita = await signed_in("rita")
+    says = {}
+    for call_id in ("c-ana", "c-beto", "c-esc", "c-live", "c-plain"):
+        page = await (await get(rita, f"/qa/calls/{call_id}")).text()
+        player = re.search(r'<audio id="player"[^>]*>|<p class="\w+" id="no-recording">([^<]*)',
+                           page)
+        says[call_id] = player.group(1) or "player"
+    assert says == {
+        "c-ana": "player",
+        "c-beto": "No se encontró el archivo de la grabación. Si esta llamada debía grabarse, "
+                  "avise a soporte.",
+        "c-esc": "No se encontró el archivo de la grabación. Si esta llamada debía grabarse, "
+                 "avise a soporte.",  # "../secret.txt": never offered, never served
+        "c-live": "La grabación estará disponible cuando termine la llamada.",
+        "c-plain": "Esta llamada no tiene grabación."}
+
+
 async def test_csv_export_streams_exactly_the_filtered_calls(desk, pool, signed_in):
     async with pool.acquire() as conn:
         await generate_calls(conn, 2500, end=NOW, days=20)

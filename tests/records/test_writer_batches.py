@@ -123,3 +123,33 @@ async def test_two_writers_on_the_same_new_calls_at_once_never_deadlock(database
         finally:
             await conn.close()
         assert named == len(calls)
+
+
+async def test_a_leg_nobody_was_signed_in_at_is_its_endpoints_only_account(database):
+    conn = await asyncpg.connect(database, timeout=5)
+    try:
+        hash_ = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$abc"
+        for username, endpoints in (("ana", ["PJSIP/6001"]), ("beto", ["PJSIP/6002"]),
+                                    ("carla", ["PJSIP/6002"])):
+            await conn.execute("INSERT INTO accounts (username, display_name, password_hash, role)"
+                               " VALUES ($1, $1, $2, 'agent')", username, hash_)
+            for position, endpoint in enumerate(endpoints):
+                await conn.execute("INSERT INTO account_endpoints VALUES ($1, $2, $3)",
+                                   username, endpoint, position)
+    finally:
+        await conn.close()
+    writer = writer_on(database)
+    # answered at ana's desk with her screen closed, then transferred to a shared phone
+    for fact in (the_call(), leg("PJSIP/6001", rang_at=AT, answered_at=AT + 2),
+                 leg("PJSIP/6002", rang_at=AT + 30, answered_at=AT + 32)):
+        writer.submit(fact)
+    async with running(writer):
+        assert await writer.flush(10)
+        row, agents = await record(database)
+        assert [a["username"] for a in agents] == ["ana", None]  # 6002 is beto's and carla's
+        assert row["agent_username"] == "ana"  # the QA desk scores her, she opens her call
+        writer.submit(agent_name_fact(CALL, "PJSIP/6002", "carla"))  # signed in there after all
+        assert await writer.flush(10)
+        row, agents = await record(database)
+        assert [a["username"] for a in agents] == ["ana", "carla"]
+        assert row["agent_username"] == "carla"
