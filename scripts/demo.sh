@@ -11,6 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 stop_demo() {
   [ -z "${DEMO_FILE:-}" ] || rm -f "$DEMO_FILE"
+  [ -z "${DEMO_RECORDINGS:-}" ] || rm -rf "$DEMO_RECORDINGS"
   if [ "${DATABASE_CREATED:-0}" = 1 ] && [ "${PG_IS_OURS:-}" != 1 ]; then
     DATABASE_URL="$SERVER_DATABASE_URL" pg_exec "DROP DATABASE IF EXISTS $DEMO_DATABASE WITH (FORCE)" || true
   fi
@@ -94,6 +95,13 @@ export TELEPHONY_STATUS_PORT SCREENPOP_PORT SCREENPOP_HOST=127.0.0.1
 export SCREENPOP_SECRET_KEY="${SCREENPOP_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 export WISPHUB_URL="http://127.0.0.1:$SANDBOX_PORT/api/" WISPHUB_PANEL_URL="http://127.0.0.1:$SANDBOX_PORT/"
 export WISPHUB_SYNC_INTERVAL="${WISPHUB_SYNC_INTERVAL:-60}"
+# the simulator records every answered call there as Asterisk's MixMonitor would, for the QA
+# desk's player; a folder the demo picked itself goes when the demo stops
+if [ -z "${RECORDINGS_DIR:-}" ]; then
+  DEMO_RECORDINGS="$RUN_DIR/recordings/demo-$INSTANCE"
+  RECORDINGS_DIR="$DEMO_RECORDINGS"
+fi
+export RECORDINGS_DIR
 # the sandbox tenant's routers and APs per zone (write-back never guesses them)
 export WISPHUB_ACTIONS_CONFIG="${WISPHUB_ACTIONS_CONFIG:-$ROOT/screenpop/sandbox/actions.json}"
 
@@ -116,7 +124,8 @@ say "starting the PBX simulator (AMI on $AMI_PORT, control on $CONTROL_PORT)"
 start simulator "$LOGS/simulator.log" "$PY" -m telephony.simulator serve --port "$AMI_PORT" \
   --control-port "$CONTROL_PORT" --username "$AMI_USERNAME" --secret "$AMI_SECRET" \
   --demo --demo-agents PJSIP/6001,PJSIP/6002 --demo-numbers "$DEMO_NUMBERS" --demo-interval 12 \
-  --agi-host "$AGI_HOST" --agi-port "$AGI_PORT" --dialer-talk-seconds 90
+  --agi-host "$AGI_HOST" --agi-port "$AGI_PORT" --dialer-talk-seconds 90 \
+  --recordings "$RECORDINGS_DIR"
 wait_for_tcp "the PBX simulator" "$AMI_PORT" "$LOGS/simulator.log"
 
 say "starting telephony (status on $TELEPHONY_STATUS_PORT)"

@@ -6,13 +6,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 
+from telephony.config import TelephonyConfig
 from telephony.simulator import dialer_outcomes as oc
 from telephony.simulator.catalogue import SCENARIO_NAMES
 from telephony.simulator.control import create_control_app
@@ -25,6 +29,7 @@ from telephony.simulator.dialer import (
     DialerFloor,
     DialerSettings,
 )
+from telephony.simulator.mixmonitor import MixMonitor
 from telephony.simulator.originate import Trunk
 from telephony.simulator.server import PbxSimulator
 
@@ -87,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "the server down")
     serve.add_argument("--ring-in-use", action="store_true",
                        help="let a queue ring members already on a call (queues.conf ringinuse=yes)")
+    serve.add_argument("--recordings", type=Path,
+                       help="write each answered call's recording below this folder, as "
+                            "MixMonitor names it (YYYY/MM/DD/<linkedid>.wav, the date in TZ_NAME)")
     dialer = serve.add_argument_group("dialer Originates (contexts dialer / dialer-connect)")
     dialer.add_argument("--dialer-outcomes", type=_weights, default={oc.CONNECTED: 1.0},
                         help="outcome weights, e.g. connected=60,no_answer=15,busy=10,"
@@ -123,13 +131,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_monitor(args: argparse.Namespace,
+                  env: Mapping[str, str]) -> Callable[[bytes], None] | None:
+    if args.recordings is None:
+        return None
+    tz = ZoneInfo(env.get("TZ_NAME", "").strip() or TelephonyConfig.tz_name)
+    return MixMonitor(args.recordings, tz).feed
+
+
 async def serve(args: argparse.Namespace) -> None:
     sim = PbxSimulator(username=args.username, secret=args.secret, host=args.host,
                        port=args.port, login_failure_delay=args.login_failure_delay,
                        default_speed=args.speed, default_hold=args.hold_for or None,
                        ring_in_use=args.ring_in_use,
                        agi_target=(args.agi_host, args.agi_port) if args.agi_port else None,
-                       dialer=build_dialer(args))
+                       dialer=build_dialer(args), monitor=build_monitor(args, os.environ))
     await sim.start()
     runner = web.AppRunner(create_control_app(sim, default_agents=args.demo_agents))
     await runner.setup()

@@ -54,13 +54,15 @@ class PbxSimulator:
                  default_hold: float | None = None, ring_in_use: bool = True,
                  max_write_buffer: int = MAX_WRITE_BUFFER,
                  agi_target: tuple[str, int] | None = None,
-                 dialer: DialerFloor | None = None) -> None:
+                 dialer: DialerFloor | None = None,
+                 monitor: Callable[[bytes], None] | None = None) -> None:
         """`default_hold`: seconds an answered call stays up when the caller names no hold
         (None: as recorded, a few seconds). `ring_in_use=False` is a queue with `ringinuse=no`,
         as the recorded traces were made: members already on a call are not rung.
         `agi_target` (host, port): the FastAGI server an IVR call's `lookup` step runs against, as
         the dialplan's AGI(agi://…/lookup) does; None: the look-up fails, as with the server down.
-        `dialer`: the agents, trunk, outcome mix and delays dialer Originates meet."""
+        `dialer`: the agents, trunk, outcome mix and delays dialer Originates meet.
+        `monitor` is shown every event the clients are sent (mixmonitor.MixMonitor.feed)."""
         self.username = username
         self.secret = secret
         self.host = host
@@ -75,6 +77,7 @@ class PbxSimulator:
         self.logins = 0
         self.catalogue = catalogue or Catalogue()
         self.dialer = dialer or DialerFloor()
+        self._monitor = monitor
         self.table = ChannelTable()
         self.started_at = time.monotonic()
         self._requested_port = port
@@ -333,6 +336,8 @@ class PbxSimulator:
             if event.table:
                 self.table.apply(join_repeated(*parse_block(data[:-4])), now=now,
                                  owner=call.call_id)
+        if self._monitor is not None:
+            self._monitor(b"".join(data for event, data in batch if event.sent))
         for session in self._sessions:
             if not session.authenticated:
                 continue
@@ -342,6 +347,8 @@ class PbxSimulator:
                 session.send(chunk)
 
     def _broadcast(self, data: bytes, classes: frozenset[str]) -> None:
+        if self._monitor is not None:
+            self._monitor(data)
         for session in list(self._sessions):
             if data and session.wants(classes):
                 session.send(data)
