@@ -69,6 +69,9 @@ def customer(update: CallUpdate) -> tuple[str | None, str]:
     number = to_e164(update.customer_number)
     if number:
         return number, display(number)
+    if update.direction == "outbound" and not update.customer_number:
+        # placed to the agent first (dialer, callback): the customer is dialled once they answer
+        return None, "Sin número" if update.state == "ended" else "Por marcar"
     if is_withheld(update.customer_number):
         return None, "Número oculto"
     return None, (update.customer_number or "").strip()

@@ -68,6 +68,10 @@ async def test_withheld_and_unknown_numbers_pop_without_match(nodes, agents, use
     pop = await ws.pop("unknown")
     assert pop["customer_number"] == "+525599990000"
     assert pop["match"]["status"] == "none"
+    # a campaign call rings the agent before the customer is dialled: nobody withheld anything
+    await telephony.publish(call("agent-first", {"PJSIP/6001": "ringing"}, number=None,
+                                 direction="outbound", queue=None))
+    assert (await ws.pop("agent-first"))["customer_display"] == "Por marcar"
 
 
 async def test_ringall_the_agent_who_does_not_answer_sees_answered_elsewhere(
