@@ -317,3 +317,25 @@ async def test_chart_data(desk, calls, signed_in, scorecard):
                                                                      ("beto", "Beto")}
     bad = await get(rita, "/qa/api/charts?from=nope")
     assert bad.status == 400 and "AAAA-MM-DD" in (await bad.json())["error"]
+
+
+@pytest.mark.parametrize(("username", "sections"), [
+    ("ana", ["Mis calificaciones"]),
+    ("rita", ["Calidad"]),
+    ("susana", ["Supervisión", "Campañas", "Calidad"]),
+    ("adan", ["Supervisión", "Campañas", "Calidad"])])
+async def test_every_top_bar_links_the_sections_the_role_may_open(desk, signed_in, username,
+                                                                  sections):
+    person = await signed_in(username)
+
+    def links(page: str) -> list[tuple[str, str]]:
+        nav = re.search(r'<nav class="sections".*?</nav>', page, re.S).group(0)
+        return re.findall(r'<a class="toplink" href="([^"]+)"([^>]*)>([^<]+)</a>', nav)
+
+    home = links(await (await get(person, "/")).text())
+    assert [label for _, _, label in home] == sections
+    # from the agent page a section opens in a tab of its own: the pop page stays for the next call
+    assert all('target="_blank"' in attributes for _, attributes, _ in home)
+    qa = links(await (await get(person, "/qa")).text())
+    assert [label for _, _, label in qa] == ["Mis llamadas", *sections[:-1]]
+    assert all(href != "/qa" and "target" not in attributes for href, attributes, _ in qa)
