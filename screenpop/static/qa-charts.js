@@ -19,18 +19,21 @@
     box.appendChild(p);
   }
 
-  // Horizontal bars: one row per entry, value 0..max, label on the left.
+  // Horizontal bars: one row per entry, value 0..max, label on the left, the value (and the
+  // entry's note: what the value is of) on the right.
   function bars(box, entries, max, unit) {
     if (!entries.length) return empty(box, "Sin datos en este periodo.");
     // Drawn at the box's own width, so the text keeps its size on a phone.
     const width = Math.min(760, Math.max(300, box.clientWidth || 600));
     const row = 26, labelWidth = Math.min(150, Math.round(width * 0.34)), height = entries.length * row + 10;
+    const valueWidth = entries.some(function (entry) { return entry.note; }) ? 150 : 70;
     const svg = el("svg", {viewBox: "0 0 " + width + " " + height, role: "img", class: "qa-svg"});
     entries.forEach(function (entry, i) {
-      const y = i * row + 5, barWidth = max ? (width - labelWidth - 70) * entry.value / max : 0;
+      const y = i * row + 5, barWidth = max ? (width - labelWidth - valueWidth) * entry.value / max : 0;
       svg.appendChild(el("text", {x: labelWidth - 6, y: y + 16, "text-anchor": "end", class: "qa-svg-label"}, entry.label));
       svg.appendChild(el("rect", {x: labelWidth, y: y + 2, width: Math.max(barWidth, 1), height: row - 8, fill: COLOURS[0], rx: 3}));
-      svg.appendChild(el("text", {x: labelWidth + barWidth + 6, y: y + 16, class: "qa-svg-value"}, entry.value + unit));
+      svg.appendChild(el("text", {x: labelWidth + barWidth + 6, y: y + 16, class: "qa-svg-value"},
+                         entry.value + unit + (entry.note ? " · " + entry.note : "")));
     });
     box.replaceChildren(svg);
   }
@@ -79,7 +82,8 @@
       if (!response.ok) { status.textContent = data.error || "No se pudieron cargar las gráficas. Intente de nuevo."; return; }
       lines(document.getElementById("chart-weekly"), data.weekly_scores);
       bars(document.getElementById("chart-activation"), data.activation.map(function (a) {
-        return {label: a.name || a.agent, value: a.rate};
+        return {label: a.name || a.agent, value: a.rate,
+                note: a.activated + " de " + a.calls + (a.calls === 1 ? " llamada" : " llamadas")};
       }), 100, " %");
       const most = data.failed_items.length ? data.failed_items[0].failures : 0;
       bars(document.getElementById("chart-failed"), data.failed_items.map(function (f) {

@@ -4,6 +4,7 @@ and 1440 px go to SCREENSHOT_DIR."""
 from __future__ import annotations
 
 import math
+import re
 import struct
 import wave
 from datetime import timedelta
@@ -118,6 +119,9 @@ async def test_score_dispute_resolve_in_chromium(browser, desk, pool, recordings
     await rita.goto(f"{desk.url}/qa/charts")
     await expect(rita.locator("#chart-weekly svg circle")).to_have_count(1)
     await expect(rita.locator("#chart-activation svg rect")).not_to_have_count(0)
+    # a rate says what it is of: "0 % · 0 de 2 llamadas"
+    await expect(rita.locator("#chart-activation .qa-svg-value").first).to_have_text(
+        re.compile(r"^\d+(\.\d)? % · \d+ de \d+ llamadas?$"))
     await rita.screenshot(path=str(shots / "qa-charts-1440.png"), full_page=True)
     await rita.set_viewport_size({"width": 380, "height": 800})
     await rita.reload()
