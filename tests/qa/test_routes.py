@@ -68,6 +68,7 @@ async def test_reviewer_roles_open_every_page(desk, calls, signed_in, role_user)
     assert '<option value="fibra-nov" >Fibra noviembre</option>' in listing
     call = await (await get(person, "/qa/calls/c-ana")).text()
     assert "<dt>Campaña</dt><dd>Fibra noviembre</dd>" in call
+    assert "<h2>Calificar a Ana · " in call  # whom the score is for (a transfer's last agent)
     assert '<option value="beto" >Beto</option>' in listing
     filtered = await (await get(person, "/qa?agent=beto")).text()
     assert '<option value="beto" selected>Beto</option>' in filtered
