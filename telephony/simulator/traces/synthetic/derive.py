@@ -440,14 +440,14 @@ def ivr_after_hours() -> None:
     steps(b, "ivr-closed", "s", 1, ("Set", "IVR_PATH=cerrado"),
           ("Playback", "/etc/asterisk/sounds/es/fuera-de-horario"), wait=0.5)
     steps(b, "ivr-closed", "s", 3, ("Set", "TIMEOUT(digit)=3"),
-          ("BackGround", "/etc/asterisk/sounds/es/callback-oferta"), wait=7.5)
+          ("BackGround", "/etc/asterisk/sounds/es/callback-cerrado"), wait=7.5)
     dtmf(b, "1", 2.0, Priority="4", **ctx)
     b.channel_event("VarSet", IVR_2, [("Variable", "BACKGROUNDSTATUS"), ("Value", "SUCCESS")],
                     privilege="dialplan,all", Priority="4", **ctx)
     steps(b, "ivr-closed", "1", 1, ("Set", "IVR_PATH=cerradoc"), ("Set", "SP_CALLBACK=failed"),
           ("AGI", CALLBACK_AGI.format(entered="1795497128", preinst="")))
     steps(b, "ivr-closed", "1", 4, ("GotoIf", "0?bye,1"),
-          ("Playback", "/etc/asterisk/sounds/es/callback-confirmado"), wait=0.01)
+          ("Playback", "/etc/asterisk/sounds/es/callback-confirmado-cerrado"), wait=0.01)
     steps(b, "ivr-closed", "1", 6, ("Hangup", ""), wait=5.5)
     caller_hangs_up(b, Context="ivr-closed", Exten="1", Priority="6")
     dump("ivr-after-hours.txt", banner, b.blocks + [blocks[-1]])
