@@ -363,27 +363,52 @@ def _today(request: web.Request) -> date:
     return datetime.now(UTC).astimezone(request.app[QA_TZ]).date()
 
 
+def _queue_day(request: web.Request, raw: str | None, user: User) -> date:
+    """The sample a reviewer works on: a day up to today (TZ_NAME), today when not given.
+    Reviewers mostly score the calls of the days before, whose calls have all ended."""
+    today = _today(request)
+    if not raw:
+        return today
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise _error(request, 400, f"Fecha inválida «{raw}»: use el formato AAAA-MM-DD.",
+                     user=user) from None
+    if day > today:
+        raise _error(request, 400, "Las llamadas de ese día todavía no ocurren: elija hoy o un "
+                     "día anterior.", user=user)
+    return day
+
+
+def _queue_url(day: date, today: date) -> str:
+    return "/qa/queue" if day == today else f"/qa/queue?day={day.isoformat()}"
+
+
 async def queue_page(request: web.Request) -> web.Response:
     session, user = await _page_user(request, reviewer=True)
-    pool, day = request.app[QA_POOL], _today(request)
+    pool, today = request.app[QA_POOL], _today(request)
+    day = _queue_day(request, request.query.get("day"), user)
     total = await sampling.build_daily_sample(pool, day, request.app[QA_TZ],
                                               request.app[QA_SCORECARD].sampling)
-    return _render(request, "qa_queue.html", session, user, day=day, total=total,
+    return _render(request, "qa_queue.html", session, user, day=day, today=today, total=total,
                    calls=await sampling.queue_of(pool, day, user.username),
                    unclaimed=await sampling.unclaimed_count(pool, day),
-                   daily_claim=request.app[QA_SCORECARD].sampling.daily_claim)
+                   daily_claim=request.app[QA_SCORECARD].sampling.daily_claim,
+                   previous_url=_queue_url(day - timedelta(days=1), today),
+                   next_url=_queue_url(day + timedelta(days=1), today) if day < today else None)
 
 
 async def claim(request: web.Request) -> web.StreamResponse:
     _, user, form = await _form_user(request, reviewer=True)
-    pool, day = request.app[QA_POOL], _today(request)
+    pool = request.app[QA_POOL]
+    day = _queue_day(request, form.get("day"), user)
     if form.get("call_id"):
         if not await sampling.claim_call(pool, day, form["call_id"], user.username):
             raise _error(request, 409, "Otro revisor ya tomó esa llamada: elija otra.", user=user)
     else:
         await sampling.claim_next(pool, day, user.username,
                                   request.app[QA_SCORECARD].sampling.daily_claim)
-    raise web.HTTPSeeOther("/qa/queue")
+    raise web.HTTPSeeOther(_queue_url(day, _today(request)))
 
 
 async def create_calibration(request: web.Request) -> web.StreamResponse:

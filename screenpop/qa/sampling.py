@@ -52,8 +52,9 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 async def build_daily_sample(pool: asyncpg.Pool, day: date, tz: ZoneInfo, rules: Sampling) -> int:
-    """Adds the day's sampled calls (local day in TZ_NAME) to the queue; returns how many are in
-    it. Idempotent: calls already queued, and their claims, stay as they are."""
+    """Adds the day's sampled calls (local day in TZ_NAME) that have ended to the queue; returns
+    how many are in it. Idempotent: calls already queued, and their claims, stay as they are;
+    a call still going on is added once it has ended."""
     since, until = day_bounds(day, tz)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch("""
@@ -62,7 +63,7 @@ async def build_daily_sample(pool: asyncpg.Pool, day: date, tz: ZoneInfo, rules:
                      WHERE f.agent_username = r.agent_username) AS first_call
             FROM call_records r
             WHERE r.started_at >= $1 AND r.started_at < $2 AND r.answered_at IS NOT NULL
-              AND r.unreached IS NULL""",
+              AND r.ended_at IS NOT NULL AND r.unreached IS NULL""",
             since, until)
         picked = []
         for row in rows:

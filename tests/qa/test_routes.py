@@ -7,7 +7,8 @@ import csv
 import io
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -272,6 +273,37 @@ async def test_agent_scores_of_other_agents_are_hidden(desk, calls, signed_in, p
     row = re.search(r'href="/qa/calls/c-shared".*?</tr>', await (await get(beto, "/qa")).text(),
                     re.S).group(0)
     assert "100.0" in row
+
+
+async def test_the_queue_of_a_day_before_samples_its_ended_calls(desk, signed_in, pool):
+    tz = ZoneInfo("America/Mexico_City")  # the desk's TZ_NAME
+    today = datetime.now(tz).date()
+    yesterday = today - timedelta(days=1)
+    noon = datetime.combine(yesterday, time(12), tz)
+    async with pool.acquire() as conn:
+        for n in range(12):
+            await insert_call(conn, f"ayer-{n}", started_at=noon + timedelta(minutes=n),
+                              agents=(f"nuevo{n % 3}",), talk_seconds=20)
+        await conn.execute("INSERT INTO call_records (call_id, ring_at, answered_at) "
+                           "VALUES ('en-curso', now(), now())")  # answered, still going on
+    rita = await signed_in("rita")
+    page = await (await get(rita, f"/qa/queue?day={yesterday.isoformat()}")).text()
+    assert f"Mi cola del {yesterday:%d/%m/%Y}</h1>" in page
+    assert int(re.search(r"Muestra del día: (\d+)", page).group(1)) > 0
+    assert 'href="/qa/queue">Hoy</a>' in page
+    claimed = await post(rita, "/qa/queue/claim", {"day": yesterday.isoformat()})
+    assert claimed.status == 303
+    assert claimed.headers["Location"] == f"/qa/queue?day={yesterday.isoformat()}"
+    mine = re.findall(r"/qa/calls/(ayer-\d+)", await (await get(
+        rita, f"/qa/queue?day={yesterday.isoformat()}")).text())
+    assert mine
+    today_page = await (await get(rita, "/qa/queue")).text()
+    assert "(hoy)" in today_page and "Día siguiente" not in today_page
+    assert "en-curso" not in today_page and "Muestra del día: 0 llamadas" in today_page
+    for day, says in ((today + timedelta(days=1), "todavía no ocurren"),
+                      ("02/12/2026", "use el formato AAAA-MM-DD")):
+        response = await get(rita, f"/qa/queue?day={day}")
+        assert response.status == 400 and says in await response.text()
 
 
 async def test_queue_claims_and_calibration(desk, calls, signed_in, pool, scorecard):
