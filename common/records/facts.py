@@ -60,7 +60,11 @@ STATEMENTS: dict[str, str] = {
             answered_at = least(r.answered_at, excluded.answered_at),
             ended_at = least(r.ended_at, excluded.ended_at),
             wait_seconds = coalesce(r.wait_seconds, excluded.wait_seconds),
-            talk_seconds = coalesce(r.talk_seconds, excluded.talk_seconds),
+            -- a recorder that started mid-call (its worker was replaced) knows the end, not
+            -- the answer: the talk time comes from the answer already on the record
+            talk_seconds = coalesce(r.talk_seconds, excluded.talk_seconds, round(extract(epoch
+                FROM least(r.ended_at, excluded.ended_at)
+                     - least(r.answered_at, excluded.answered_at))::numeric, 3)),
             hangup_by = coalesce(r.hangup_by, excluded.hangup_by),
             hangup_cause = coalesce(r.hangup_cause, excluded.hangup_cause),
             recording_file = coalesce(r.recording_file, excluded.recording_file),

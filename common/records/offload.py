@@ -12,7 +12,7 @@ deque; every `send_every` seconds what is new goes down a pipe, in one frame.
 An item stays here until the worker says its facts have left the worker's queue (written,
 refused or dropped): a worker that dies is started again, with backoff, and sent those items
 again (every write is idempotent; a new worker's recorder knows only what it is sent from then
-on, so a call that was live across the restart may lack who hung up and its talk time). Past
+on, so a call that was live across the restart may lack who hung up and the cause). Past
 `max_queued` items not yet sent, the oldest are dropped, counted, and the calls of the dropped
 facts get a gap note, as RecordWriter does with its own queue. The worker's figures come back with each answer,
 so /metrics reads the same as with a writer in the process.

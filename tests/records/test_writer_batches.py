@@ -153,3 +153,18 @@ async def test_a_leg_nobody_was_signed_in_at_is_its_endpoints_only_account(datab
         row, agents = await record(database)
         assert [a["username"] for a in agents] == ["ana", "carla"]
         assert row["agent_username"] == "carla"
+
+
+async def test_a_recorder_that_started_mid_call_still_gives_the_talk_time(database):
+    """A replaced record worker's recorder sees the call end but never saw it answered: the
+    talk time comes from the answer its predecessor wrote."""
+    writer = writer_on(database)
+    async with running(writer):
+        writer.submit(the_call(answered_at=AT + 5))  # the first worker, before it died
+        assert await writer.flush(10)
+        writer.submit(the_call(ring_at=AT + 30, ended_at=AT + 65, hangup_by="customer",
+                               hangup_cause=16, complete=True))  # its successor
+        assert await writer.flush(10)
+        row, _ = await record(database)
+        assert row["complete"] and float(row["talk_seconds"]) == 60.0
+        assert float(row["wait_seconds"]) == 5.0
