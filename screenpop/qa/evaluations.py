@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from screenpop.qa.forms import ItemAnswer
+from screenpop.qa.records import name_of
 from screenpop.qa.scorecard import Scorecard
 from screenpop.qa.scoring import ScoredItem, score
 
@@ -78,12 +79,15 @@ class Evaluation:
 async def evaluations_of(pool: asyncpg.Pool, call_id: str, *,
                          calibration_id: int | None = None) -> list[Evaluation]:
     async with pool.acquire() as conn:
-        rows = await conn.fetch("""
-            SELECT * FROM qa_evaluations WHERE call_id = $1
+        rows = await conn.fetch(f"""
+            SELECT e.*, {name_of("e.reviewer")} AS reviewer_name,
+                   {name_of("e.agent_username")} AS agent_name
+            FROM qa_evaluations e WHERE call_id = $1
               AND calibration_id IS NOT DISTINCT FROM $2 ORDER BY created_at""",
             call_id, calibration_id)
-        items = await conn.fetch("""
+        items = await conn.fetch(f"""
             SELECT i.*, d.id AS dispute_id, d.reason AS dispute_reason, d.resolver,
+                   {name_of("d.resolver")} AS resolver_name,
                    d.resolution, d.resolution_note, d.opened_at AS dispute_opened_at
             FROM qa_evaluation_items i
             LEFT JOIN qa_disputes d USING (evaluation_id, item_id)

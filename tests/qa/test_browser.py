@@ -113,7 +113,7 @@ async def test_score_dispute_resolve_in_chromium(browser, desk, pool, recordings
 
     await ana.reload()
     await expect(ana.locator(".qa-evaluation .qa-score-value")).to_have_text("100.0")
-    await expect(ana.locator(".qa-resolution")).to_contain_text("Corregida por sofia")
+    await expect(ana.locator(".qa-resolution")).to_contain_text("Corregida por Sofia")
 
     await rita.set_viewport_size({"width": 1440, "height": 900})
     await rita.goto(f"{desk.url}/qa/charts")

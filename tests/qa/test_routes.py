@@ -255,7 +255,7 @@ async def test_score_dispute_and_resolve_over_http(desk, calls, signed_in, score
                            "back": "/qa/calls/c-ana"})
     assert response.status == 303 and response.headers["Location"] == "/qa/calls/c-ana"
     page = await (await get(ana, "/qa/calls/c-ana")).text()
-    assert "100.0" in page and "Corregida por sofia" in page
+    assert "100.0" in page and "Corregida por Sofia" in page
 
 
 async def test_agent_scores_of_other_agents_are_hidden(desk, calls, signed_in, pool, scorecard):
@@ -370,5 +370,5 @@ async def test_every_top_bar_links_the_sections_the_role_may_open(desk, signed_i
     # from the agent page a section opens in a tab of its own: the pop page stays for the next call
     assert all('target="_blank"' in attributes for _, attributes, _ in home)
     qa = links(await (await get(person, "/qa")).text())
-    assert [label for _, _, label in qa] == ["Mis llamadas", *sections[:-1]]
+    assert [label for _, _, label in qa] == ["Pantalla de asesor", *sections[:-1]]
     assert all(href != "/qa" and "target" not in attributes for href, attributes, _ in qa)
