@@ -11,11 +11,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 stop_demo() {
   [ -z "${DEMO_FILE:-}" ] || rm -f "$DEMO_FILE"
-  [ -z "${DEMO_RECORDINGS:-}" ] || rm -rf "$DEMO_RECORDINGS"
   if [ "${DATABASE_CREATED:-0}" = 1 ] && [ "${PG_IS_OURS:-}" != 1 ]; then
     DATABASE_URL="$SERVER_DATABASE_URL" pg_exec "DROP DATABASE IF EXISTS $DEMO_DATABASE WITH (FORCE)" || true
   fi
   stop_children
+  [ -z "${DEMO_RECORDINGS:-}" ] || rm -rf "$DEMO_RECORDINGS"  # after the simulator wrote its last
   if [ -n "${REDIS_IS_OURS:-}" ] && [ "$REDIS_IS_OURS" != 1 ] && [ -z "${PREFIX_GIVEN:-}" ]; then
     drop_redis_namespace "$REDIS_URL" "$REDIS_PREFIX"
   fi
