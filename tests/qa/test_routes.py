@@ -66,6 +66,7 @@ async def test_reviewer_roles_open_every_page(desk, calls, signed_in, role_user)
     assert '<td data-label="Asesor">Ana</td>' in row
     assert '<td data-label="Campaña">Fibra noviembre</td>' in row
     assert '<td data-label="Número">+52 55 1234 5678</td>' in row  # stored as 5512345678
+    assert '<td data-label="Duración">3:00</td>' in row  # talk time
     assert '<option value="fibra-nov" >Fibra noviembre</option>' in listing
     call = await (await get(person, "/qa/calls/c-ana")).text()
     assert "<dt>Campaña</dt><dd>Fibra noviembre</dd>" in call
