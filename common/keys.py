@@ -220,6 +220,12 @@ class Keys:
         caller joined the queue, i.e. their place in line. Consumed by the dialer."""
         return f"{self.prefix}:callbacks:{queue}"
 
+    @property
+    def callbacks_channel(self) -> str:
+        """Pub/sub channel: a queue's name each time its callbacks changed (a request stored,
+        dialled, put back or finished), so supervisor pages read the list again at once."""
+        return f"{self.prefix}:bus:callbacks"
+
     # --- the dialer: engine (telephony.dialer) ↔ campaign pages and agent screen (screenpop) -----
     @property
     def dialer_control_channel(self) -> str:

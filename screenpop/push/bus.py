@@ -56,7 +56,7 @@ class CallBus:
                     users = self._hub.usernames()
                     channels = [self._keys.calls_channel, self._keys.accounts_channel,
                                 self._keys.agent_states_channel,
-                                self._keys.dialer_offers_channel,
+                                self._keys.dialer_offers_channel, self._keys.callbacks_channel,
                                 *(self._keys.agent_channel(u) for u in users)]
                     await asyncio.wait_for(pubsub.subscribe(*channels), COMMAND_TIMEOUT)
                     self._pubsub, self._following = pubsub, set(users)
@@ -101,7 +101,8 @@ class CallBus:
         kind = ("calls" if channel == self._keys.calls_channel else
                 "accounts" if channel == self._keys.accounts_channel else
                 "states" if channel == self._keys.agent_states_channel else
-                "offers" if channel == self._keys.dialer_offers_channel else "agent")
+                "offers" if channel == self._keys.dialer_offers_channel else
+                "callbacks" if channel == self._keys.callbacks_channel else "agent")
         self._metrics.bus_messages.labels(kind).inc()
         try:
             if kind == "calls":
@@ -112,6 +113,8 @@ class CallBus:
                 self._hub.deliver_agent_state(protocol.agent_state(json.loads(data)))
             elif kind == "offers":
                 await self._offer(data)
+            elif kind == "callbacks":
+                self._hub.deliver_watchers(protocol.callbacks_changed(_text(data)))
             else:
                 text = _text(data)
                 message = json.loads(text)

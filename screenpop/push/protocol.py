@@ -188,6 +188,12 @@ def campaigns(items: Iterable[Mapping[str, Any]], *, at: float) -> dict[str, Any
             "campaigns": [dict(item) for item in items]}
 
 
+def callbacks_changed(queue: str) -> dict[str, Any]:
+    """The IVR callbacks of `queue` changed (supervisors and admins only): read the list again
+    (GET /api/callbacks)."""
+    return {"type": "callbacks_changed", "version": PROTOCOL_VERSION, "queue": queue}
+
+
 def preview(offer: Mapping[str, Any] | None,
             match: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A campaign's preview offer for the agent (the record to call, before dialling), or

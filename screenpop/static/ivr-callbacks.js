@@ -1,12 +1,15 @@
 // The IVR's pending callbacks on the supervisor page (_callbacks.html): per queue, the callers
 // waiting to be called back in the order they will be dialled, the one being dialled, and the
-// callbacks that gave up in the last day. Read from /api/callbacks every REFRESH_MS. Data goes
-// into the page through textContent only.
+// callbacks that gave up in the last day. Read from /api/callbacks when the page's socket says
+// they changed (supervisor.js: `screenpop:callbacks-changed`), and every REFRESH_MS besides, for
+// a socket that is down; the waiting times count up here each second. Data goes into the page
+// through textContent only.
 "use strict";
 
 (() => {
   const { el, clock } = window.ScreenpopDom;
-  const REFRESH_MS = 5000;
+  const REFRESH_MS = 30000;
+  const CHANGED_DELAY_MS = 200; // a burst of changes (claimed, dialled) is read once
   const OUTCOMES = { no_answer: "no contestó", busy: "ocupado", failed: "falló",
     invalid_number: "número inválido", agent_rejected: "el asesor no contestó",
     interrupted: "interrumpida", machine: "buzón", abandoned: "abandonada" };
@@ -34,7 +37,7 @@
     li.dataset.state = item.state === "dialling" ? "dialling" : item.retry_at ? "retry" : "waiting";
     li.append(el("span", "callback-number", who(item)), " ");
     li.append(el("span", "callback-state", stateText(item)));
-    const parts = [`lugar desde ${hhmm(item.place)} (${clock(item.waiting_seconds)})`];
+    const parts = [`lugar desde ${hhmm(item.place)} (${clock(item.waiting_seconds + sinceRead())})`];
     if (item.attempts) {
       parts.push(`${item.attempts} intento${item.attempts > 1 ? "s" : ""}` +
         (item.last_outcome ? `, ${OUTCOMES[item.last_outcome] || item.last_outcome}` : ""));
@@ -79,22 +82,35 @@
     emptyEl.hidden = root.childElementCount > 0;
   }
 
+  let view = null, readAt = 0, timer = null;
+  function sinceRead() {
+    return (Date.now() - readAt) / 1000;
+  }
+
   async function refresh() {
+    window.clearTimeout(timer);
     try {
       const res = await fetch("/api/callbacks", { credentials: "same-origin" });
       if (res.status === 401) { window.location.assign("/login"); return; }
       const body = await res.json();
       if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
       errorEl.hidden = true;
-      render(body);
+      view = body;
+      readAt = Date.now();
+      render(view);
     } catch (err) {
       errorEl.textContent = `No se pudieron cargar las devoluciones de llamada: ${err.message}. ` +
         "Se reintentará en unos segundos.";
       errorEl.hidden = false;
     } finally {
-      window.setTimeout(refresh, REFRESH_MS);
+      timer = window.setTimeout(refresh, REFRESH_MS);
     }
   }
 
+  document.addEventListener("screenpop:callbacks-changed", () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, CHANGED_DELAY_MS);
+  });
+  window.setInterval(() => { if (view) render(view); }, 1000);
   refresh();
 })();

@@ -215,6 +215,7 @@
     else if (msg.type === "agents") loadRoster(); // sent on every (re)connect
     else if (msg.type === "agent_state" && msg.agent) applyState(msg.agent);
     else if (msg.type === "campaigns" && window.ScreenpopCampaigns) window.ScreenpopCampaigns.apply(msg, csrfToken);
+    else if (msg.type === "callbacks_changed") document.dispatchEvent(new CustomEvent("screenpop:callbacks-changed"));
     else if (msg.type === "ping") send({ type: "pong" });
   }
 

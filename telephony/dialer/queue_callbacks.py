@@ -338,6 +338,7 @@ class CallbackDispatcher:
                 self.stats.recovered += recovered
                 log.warning("queue callbacks: %d request(s) of %s taken back from a lost "
                             "dialler", recovered, queue)
+                await self._changed(queue)
             while True:
                 task = await self._dial_next(queue, members, keys)
                 if task is None:
@@ -361,6 +362,7 @@ class CallbackDispatcher:
         if not await self._claim(keys=keys, args=[request.member, request.place, lease]):
             await self._unreserve(keys=[reservation[0]], args=[reservation[1]])
             return None  # another process took it this instant; look again next round
+        await self._changed(queue)
         call = call_for(request, queue, endpoint)
         task = asyncio.create_task(self._dial(held, call), name=f"callback-{request.id}")
         self._calls.add(task)
@@ -445,6 +447,7 @@ class CallbackDispatcher:
                         "put back by recovery", queue)
             return
         if again is not None:
+            await self._changed(queue)
             self.stats.retried += 1
             log.info("callback queue=%s number=%s: %s, trying again in %.0f s", queue,
                      request.data.get("number"), outcome, self._settings.retry_delay)
@@ -460,7 +463,12 @@ class CallbackDispatcher:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(done, {json.dumps(finished, separators=(",", ":")): now})
             pipe.zremrangebyrank(done, 0, -FINISHED_KEPT - 1)
+            pipe.publish(self._keys.callbacks_channel, queue)
             await pipe.execute()
+
+    async def _changed(self, queue: str) -> None:
+        """Tell the supervisor pages (screenpop's call bus) that the queue's callbacks changed."""
+        await self._redis.publish(self._keys.callbacks_channel, queue)
 
 
 def agent_state(raw):

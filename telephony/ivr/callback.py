@@ -53,6 +53,7 @@ async def _store(redis, keys: Keys, queue: str, payload: str, place: float) -> N
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zadd(keys.callback_requests(queue), {payload: place})
         pipe.sadd(keys.callback_queues, queue)
+        pipe.publish(keys.callbacks_channel, queue)
         await pipe.execute()
 
 

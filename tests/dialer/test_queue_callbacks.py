@@ -240,3 +240,31 @@ async def test_a_placer_that_raises_counts_as_a_failed_attempt(redis, keys, agi_
     assert await finish(await dispatcher(redis, keys, Broken()).run_once()) == ["failed"]
     assert json.loads((await redis.zrange(keys.callback_requests("ventas"), 0, 0))[0])[
         "last_outcome"] == "failed"
+
+
+async def test_every_change_of_a_queues_callbacks_is_announced(redis, keys, agi_port):
+    """Supervisor pages read the list again when told (screenpop's bus relays the channel)."""
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.callbacks_channel)
+    assert (await pubsub.get_message(timeout=5))["type"] == "subscribe"
+    try:
+        async def announced() -> list[str]:
+            heard = []
+            while (message := await pubsub.get_message(ignore_subscribe_messages=True,
+                                                       timeout=0.5)) is not None:
+                data = message["data"]
+                heard.append(data.decode() if isinstance(data, bytes) else data)
+            return heard
+
+        await request_callback(agi_port, "5215511110001", T0 + 10)
+        assert await announced() == ["ventas"]  # stored
+        await agent(redis, keys, "ana", "PJSIP/6001")
+        clock = Clock()
+        cb = dispatcher(redis, keys, FakePlacer("no_answer"), clock=clock)
+        assert await finish(await cb.run_once()) == ["no_answer"]
+        assert await announced() == ["ventas", "ventas"]  # dialled, then back in line
+        clock.now += 61
+        assert await finish(await cb.run_once()) == ["no_answer"]
+        assert await announced() == ["ventas", "ventas"]  # dialled, then failed for good
+    finally:
+        await pubsub.aclose()
