@@ -4,9 +4,11 @@
 
 The request keeps the caller's place: it is stored under the queue with the time the caller
 joined it as its score (common.keys.Keys.callback_requests), so callbacks are dialled in the
-order the callers would have been answered. Sets SP_CALLBACK to `ok`, or `no-number` when the
-caller ID cannot be called back; on any failure it sets nothing and the dialplan's default
-(`failed`) sends the caller back to the queue.
+order the callers would have been answered. A number that already waits in the queue (or is
+being dialled for it) keeps the request it has, and its place: asking twice is not two
+callbacks. Sets SP_CALLBACK to `ok`, or `no-number` when the caller ID cannot be called back; on
+any failure it sets nothing and the dialplan's default (`failed`) sends the caller back to the
+queue.
 """
 from __future__ import annotations
 
@@ -49,16 +51,26 @@ def callback_request(env: dict[str, str], query: dict[str, str],
     return queue, min(entered, now), json.dumps(request, separators=(",", ":"))
 
 
-async def _store(redis, keys: Keys, queue: str, payload: str, place: float) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.zadd(keys.callback_requests(queue), {payload: place})
-        pipe.sadd(keys.callback_queues, queue)
-        pipe.publish(keys.callbacks_channel, queue)
-        await pipe.execute()
+# KEYS: requests, processing, queues. ARGV: request JSON, place, number, queue, channel.
+# 1 when stored; 0 when the number already waits or is being dialled.
+_STORE = """
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if cjson.decode(member).number == ARGV[3] then return 0 end
+end
+for _, member in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if cjson.decode(member).number == ARGV[3] then return 0 end
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[4])
+return 1
+"""
 
 
 def create_callback(redis, keys: Keys, *, budget: float,
                     clock: Callable[[], float] = time.time) -> Callable[[AgiSession], Awaitable[None]]:
+    store = redis.register_script(_STORE)
+
     async def callback(session: AgiSession) -> None:
         request = callback_request(session.env, session.script.query, clock())
         if request == "no-number":
@@ -71,13 +83,21 @@ def create_callback(redis, keys: Keys, *, budget: float,
             return
         queue, place, payload = request
         try:
-            await within(budget, _store(redis, keys, queue, payload, place))
+            stored = await within(budget, store(
+                keys=[keys.callback_requests(queue), keys.callbacks_processing(queue),
+                      keys.callback_queues],
+                args=[payload, place, json.loads(payload)["number"], queue,
+                      keys.callbacks_channel]))
         except (TimeoutError, RedisError, OSError) as exc:
             log.warning("agi callback not stored channel=%s queue=%s: %s", session.channel,
                         queue, type(exc).__name__)
             return
-        log.info("agi callback requested channel=%s queue=%s place=%.0f", session.channel,
-                 queue, place)
+        if stored:
+            log.info("agi callback requested channel=%s queue=%s place=%.0f", session.channel,
+                     queue, place)
+        else:
+            log.info("agi callback already waiting channel=%s queue=%s: the number keeps its "
+                     "place", session.channel, queue)
         await session.set_variable("SP_CALLBACK", "ok")
 
     return callback

@@ -34,6 +34,21 @@ async def test_callers_are_kept_in_the_order_they_joined(ivr, redis, keys):
         "+525522222222", "+525533333333", "+525511111111"]
 
 
+async def test_a_caller_who_asks_twice_keeps_one_request_and_the_first_place(ivr, redis, keys):
+    for entered in ("100", "200"):  # called again later, asked again
+        env = with_env(recorded_env(), network_script=f"callback?queue=ventas&entered={entered}")
+        assert (await AsteriskSide(ivr.port, env).run()).variables == {"SP_CALLBACK": "ok"}
+    [(member, place)] = await redis.zrange(keys.callback_requests("ventas"), 0, -1,
+                                           withscores=True)
+    assert json.loads(member)["number"] == "+525512345678" and place == 100.0
+    # while the dialler calls them back, asking again adds nothing either
+    await redis.zrem(keys.callback_requests("ventas"), member)
+    await redis.hset(keys.callbacks_processing("ventas"), member, json.dumps({"place": place}))
+    env = with_env(recorded_env(), network_script="callback?queue=ventas&entered=300")
+    assert (await AsteriskSide(ivr.port, env).run()).variables == {"SP_CALLBACK": "ok"}
+    assert await redis.zcard(keys.callback_requests("ventas")) == 0
+
+
 async def test_a_withheld_caller_cannot_be_called_back(ivr, redis, keys):
     env = with_env(recorded_env(), callerid="anonymous", network_script=CALLBACK)
     transcript = await AsteriskSide(ivr.port, env).run()
