@@ -4,10 +4,11 @@ the PBX's time zone, the sound only while the call is bridged (MixMonitor's `b` 
 
 It reads what the simulator sends its AMI clients, as a listener would: a call starts with the
 Newchannel of its first channel (Uniqueid = Linkedid), its recording with the first BridgeEnter,
-and the file is written when that first channel hangs up. As the dialplan records the customer's
-leg only, a call of agents alone (an attended transfer's consultation) is not recorded. Asterisk writes the file as the call
-goes; here it appears at the end, all at once. The sound is a soft pair of alternating tones, two
-voices taking turns, so a player has something to play and seek through.
+and the file is written when that first channel hangs up. As the dialplan records the
+customer's leg only, a call of agents alone (an attended transfer's consultation) is not
+recorded. Asterisk writes the file as the call goes; here it appears at the end, all at once.
+The sound is a soft pair of alternating tones, two voices taking turns, so a player has
+something to play and seek through.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import logging
 import math
 import wave
 from collections.abc import Mapping
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from telephony.ami.frames import parse_block
 from telephony.channels import EndpointMatcher
 from telephony.config import DEFAULT_AGENT_PATTERNS
+from telephony.records import recording_file
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class MixMonitor:
             self._with_customer.discard(linkedid)
 
     def _write(self, linkedid: str, started: float, seconds: float) -> None:
-        path = self._root / f"{datetime.fromtimestamp(started, self._tz):%Y/%m/%d}/{linkedid}.wav"
+        path = self._root / recording_file(linkedid, started, self._tz)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with wave.open(str(path), "wb") as out:
